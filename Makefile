@@ -1,0 +1,103 @@
+# upkit: the only build file. Sources are listed by name.
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+CC	?= cc
+CLANG	?= clang
+CFLAGS	?= -O2 -g
+WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wformat=2 -Wwrite-strings -Wundef -Wpointer-arith -Wswitch-enum
+PKGS	 = libcurl libzstd libubootenv libcjson
+CPPFLAGS += -I. -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linih -lxxhash \
+	   -lmbedtls -lmbedx509 -lmbedcrypto -lpthread	# mbedtls 2.28: no .pc
+
+ifeq ($(SAN),1)
+B	?= build/san
+CFLAGS	+= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+else
+B	?= build
+endif
+
+VERIFY_SRC = verify/bundle.c verify/manifest.c verify/sigblock.c \
+	     verify/trust.c verify/policy.c verify/chunk.c
+SLOTS_SRC  = slots/writer.c slots/frame.c slots/bootstate.c slots/bootenv.c \
+	     slots/uboot.c
+AGENT_SRC  = agent/err.c agent/config.c agent/state.c agent/util.c \
+	     agent/keys.c agent/create.c agent/info.c agent/install.c \
+	     agent/update.c agent/status.c agent/progress.c
+MAIN_SRC   = agent/main.c
+
+LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(VERIFY_SRC) $(SLOTS_SRC) $(AGENT_SRC))
+UNIT_SRC = $(sort $(wildcard tests/unit/*_test.c))
+UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+INTEG	 = $(sort $(wildcard tests/integration/*.sh))
+
+# Every Debian package that building, the tests and the demo need.
+DEPS	 = build-essential pkg-config clang libclang-rt-14-dev \
+	   libmbedtls-dev libcurl4-openssl-dev libzstd-dev libubootenv-dev \
+	   libcjson-dev libinih-dev libxxhash-dev libubootenv-tool \
+	   u-boot-tools squashfs-tools busybox-static e2fsprogs zstd \
+	   util-linux cpio nginx
+
+.PHONY: all deps check unit demo bench fuzz install clean
+all: $(B)/upkit
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(B)/libupkit.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/upkit: $(B)/agent/main.o $(B)/libupkit.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/check.h $(B)/libupkit.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libupkit.a \
+	    $(LDFLAGS) $(LDLIBS)
+
+# libFuzzer targets, always with clang and the sanitizers.
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
+build/fuzz/%: tests/fuzz/%.c $(VERIFY_SRC) agent/err.c
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(VERIFY_SRC) agent/err.c $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+
+deps:
+	@missing=$$(for p in $(DEPS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null; \
+	fi
+
+unit: $(UNIT_BIN)
+
+check: $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN)
+	UPKIT=$(abspath $(B)/upkit) FUZZ_DIR=$(abspath build/fuzz) \
+	    sh tests/run.sh $(UNIT_BIN) $(INTEG)
+
+demo: deps all
+	sh tests/demo.sh $(abspath $(B)/upkit)
+
+bench: deps all
+	sh tests/bench.sh $(abspath $(B)/upkit)
+
+install: $(B)/upkit
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/upkit $(DESTDIR)$(BINDIR)/upkit
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

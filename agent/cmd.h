@@ -1,0 +1,31 @@
+/*
+ * agent/cmd: the commands main() dispatches to. Each takes the arguments
+ * from its own name on (argv[0] is "update", "create", ...), parses them
+ * with getopt_long, prints, and returns an exit code (docs/exit-codes.md).
+ * Only these and main() print.
+ */
+#ifndef AGENT_CMD_H
+#define AGENT_CMD_H
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,		/* anything not below */
+	EXIT_USAGE = 2,		/* bad arguments */
+	EXIT_CONFIG = 3,	/* bad or missing configuration, keyring */
+	EXIT_INPUT = 4,		/* bundle source cannot be opened or read */
+	EXIT_BUNDLE = 5,	/* bundle invalid: format, signature, chain,
+				   truncated, tampered chunk */
+	EXIT_POLICY = 6,	/* bundle refused: compatible, version,
+				   security floor */
+	EXIT_SLOT = 7,		/* slot write, read-back or size failure */
+	EXIT_BOOTENV = 8,	/* boot environment cannot be read or stored */
+};
+
+int	cmd_keys_create(int argc, char **argv);		/* agent/keys.c */
+int	cmd_bundle_create(int argc, char **argv);	/* agent/create.c */
+int	cmd_bundle_info(int argc, char **argv);		/* agent/info.c */
+int	cmd_bundle_verify(int argc, char **argv);	/* agent/info.c */
+int	cmd_update(int argc, char **argv);		/* agent/update.c */
+int	cmd_status(int argc, char **argv);		/* agent/status.c */
+
+#endif /* AGENT_CMD_H */

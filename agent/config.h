@@ -1,0 +1,52 @@
+/*
+ * agent/config: /etc/upkit/upkit.conf, INI read with libinih
+ * (docs/configuration.md). -c FILE or UPKIT_CONFIG overrides the path.
+ * Errors name the file, the line and the key.
+ */
+#ifndef AGENT_CONFIG_H
+#define AGENT_CONFIG_H
+
+#include <stddef.h>
+
+#include "slots/slot.h"
+
+struct err;
+
+#define CONFIG_DEFAULT_PATH	"/etc/upkit/upkit.conf"
+#define CONFIG_SLOTS_MAX	16
+
+struct config {
+	char		*path;			/* the file read */
+	/* [system] */
+	char		*compatible;		/* required */
+	char		*bootloader;		/* "uboot", "grub" */
+	char		*data_directory;	/* default /var/lib/upkit */
+	int		 boot_attempts;		/* default 3, 1..9 */
+	char		*cmdline;		/* default /proc/cmdline */
+	/* [keyring] */
+	char		*keyring_path;		/* required */
+	char		*keyring_crl;		/* NULL if none */
+	/* [uboot] */
+	char		*uboot_config;		/* fw_env.config path */
+	/* [grub] */
+	char		*grub_env;		/* grubenv path */
+	/* [slot.CLASS.N] */
+	size_t		 nslots;
+	struct slot	 slots[CONFIG_SLOTS_MAX];
+};
+
+/* Path to read: explicit (from -c) if not NULL, else $UPKIT_CONFIG,
+ * else CONFIG_DEFAULT_PATH. */
+const char *config_path(const char *explicit_path);
+
+/* Reads and checks path. Unknown sections or keys, bad values, missing
+ * required keys, slots without a partner, or two slots on one device are
+ * errors ("FILE:LINE: key: what is wrong"). Free with config_free(). */
+int	config_load(const char *path, struct config **cp, struct err *e);
+void	config_free(struct config *c);		/* accepts NULL */
+
+/* The slot of class with bootname, or NULL. */
+const struct slot *config_slot(const struct config *c, const char *class,
+	    char bootname);
+
+#endif /* AGENT_CONFIG_H */

@@ -1,0 +1,59 @@
+/*
+ * agent/install: reads a bundle from a file descriptor (a file, a pipe,
+ * later an HTTP download thread) in one sequential pass. install_open()
+ * reads the header, manifest and signature block and, given a keyring,
+ * verifies the signature and the certificate chain: nothing is written
+ * anywhere before it returns 0. install_payloads() then streams every
+ * chunk: read, check its signed compressed SHA-256, decompress (in
+ * parallel on every core but one), write at its offset. install_readback()
+ * reads every chunk back from the slot and matches its signed XXH3.
+ * Memory is a few chunk buffers, never proportional to the image.
+ */
+#ifndef AGENT_INSTALL_H
+#define AGENT_INSTALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct err;
+struct keyring;
+struct manifest;
+struct slot_writer;
+struct install;			/* opaque */
+
+/* Progress: called from the reading thread after each chunk is written
+ * (phase "write") or read back (phase "verify"); done and total count
+ * uncompressed bytes over all payloads of the phase. */
+struct install_progress {
+	void	(*fn)(void *arg, const char *phase, const char *payload,
+		    uint64_t done, uint64_t total);
+	void	*arg;
+};
+
+/* Reads and parses header, manifest and signature block from fd. srcname
+ * names the source in messages. With k, verifies the signature over
+ * header||manifest and the signer's chain (-EKEYREJECTED, -EBADMSG);
+ * with k NULL, only parses (for `bundle info`). -EPIPE: truncated.
+ * fd stays the caller's. Free with install_free(). */
+int	install_open(int fd, const char *srcname, const struct keyring *k,
+	    struct install **ip, struct err *e);
+const struct manifest *install_manifest(const struct install *in);
+/* SHA-256 of header||manifest: the bundle's identity, as hex (65). */
+const char *install_bundle_id(const struct install *in);
+/* Whether install_open() verified a signature (k was given). */
+int	install_verified(const struct install *in);
+
+/* Streams all payloads in manifest order. writers[i] receives payload i;
+ * NULL checks it only (decompress; compare uncompressed SHA-256, XXH3 and
+ * the payload's SHA-256). A chunk whose compressed SHA-256 does not match
+ * stops everything with -EBADMSG before it or any later chunk is
+ * written. Refuses an unverified install (k NULL) with writers. */
+int	install_payloads(struct install *in, struct slot_writer *const *writers,
+	    const struct install_progress *prog, struct err *e);
+/* After slot_writer_finish(): reads back payload i's chunks from
+ * writers[i] (skipping NULL) and matches their signed XXH3 (-EIO). */
+int	install_readback(struct install *in, struct slot_writer *const *writers,
+	    const struct install_progress *prog, struct err *e);
+void	install_free(struct install *in);		/* accepts NULL */
+
+#endif /* AGENT_INSTALL_H */

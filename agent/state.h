@@ -1,0 +1,48 @@
+/*
+ * agent/state: DATA/state.json, replaced atomically (write aside, fsync,
+ * rename, fsync the folder). Holds the installed version per boot name,
+ * the security floor, the last update's result, and the install journal.
+ */
+#ifndef AGENT_STATE_H
+#define AGENT_STATE_H
+
+#include <stdint.h>
+
+struct err;
+
+#define STATE_FILE	"state.json"
+
+struct state_slot {
+	char		*version;		/* NULL: unknown */
+	char		*status;		/* "good", "bad", "trial", NULL */
+	uint64_t	 security_version;
+	char		*installed;		/* RFC 3339 time */
+};
+
+struct state {
+	uint64_t	 security_floor;
+	struct state_slot slot[2];		/* [0] is A, [1] is B */
+	/* last update */
+	char		*last_version;
+	char		*last_target;		/* "A" or "B" */
+	char		*last_result;		/* installing, installed,
+						   committed, rolled-back,
+						   failed */
+	char		*last_reason;
+	char		*last_time;
+	/* install journal */
+	char		*journal_bundle;	/* hex SHA-256 of the manifest */
+	char		*journal_target;
+	uint64_t	 journal_chunks;	/* chunks verified */
+};
+
+/* Loads DIR/state.json; a missing file gives an empty state (returns 0).
+ * A corrupt file is -EBADMSG naming it. Free with state_free(). */
+int	state_load(const char *dir, struct state **sp, struct err *e);
+/* Replaces DIR/state.json atomically; creates DIR if needed. */
+int	state_save(const char *dir, const struct state *s, struct err *e);
+void	state_free(struct state *s);		/* accepts NULL */
+/* Replaces *field with a copy of val (NULL clears). -ENOMEM. */
+int	state_set(char **field, const char *val, struct err *e);
+
+#endif /* AGENT_STATE_H */

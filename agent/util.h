@@ -1,0 +1,37 @@
+/*
+ * agent/util: small file helpers shared by the agent's commands. All of
+ * them retry EINTR and short transfers and name the path in errors.
+ */
+#ifndef AGENT_UTIL_H
+#define AGENT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct err;
+
+/* Reads a whole file of at most max bytes into a malloc'd buffer with a
+ * NUL after the last byte (*lenp excludes it). -EFBIG if larger. */
+int	file_read(const char *path, size_t max, char **bufp, size_t *lenp,
+	    struct err *e);
+/* Replaces path atomically: writes path.tmp, fsyncs, renames, fsyncs
+ * the folder. */
+int	file_write_atomic(const char *path, const void *buf, size_t len,
+	    mode_t mode, struct err *e);
+/* fsyncs the folder that holds path (or path itself if a folder). */
+int	fsync_dir(const char *dir, struct err *e);
+/* mkdir -p with mode. */
+int	mkdir_p(const char *dir, mode_t mode, struct err *e);
+/* Writes all of buf; -errno. */
+int	write_all(int fd, const void *buf, size_t len);
+/* Reads up to len bytes, fewer only at end of file. Returns the count
+ * or -errno. */
+ssize_t	read_full(int fd, void *buf, size_t len);
+/* Current UTC time as RFC 3339 ("2026-11-28T01:02:03Z"). */
+void	time_rfc3339(char out[32]);
+/* The booted boot name from upkit.slot=X in the kernel command line file
+ * (default 'A' when absent). -EBADMSG if X is not A or B. */
+int	booted_slot(const char *cmdline_path, char *bootnamep, struct err *e);
+
+#endif /* AGENT_UTIL_H */

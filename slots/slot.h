@@ -1,0 +1,79 @@
+/*
+ * slots/slot: the A/B slot model and the slot writers. A slot is a class
+ * (rootfs, boot, disk) with a boot name (A or B) and storage: raw (a block
+ * device, partition or image file) or files (a folder of plain files on
+ * the boot partition, replaced as a whole).
+ *
+ * A writer takes uncompressed bytes at offsets of the payload (pwrite
+ * style, so several threads may write disjoint ranges), refuses to go
+ * past the slot's size, fsyncs in slot_writer_finish(), then reads back
+ * from the storage, not the page cache, with slot_writer_read(). Files
+ * slots write into a folder aside and only slot_writer_commit() swaps it
+ * in (rename, fsync the parent). No hashes, no zstd, no bootloaders here.
+ */
+#ifndef SLOTS_SLOT_H
+#define SLOTS_SLOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct err;
+struct slot_writer;		/* opaque */
+
+enum slot_type {
+	SLOT_RAW,
+	SLOT_FILES,
+};
+
+struct slot {
+	char		*name;		/* "rootfs.0": class and index */
+	char		*class;		/* rootfs, boot, disk */
+	char		 bootname;	/* 'A' or 'B' */
+	enum slot_type	 type;
+	char		*device;	/* raw: device or file; files: folder */
+};
+
+/* One file of a files slot; the payload is their concatenation. */
+struct slot_file {
+	const char	*name;
+	uint64_t	 size;
+	uint32_t	 mode;
+};
+
+/* Opens s to receive size bytes. For SLOT_FILES, files lists the files
+ * in payload order (their sizes add up to size). Fails with -ENOSPC if a
+ * raw slot is smaller than size, naming the device and both sizes.
+ * Free with slot_writer_free(). */
+int	slot_writer_open(const struct slot *s, uint64_t size,
+	    const struct slot_file *files, size_t nfiles,
+	    struct slot_writer **wp, struct err *e);
+/* Writes len bytes at payload offset off. Safe to call from several
+ * threads for disjoint ranges. Buffers aligned to 4096 with off a
+ * multiple of 4096 take the O_DIRECT path on raw slots. */
+int	slot_writer_pwrite(struct slot_writer *w, const void *buf, size_t len,
+	    uint64_t off, struct err *e);
+/* Flushes everything to stable storage (fsync). */
+int	slot_writer_finish(struct slot_writer *w, struct err *e);
+/* Reads len bytes at payload offset off back from the storage, bypassing
+ * the page cache where the storage allows it. buf aligned to 4096. */
+int	slot_writer_read(struct slot_writer *w, void *buf, size_t len,
+	    uint64_t off, struct err *e);
+/* Files slots: atomically replaces the slot folder with what was written
+ * (rename, fsync the parent). Raw slots: nothing to do. */
+int	slot_writer_commit(struct slot_writer *w, struct err *e);
+/* Closes; a files slot not committed has its aside folder removed. */
+void	slot_writer_free(struct slot_writer *w);	/* accepts NULL */
+
+/* Size in bytes of a raw slot's storage (block device or file). */
+int	slot_size(const struct slot *s, uint64_t *sizep, struct err *e);
+
+/* Decodes one zstd frame (src, srclen) into exactly expect bytes of dst.
+ * The window is bounded (ZSTD_d_windowLogMax); -EBADMSG if the frame is
+ * corrupt or its size is not expect. One decoder per thread. */
+struct frame_decoder;		/* opaque */
+int	frame_decoder_open(struct frame_decoder **dp, struct err *e);
+int	frame_decode(struct frame_decoder *d, const void *src, size_t srclen,
+	    void *dst, size_t expect, struct err *e);
+void	frame_decoder_free(struct frame_decoder *d);	/* accepts NULL */
+
+#endif /* SLOTS_SLOT_H */

@@ -1,0 +1,22 @@
+/*
+ * verify/chunk: checks one chunk against its signed hashes. The compressed
+ * SHA-256 authenticates a chunk before it is decompressed; XXH3-64 of the
+ * uncompressed bytes checks what was read back from the slot.
+ */
+#ifndef VERIFY_CHUNK_H
+#define VERIFY_CHUNK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct err;
+struct bundle_chunk;
+
+/* 0, or -EBADMSG naming the chunk index. */
+int	chunk_check_compressed(const struct bundle_chunk *c, size_t index,
+	    const void *buf, size_t len, struct err *e);
+int	chunk_check_readback(const struct bundle_chunk *c, size_t index,
+	    const void *buf, size_t len, struct err *e);
+uint64_t chunk_xxh3(const void *buf, size_t len);
+
+#endif /* VERIFY_CHUNK_H */

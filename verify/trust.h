@@ -1,0 +1,58 @@
+/*
+ * verify/trust: signatures and certificate chains with mbedtls. The
+ * keyring is the device's set of trusted roots (PEM), optionally with a
+ * CRL. A bundle is trusted when its signer certificate chains to a root in
+ * the keyring (mbedtls_x509_crt_verify), carries the codeSigning extended
+ * key usage where the certificate has that extension, is not revoked, and
+ * its key signed the SHA-256 digest of header||manifest.
+ * Buffers in, results out: no files here.
+ */
+#ifndef VERIFY_TRUST_H
+#define VERIFY_TRUST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct err;
+struct sigblock;
+struct keyring;			/* opaque */
+
+/* Parses PEM roots (pem need not be NUL-terminated) and an optional CRL
+ * (PEM or DER, crl may be NULL). -EINVAL names what did not parse.
+ * Free with keyring_free(). */
+int	keyring_load(const void *pem, size_t pemlen, const void *crl,
+	    size_t crllen, struct keyring **kp, struct err *e);
+void	keyring_free(struct keyring *k);		/* accepts NULL */
+
+/* Verifies the chain in s against k and the signature over digest.
+ * -EKEYREJECTED: the chain does not verify (untrusted, expired, revoked,
+ * wrong usage); -EBADMSG: the signature does not match. The message names
+ * the signer's subject. */
+int	trust_verify(const struct keyring *k, const struct sigblock *s,
+	    const uint8_t digest[32], struct err *e);
+
+/* Signs digest with the PEM private key, and builds a signature block
+ * holding the signer certificate (cert PEM) and the intermediates in
+ * chain (PEM, may be NULL). The key must match the certificate.
+ * *out is malloc'd; caller frees. */
+int	trust_sign(const void *key, size_t keylen, const void *cert,
+	    size_t certlen, const void *chain, size_t chainlen,
+	    const uint8_t digest[32], uint8_t **out, size_t *outlen,
+	    struct err *e);
+
+/* Makes a self-signed root CA and a signer certificate it issues
+ * (ECDSA P-256, codeSigning EKU), valid for years. Each output is a
+ * malloc'd NUL-terminated PEM string; caller frees. */
+int	trust_keys_create(const char *cn, char **root_pem, char **signer_pem,
+	    char **signer_key_pem, struct err *e);
+
+/* SHA-256 of len bytes (mbedtls). Incremental form for streams. */
+void	trust_sha256(const void *buf, size_t len, uint8_t out[32]);
+struct trust_sha256;		/* opaque */
+int	trust_sha256_open(struct trust_sha256 **hp, struct err *e);
+void	trust_sha256_update(struct trust_sha256 *h, const void *buf,
+	    size_t len);
+void	trust_sha256_final(struct trust_sha256 *h, uint8_t out[32]);
+void	trust_sha256_free(struct trust_sha256 *h);	/* accepts NULL */
+
+#endif /* VERIFY_TRUST_H */
