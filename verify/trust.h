@@ -40,11 +40,13 @@ int	trust_sign(const void *key, size_t keylen, const void *cert,
 	    const uint8_t digest[32], uint8_t **out, size_t *outlen,
 	    struct err *e);
 
-/* Makes a self-signed root CA and a signer certificate it issues
- * (ECDSA P-256, codeSigning EKU), valid for years. Each output is a
- * malloc'd NUL-terminated PEM string; caller frees. */
-int	trust_keys_create(const char *cn, char **root_pem, char **signer_pem,
-	    char **signer_key_pem, struct err *e);
+/* Makes a self-signed root CA (ECDSA P-256, CA basic constraint,
+ * keyCertSign) and a signer certificate it issues (ECDSA P-256,
+ * digitalSignature, codeSigning EKU), valid for years. Each output is a
+ * malloc'd NUL-terminated PEM string; caller frees. The root key is for
+ * issuing the next signer and CRLs; it belongs offline. */
+int	trust_keys_create(const char *cn, char **root_pem, char **root_key_pem,
+	    char **signer_pem, char **signer_key_pem, struct err *e);
 
 /* SHA-256 of len bytes (mbedtls). Incremental form for streams. */
 void	trust_sha256(const void *buf, size_t len, uint8_t out[32]);
