@@ -1,1 +1,590 @@
-/* placeholder: being written */
+/*
+ * `upkit update`: the install state machine. One enum, one switch, and
+ * each step is recorded before the action it names, so that a power cut
+ * at any point leaves a device that boots and a state.json that says
+ * what happened:
+ *
+ *   VERIFY    header, manifest, signature, chain, policy, slot mapping,
+ *             slot sizes. Nothing on the device has changed yet; a
+ *             failure here leaves slots, env and state as they were.
+ *   MARK_BAD  the target leaves BOOT_ORDER (LEFT=0) in one env store, so
+ *             a half-written slot can never be booted.
+ *   WRITING   every chunk: check its signed SHA-256, decompress, write.
+ *   READBACK  fsync, read every chunk back, match its signed XXH3; files
+ *             slots are swapped in atomically.
+ *   ARM       one env store: the target first in BOOT_ORDER with
+ *             boot-attempts tries (a trial boot); the booted slot stays
+ *             behind it as the fallback.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <spawn.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/cmd.h"
+#include "agent/config.h"
+#include "agent/err.h"
+#include "agent/install.h"
+#include "agent/progress.h"
+#include "agent/state.h"
+#include "agent/util.h"
+#include "slots/bootenv.h"
+#include "slots/slot.h"
+#include "verify/bundle.h"
+#include "verify/policy.h"
+#include "verify/trust.h"
+
+extern char **environ;
+
+enum update_step {
+	UPDATE_VERIFY,
+	UPDATE_MARK_BAD,
+	UPDATE_WRITING,
+	UPDATE_READBACK,
+	UPDATE_ARM,
+	UPDATE_DONE,
+	UPDATE_FAILED,
+};
+
+struct update {
+	/* options */
+	const char		*config_arg;
+	const char		*from;
+	int			 allow_downgrade;
+	int			 no_reboot;
+	/* device */
+	struct config		*cfg;
+	struct keyring		*keyring;
+	struct state		*state;
+	const struct bootenv_ops *envops;
+	struct bootenv		*env;
+	struct bootstate	 boot;
+	char			 booted;
+	char			 target;
+	/* bundle */
+	int			 fd;
+	struct install		*in;
+	const struct manifest	*m;
+	struct slot_writer	*writers[BUNDLE_PAYLOADS_MAX];
+	int			 lockfd;
+	struct progress		 prog;
+	int			 exit_code;
+};
+
+static int
+bootidx(char name)
+{
+	return name == 'B';
+}
+
+static const char *
+env_path(const struct config *c)
+{
+	/* Each backend reads its own config key; grub comes next. */
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+		{ "uboot", offsetof(struct config, uboot_config) },
+		{ "grub", offsetof(struct config, grub_env) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].name, c->bootloader) == 0)
+			return *(char *const *)((const char *)c + keys[i].off);
+	return NULL;
+}
+
+static int
+load_keyring(struct update *u, struct err *e)
+{
+	char *pem = NULL, *crl = NULL;
+	size_t pemlen, crllen = 0;
+	int r;
+
+	if ((r = file_read(u->cfg->keyring_path, 1 << 20, &pem, &pemlen,
+	    e)) < 0)
+		return err_prefix(e, "keyring");
+	if (u->cfg->keyring_crl != NULL && (r = file_read(u->cfg->keyring_crl,
+	    16 << 20, &crl, &crllen, e)) < 0) {
+		err_prefix(e, "keyring CRL");
+		goto out;
+	}
+	if ((r = keyring_load(pem, pemlen, crl, crllen, &u->keyring, e)) < 0)
+		err_prefix(e, "keyring %s", u->cfg->keyring_path);
+out:
+	free(pem);
+	free(crl);
+	return r;
+}
+
+/* Loads config, keyring, state and boot env: everything read-only. */
+static int
+open_device(struct update *u, struct err *e)
+{
+	const char *path;
+	int r;
+
+	u->exit_code = EXIT_CONFIG;
+	if ((r = config_load(config_path(u->config_arg), &u->cfg, e)) < 0)
+		return r;
+	if ((r = load_keyring(u, e)) < 0)
+		return r;
+	if ((r = booted_slot(u->cfg->cmdline, &u->booted, e)) < 0)
+		return r;
+	u->target = u->booted == 'A' ? 'B' : 'A';
+	u->exit_code = EXIT_FAIL;
+	if ((r = state_load(u->cfg->data_directory, &u->state, e)) < 0)
+		return r;
+	u->exit_code = EXIT_BOOTENV;
+	if ((u->envops = bootenv_find(u->cfg->bootloader)) == NULL ||
+	    (path = env_path(u->cfg)) == NULL)
+		return err_set(e, -EINVAL, "bootloader %s: not supported",
+		    u->cfg->bootloader);
+	if ((r = u->envops->open(path, &u->env, e)) < 0)
+		return r;
+	r = u->envops->load(u->env, &u->boot, e);
+	if (r == -ENOENT) {
+		/* A new device: no selection variables yet. */
+		bootstate_default(&u->boot, u->cfg->boot_attempts);
+		r = 0;
+	}
+	return r;
+}
+
+static int
+take_lock(struct update *u, struct err *e)
+{
+	char path[4096];
+	int r;
+
+	if ((r = mkdir_p(u->cfg->data_directory, 0755, e)) < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/lock", u->cfg->data_directory);
+	if ((u->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0644)) == -1) {
+		r = -errno;
+		return err_set(e, r, "open %s: %s", path, strerror(-r));
+	}
+	if (flock(u->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		r = -errno;
+		return err_set(e, r == -EWOULDBLOCK ? -EBUSY : r,
+		    "%s: another upkit is installing or committing", path);
+	}
+	return 0;
+}
+
+static int
+open_source(struct update *u, struct err *e)
+{
+	int r;
+
+	if (strcmp(u->from, "-") == 0) {
+		u->fd = STDIN_FILENO;
+		return 0;
+	}
+	if ((u->fd = open(u->from, O_RDONLY | O_CLOEXEC)) == -1) {
+		r = -errno;
+		return err_set(e, r, "open %s: %s", u->from, strerror(-r));
+	}
+	/* The bundle is read once, front to back. */
+	posix_fadvise(u->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return 0;
+}
+
+/* Maps each payload to the target slot of its class, and refuses a
+ * bundle that would leave a class of the target group stale. */
+static int
+map_slots(struct update *u, struct err *e)
+{
+	const struct bundle_payload *pl;
+	const struct slot *s;
+	struct slot_file files[BUNDLE_FILES_MAX];
+	size_t i, k;
+	int r;
+
+	for (i = 0; i < u->cfg->nslots; i++) {
+		s = &u->cfg->slots[i];
+		for (k = 0; k < u->m->npayloads; k++)
+			if (strcmp(u->m->payloads[k].class, s->class) == 0)
+				break;
+		if (k == u->m->npayloads)
+			return err_set(e, -EPERM, "bundle %s has no payload for "
+			    "slot class %s: installing it would boot slot %c "
+			    "with a stale %s", u->m->version, s->class,
+			    u->target, s->class);
+	}
+	for (k = 0; k < u->m->npayloads; k++) {
+		pl = &u->m->payloads[k];
+		if ((s = config_slot(u->cfg, pl->class, u->target)) == NULL)
+			return err_set(e, -EPERM, "payload %s: this device has "
+			    "no %s slot", pl->name, pl->class);
+		if ((pl->kind == PAYLOAD_FILES) != (s->type == SLOT_FILES))
+			return err_set(e, -EPERM, "payload %s is %s but slot "
+			    "%s is %s", pl->name,
+			    pl->kind == PAYLOAD_FILES ? "files" : "raw",
+			    s->name, s->type == SLOT_FILES ? "files" : "raw");
+		for (i = 0; i < pl->nfiles; i++) {
+			files[i].name = pl->files[i].name;
+			files[i].size = pl->files[i].size;
+			files[i].mode = pl->files[i].mode;
+		}
+		if ((r = slot_writer_open(s, pl->size, files, pl->nfiles,
+		    &u->writers[k], e)) < 0) {
+			u->exit_code = EXIT_SLOT;
+			return err_prefix(e, "payload %s", pl->name);
+		}
+	}
+	return 0;
+}
+
+static int
+verify(struct update *u, struct err *e)
+{
+	struct policy pol;
+	struct state_slot *run;
+	int r;
+
+	u->exit_code = EXIT_INPUT;
+	if ((r = open_source(u, e)) < 0)
+		return r;
+	u->exit_code = EXIT_BUNDLE;
+	if ((r = install_open(u->fd, u->from, u->keyring, &u->in, e)) < 0)
+		return r;
+	u->m = install_manifest(u->in);
+	progress_step(&u->prog, "bundle %s %s for %s: signature and "
+	    "certificate chain verified", u->from, u->m->version,
+	    u->m->compatible);
+
+	u->exit_code = EXIT_POLICY;
+	run = &u->state->slot[bootidx(u->booted)];
+	memset(&pol, 0, sizeof(pol));
+	pol.compatible = u->cfg->compatible;
+	pol.installed_version = run->version;
+	pol.security_floor = u->state->security_floor;
+	pol.allow_downgrade = u->allow_downgrade;
+	if ((r = policy_check(&pol, u->m, e)) < 0)
+		return err_prefix(e, "bundle %s", u->from);
+	if (run->status != NULL && strcmp(run->status, "trial") == 0)
+		return err_set(e, -EBUSY, "slot %c is on a trial boot: commit "
+		    "or roll back before installing", u->booted);
+	return map_slots(u, e);
+}
+
+static int
+save_state(struct update *u, const char *result, const char *reason,
+    struct err *e)
+{
+	char now[32], target[2] = { u->target, '\0' };
+	int r;
+
+	time_rfc3339(now);
+	if ((r = state_set(&u->state->last_version, u->m->version, e)) < 0 ||
+	    (r = state_set(&u->state->last_target, target, e)) < 0 ||
+	    (r = state_set(&u->state->last_result, result, e)) < 0 ||
+	    (r = state_set(&u->state->last_reason, reason, e)) < 0 ||
+	    (r = state_set(&u->state->last_time, now, e)) < 0)
+		return r;
+	return state_save(u->cfg->data_directory, u->state, e);
+}
+
+static int
+mark_bad(struct update *u, struct err *e)
+{
+	struct state_slot *t = &u->state->slot[bootidx(u->target)];
+	struct bootstate st = u->boot;
+	int r;
+
+	/* From here on the target's old content is going away. */
+	if ((r = state_set(&t->version, NULL, e)) < 0 ||
+	    (r = state_set(&t->status, "bad", e)) < 0 ||
+	    (r = state_set(&u->state->journal_bundle,
+	    install_bundle_id(u->in), e)) < 0)
+		return r;
+	u->state->journal_chunks = 0;
+	{
+		char tg[2] = { u->target, '\0' };
+
+		if ((r = state_set(&u->state->journal_target, tg, e)) < 0)
+			return r;
+	}
+	if ((r = save_state(u, "installing", NULL, e)) < 0)
+		return r;
+	bootstate_mark_bad(&st, u->target);
+	/* We run on the booted slot, so it boots: keep it selectable. */
+	if (st.left[bootidx(u->booted)] == 0 ||
+	    strchr(st.order, u->booted) == NULL)
+		bootstate_mark_good(&st, u->booted, u->cfg->boot_attempts);
+	if ((r = u->envops->commit(u->env, &st, e)) < 0)
+		return r;
+	u->boot = st;
+	progress_step(&u->prog, "slot %c marked bad for writing", u->target);
+	return 0;
+}
+
+static int
+readback(struct update *u, struct err *e)
+{
+	size_t k;
+	int r;
+
+	for (k = 0; k < u->m->npayloads; k++)
+		if ((r = slot_writer_finish(u->writers[k], e)) < 0)
+			return r;
+	if ((r = install_readback(u->in, u->writers, &(struct install_progress)
+	    { progress_update, &u->prog }, e)) < 0)
+		return r;
+	for (k = 0; k < u->m->npayloads; k++)
+		if ((r = slot_writer_commit(u->writers[k], e)) < 0)
+			return r;
+	progress_end(&u->prog);
+	return 0;
+}
+
+static int
+arm(struct update *u, struct err *e)
+{
+	struct state_slot *t = &u->state->slot[bootidx(u->target)];
+	struct bootstate st = u->boot;
+	char now[32];
+	int r;
+
+	bootstate_arm(&st, u->target, u->cfg->boot_attempts);
+	if ((r = u->envops->commit(u->env, &st, e)) < 0)
+		return r;
+	u->boot = st;
+	time_rfc3339(now);
+	t->security_version = u->m->security_version;
+	if ((r = state_set(&t->version, u->m->version, e)) < 0 ||
+	    (r = state_set(&t->status, "trial", e)) < 0 ||
+	    (r = state_set(&t->installed, now, e)) < 0 ||
+	    (r = state_set(&u->state->journal_bundle, NULL, e)) < 0 ||
+	    (r = state_set(&u->state->journal_target, NULL, e)) < 0)
+		return r;
+	u->state->journal_chunks = 0;
+	return save_state(u, "installed", NULL, e);
+}
+
+static int
+reboot_now(struct err *e)
+{
+	char *argv[] = { (char *)"reboot", NULL };
+	pid_t pid;
+	int r, status;
+
+	sync();
+	if ((r = posix_spawnp(&pid, "reboot", NULL, NULL, argv,
+	    environ)) != 0)
+		return err_set(e, -r, "reboot: %s", strerror(r));
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return err_set(e, -ECHILD, "reboot failed");
+	return 0;
+}
+
+static int
+exit_for_write(int code)
+{
+	return code == -EBADMSG || code == -EPIPE ? EXIT_BUNDLE : EXIT_SLOT;
+}
+
+static void
+report(struct update *u, const struct err *e)
+{
+	cJSON *o;
+	char *s;
+
+	if (!u->prog.json) {
+		progress_end(&u->prog);
+		if (e != NULL)
+			fprintf(stderr, "upkit update: %s\n", e->msg);
+		else
+			printf("installed %s into slot %c; it boots next as a "
+			    "trial (%d attempts)\n", u->m->version, u->target,
+			    u->cfg->boot_attempts);
+		return;
+	}
+	if ((o = cJSON_CreateObject()) == NULL)
+		return;
+	cJSON_AddStringToObject(o, "event", e ? "error" : "result");
+	if (e != NULL) {
+		cJSON_AddNumberToObject(o, "exit", u->exit_code);
+		cJSON_AddStringToObject(o, "message", e->msg);
+	} else {
+		char tg[2] = { u->target, '\0' };
+
+		cJSON_AddStringToObject(o, "result", "installed");
+		cJSON_AddStringToObject(o, "version", u->m->version);
+		cJSON_AddStringToObject(o, "target", tg);
+		cJSON_AddNumberToObject(o, "attempts", u->cfg->boot_attempts);
+	}
+	if ((s = cJSON_PrintUnformatted(o)) != NULL) {
+		printf("%s\n", s);
+		cJSON_free(s);
+	}
+	cJSON_Delete(o);
+	fflush(stdout);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: upkit update [-c CONFIG] --from FILE|- "
+	    "[--allow-downgrade] [--no-reboot] [--json]\n");
+}
+
+static int
+parse_args(struct update *u, int argc, char **argv, int *json)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "allow-downgrade", no_argument, NULL, 'D' },
+		{ "no-reboot", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			u->config_arg = optarg;
+			break;
+		case 'f':
+			u->from = optarg;
+			break;
+		case 'D':
+			u->allow_downgrade = 1;
+			break;
+		case 'n':
+			u->no_reboot = 1;
+			break;
+		case 'j':
+			*json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || u->from == NULL) {
+		fprintf(stderr, "upkit update: %s\n", u->from == NULL ?
+		    "--from is required" : "unexpected argument");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static void
+update_free(struct update *u)
+{
+	size_t k;
+
+	for (k = 0; k < BUNDLE_PAYLOADS_MAX; k++)
+		slot_writer_free(u->writers[k]);
+	install_free(u->in);
+	if (u->fd > STDIN_FILENO)
+		close(u->fd);
+	if (u->envops != NULL)
+		u->envops->close(u->env);
+	state_free(u->state);
+	keyring_free(u->keyring);
+	config_free(u->cfg);
+	if (u->lockfd != -1)
+		close(u->lockfd);
+}
+
+int
+cmd_update(int argc, char **argv)
+{
+	struct update u;
+	struct err e = { 0, "" };
+	enum update_step step = UPDATE_VERIFY, failed_at = UPDATE_VERIFY;
+	int json = 0, r;
+
+	memset(&u, 0, sizeof(u));
+	u.fd = -1;
+	u.lockfd = -1;
+	if ((r = parse_args(&u, argc, argv, &json)) >= 0)
+		return r;
+	progress_init(&u.prog, json);
+
+	if ((r = open_device(&u, &e)) < 0 || (u.exit_code = EXIT_FAIL,
+	    r = take_lock(&u, &e)) < 0) {
+		report(&u, &e);
+		update_free(&u);
+		return u.exit_code;
+	}
+	for (;;) {
+		switch (step) {
+		case UPDATE_VERIFY:
+			r = verify(&u, &e);
+			break;
+		case UPDATE_MARK_BAD:
+			u.exit_code = EXIT_BOOTENV;
+			r = mark_bad(&u, &e);
+			break;
+		case UPDATE_WRITING:
+			progress_step(&u.prog, "writing slot %c", u.target);
+			r = install_payloads(u.in, u.writers,
+			    &(struct install_progress){ progress_update,
+			    &u.prog }, &e);
+			if (r < 0)
+				u.exit_code = exit_for_write(r);
+			break;
+		case UPDATE_READBACK:
+			u.exit_code = EXIT_SLOT;
+			r = readback(&u, &e);
+			break;
+		case UPDATE_ARM:
+			u.exit_code = EXIT_BOOTENV;
+			r = arm(&u, &e);
+			break;
+		case UPDATE_DONE:
+			report(&u, NULL);
+			u.exit_code = EXIT_OK;
+			if (!u.no_reboot && (r = reboot_now(&e)) < 0) {
+				u.exit_code = EXIT_FAIL;
+				report(&u, &e);
+			}
+			update_free(&u);
+			return u.exit_code;
+		case UPDATE_FAILED:
+			report(&u, &e);
+			/* Once the env changed, say so in the state too; an
+			 * earlier failure leaves everything as it was. */
+			if (failed_at >= UPDATE_MARK_BAD) {
+				struct err e2 = { 0, "" };
+
+				if (save_state(&u, "failed", e.msg, &e2) < 0)
+					fprintf(stderr, "upkit update: %s\n",
+					    e2.msg);
+			}
+			update_free(&u);
+			return u.exit_code;
+		}
+		if (r < 0) {
+			failed_at = step;
+			step = UPDATE_FAILED;
+		} else {
+			step++;
+		}
+	}
+}
