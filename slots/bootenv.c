@@ -1,1 +1,27 @@
-/* placeholder: being written */
+/*
+ * The table of bootloader env backends. A new backend (grub, efi) adds
+ * its ops here and nowhere else.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "slots/bootenv.h"
+
+/* Defined in slots/uboot.c. */
+extern const struct bootenv_ops uboot_ops;
+
+static const struct bootenv_ops *const backends[] = {
+	&uboot_ops,
+	NULL
+};
+
+const struct bootenv_ops *
+bootenv_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; backends[i] != NULL; i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}

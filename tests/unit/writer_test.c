@@ -1,0 +1,429 @@
+/* Slot writers on real files and folders in a mkdtemp folder. */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/err.h"
+#include "slots/slot.h"
+#include "tests/check.h"
+
+#define PAYLOAD	(1024 * 1024 + 12345)
+
+static char tmp[] = "/tmp/writer_test.XXXXXX";
+static unsigned char *payload;
+
+static char *
+path(const char *name)
+{
+	static char buf[8][512];
+	static int next;
+	char *p = buf[next++ % 8];
+
+	snprintf(p, sizeof(buf[0]), "%s/%s", tmp, name);
+	return p;
+}
+
+static void
+make_file(const char *p, size_t size)
+{
+	int fd;
+
+	CHECK((fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644)) != -1);
+	CHECK(ftruncate(fd, (off_t)size) == 0);
+	close(fd);
+}
+
+static int
+exists(const char *p)
+{
+	struct stat st;
+
+	return lstat(p, &st) == 0;
+}
+
+/* Contents of a file, which must be exactly len bytes. */
+static int
+file_is(const char *p, const void *want, size_t len, unsigned mode)
+{
+	struct stat st;
+	unsigned char *buf;
+	int fd, ok;
+
+	if ((fd = open(p, O_RDONLY)) == -1 || fstat(fd, &st) == -1)
+		return 0;
+	if ((size_t)st.st_size != len || (st.st_mode & 07777) != mode) {
+		close(fd);
+		return 0;
+	}
+	CHECK((buf = malloc(len + 1)) != NULL);
+	ok = read(fd, buf, len + 1) == (ssize_t)len &&
+	    memcmp(buf, want, len) == 0;
+	free(buf);
+	close(fd);
+	return ok;
+}
+
+/*
+ * Writes payload[0, size) through w in random pieces (1 byte first, then
+ * up to 64 KiB, some aligned to 4096 from aligned buffers), in random
+ * order, then reads it back the same way.
+ */
+static void
+write_random(struct slot_writer *w, size_t size)
+{
+	struct err e;
+	unsigned char *abuf, *rbuf;
+	size_t *offs, *lens, n = 0, off, len, i, j, t;
+
+	CHECK((offs = calloc(size, sizeof(*offs))) != NULL);
+	CHECK((lens = calloc(size, sizeof(*lens))) != NULL);
+	CHECK(posix_memalign((void **)&abuf, 4096, 65536) == 0);
+	CHECK(posix_memalign((void **)&rbuf, 4096, size + 4096) == 0);
+	for (off = 0; off < size; off += len) {
+		if (off == 0)
+			len = 1;
+		else if (rand() % 3 == 0 && off % 4096 == 0)
+			len = 4096 * (1 + (size_t)rand() % 16);
+		else
+			len = 1 + (size_t)rand() % 65536;
+		if (len > size - off)
+			len = size - off;
+		offs[n] = off;
+		lens[n++] = len;
+	}
+	for (i = n - 1; i > 0; i--) {
+		j = (size_t)rand() % (i + 1);
+		t = offs[i], offs[i] = offs[j], offs[j] = t;
+		t = lens[i], lens[i] = lens[j], lens[j] = t;
+	}
+	for (i = 0; i < n; i++) {
+		/* Aligned pieces from an aligned buffer take the O_DIRECT
+		 * path; the rest come straight from the unaligned payload. */
+		if (offs[i] % 4096 == 0 && lens[i] % 4096 == 0) {
+			memcpy(abuf, payload + offs[i], lens[i]);
+			CHECK_OK(slot_writer_pwrite(w, abuf, lens[i], offs[i],
+			    &e), &e);
+		} else
+			CHECK_OK(slot_writer_pwrite(w, payload + offs[i],
+			    lens[i], offs[i], &e), &e);
+	}
+	CHECK_OK(slot_writer_finish(w, &e), &e);
+
+	/* Read back: aligned in big pieces, then unaligned odd pieces. */
+	memset(rbuf, 0, size);
+	for (off = 0; off + 65536 <= size; off += 65536)
+		CHECK_OK(slot_writer_read(w, rbuf + off, 65536, off, &e), &e);
+	if (off < size)
+		CHECK_OK(slot_writer_read(w, rbuf + off, size - off, off, &e),
+		    &e);
+	CHECK(memcmp(rbuf, payload, size) == 0);
+	memset(rbuf, 0, size);
+	for (off = 0; off < size; off += len) {
+		len = 1 + (size_t)rand() % 10000;
+		if (len > size - off)
+			len = size - off;
+		CHECK_OK(slot_writer_read(w, rbuf + 1 + off, len, off, &e),
+		    &e);
+	}
+	CHECK(memcmp(rbuf + 1, payload, size) == 0);
+	free(offs);
+	free(lens);
+	free(abuf);
+	free(rbuf);
+}
+
+#define THREADS	4
+#define PIECE	(64 * 1024 + 100)	/* odd, so pieces straddle files */
+
+struct job {
+	struct slot_writer	*w;
+	size_t			 size;
+	int			 nth;
+	int			 r;
+	struct err		 e;
+};
+
+/* Thread nth writes pieces nth, nth + THREADS, ... of the payload. */
+static void *
+write_share(void *arg)
+{
+	struct job *j = arg;
+	size_t off, len;
+
+	j->r = 0;
+	for (off = (size_t)j->nth * PIECE; off < j->size && j->r == 0;
+	    off += THREADS * PIECE) {
+		len = j->size - off < PIECE ? j->size - off : PIECE;
+		j->r = slot_writer_pwrite(j->w, payload + off, len, off,
+		    &j->e);
+	}
+	return NULL;
+}
+
+/* Several threads at once on disjoint ranges, as the installer does. */
+static void
+write_threads(struct slot_writer *w, size_t size)
+{
+	pthread_t t[THREADS];
+	struct job j[THREADS];
+	struct err e;
+	unsigned char *rbuf;
+	int i;
+
+	for (i = 0; i < THREADS; i++) {
+		j[i].w = w;
+		j[i].size = size;
+		j[i].nth = i;
+		CHECK(pthread_create(&t[i], NULL, write_share, &j[i]) == 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		CHECK(pthread_join(t[i], NULL) == 0);
+		CHECK_OK(j[i].r, &j[i].e);
+	}
+	CHECK_OK(slot_writer_finish(w, &e), &e);
+	CHECK((rbuf = malloc(size)) != NULL);
+	CHECK_OK(slot_writer_read(w, rbuf, size, 0, &e), &e);
+	CHECK(memcmp(rbuf, payload, size) == 0);
+	free(rbuf);
+}
+
+static void
+test_raw(void)
+{
+	char name[] = "rootfs.1", class[] = "rootfs", big[512], small[512];
+	struct slot s = { name, class, 'B', SLOT_RAW, NULL };
+	struct slot_writer *w;
+	struct err e;
+	uint64_t sz;
+
+	/* path() recycles its buffers: keep copies of long-lived paths. */
+	strcpy(big, path("raw.img"));
+	strcpy(small, path("small.img"));
+	unsigned char b[8];
+
+	/* The slot is larger than the payload; the tail stays as it was. */
+	make_file(big, PAYLOAD + 8192);
+	s.device = big;
+	CHECK_OK(slot_size(&s, &sz, &e), &e);
+	CHECK(sz == PAYLOAD + 8192);
+	CHECK_OK(slot_writer_open(&s, PAYLOAD, NULL, 0, &w, &e), &e);
+	write_random(w, PAYLOAD);
+
+	/* Past the payload size: refused, also when off + len wraps. */
+	err_clear(&e);
+	CHECK(slot_writer_pwrite(w, b, 2, PAYLOAD - 1, &e) == -EINVAL);
+	CHECK(strstr(e.msg, "rootfs.1") != NULL);
+	CHECK(slot_writer_pwrite(w, b, 1, PAYLOAD, &e) == -EINVAL);
+	CHECK(slot_writer_pwrite(w, b, 8, UINT64_MAX - 4, &e) == -EINVAL);
+	CHECK(slot_writer_read(w, b, 2, PAYLOAD - 1, &e) == -EINVAL);
+	CHECK_OK(slot_writer_pwrite(w, b, 0, PAYLOAD, &e), &e);
+	CHECK_OK(slot_writer_commit(w, &e), &e);
+	slot_writer_free(w);
+	slot_writer_free(NULL);
+	{
+		unsigned char *want;
+
+		CHECK((want = calloc(1, PAYLOAD + 8192)) != NULL);
+		memcpy(want, payload, PAYLOAD);
+		CHECK(file_is(big, want, PAYLOAD + 8192, 0644));
+		free(want);
+	}
+
+	/* Over the same bytes again, from threads. */
+	CHECK(truncate(big, 0) == 0 && truncate(big, PAYLOAD) == 0);
+	CHECK_OK(slot_writer_open(&s, PAYLOAD, NULL, 0, &w, &e), &e);
+	write_threads(w, PAYLOAD);
+	slot_writer_free(w);
+
+	/* The storage shrank under the writer: a short read is EIO. */
+	CHECK_OK(slot_writer_open(&s, PAYLOAD, NULL, 0, &w, &e), &e);
+	CHECK(truncate(big, 4096) == 0);
+	err_clear(&e);
+	CHECK(slot_writer_read(w, b, 8, 8192, &e) == -EIO);
+	CHECK(strstr(e.msg, big) != NULL);
+	slot_writer_free(w);
+
+	/* Too small: ENOSPC naming the device and both sizes. */
+	make_file(small, 1048576);
+	s.device = small;
+	err_clear(&e);
+	CHECK(slot_writer_open(&s, 2097152, NULL, 0, &w, &e) == -ENOSPC);
+	CHECK(w == NULL);
+	CHECK(strstr(e.msg, "slot rootfs.1 (B)") != NULL);
+	CHECK(strstr(e.msg, small) != NULL);
+	CHECK(strstr(e.msg, "holds 1048576 bytes, payload needs 2097152") !=
+	    NULL);
+
+	/* A raw slot is never created. */
+	s.device = path("missing.img");
+	CHECK(slot_writer_open(&s, 1, NULL, 0, &w, &e) == -ENOENT);
+	CHECK(!exists(s.device));
+	CHECK(slot_size(&s, &sz, &e) == -ENOENT);
+	/* Nor is it a folder. */
+	s.device = tmp;
+	CHECK(slot_writer_open(&s, 1, NULL, 0, &w, &e) < 0);
+}
+
+static const struct slot_file files3[] = {
+	{ "kernel", 700000, 0644 },
+	{ "empty", 0, 0600 },
+	{ "initrd.img", PAYLOAD - 700000 - 17, 0640 },
+	{ "cmdline", 17, 0444 },
+};
+
+static void
+check_files3(const char *dir)
+{
+	char p[600];
+	size_t i, off = 0;
+
+	for (i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files3[i].name);
+		CHECK(file_is(p, payload + off, files3[i].size,
+		    files3[i].mode));
+		off += files3[i].size;
+	}
+}
+
+static void
+test_files(void)
+{
+	char name[] = "boot.1", class[] = "boot";
+	char target[512], aside[512], old[512];
+	struct slot s = { name, class, 'B', SLOT_FILES, NULL };
+	struct slot_writer *w;
+	struct err e;
+	uint64_t sz;
+
+	strcpy(target, path("boot/B"));
+	strcpy(aside, path("boot/.B.upkit-new"));
+	strcpy(old, path("boot/.B.upkit-old"));
+
+	CHECK(mkdir(path("boot"), 0755) == 0);
+	s.device = target;
+	CHECK(slot_size(&s, &sz, &e) == -EINVAL);
+
+	/* A new folder: nothing at the target until commit. */
+	CHECK_OK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e), &e);
+	CHECK(exists(aside));
+	write_random(w, PAYLOAD);
+	CHECK(!exists(target));
+	CHECK_OK(slot_writer_commit(w, &e), &e);
+	CHECK(!exists(aside));
+	/* Reads still work after the commit. */
+	{
+		unsigned char b[32];
+
+		CHECK_OK(slot_writer_read(w, b, 32, 699990, &e), &e);
+		CHECK(memcmp(b, payload + 699990, 32) == 0);
+	}
+	slot_writer_free(w);
+	check_files3(target);
+
+	/* Free without commit: old folder untouched, no aside left. */
+	{
+		static const struct slot_file one[] = {
+			{ "kernel", 100, 0600 },
+		};
+
+		CHECK_OK(slot_writer_open(&s, 100, one, 1, &w, &e), &e);
+		CHECK_OK(slot_writer_pwrite(w, payload + 5, 100, 0, &e), &e);
+		CHECK_OK(slot_writer_finish(w, &e), &e);
+		slot_writer_free(w);
+		CHECK(!exists(aside));
+		check_files3(target);
+
+		/* Replacing: old files gone, new present with modes. */
+		CHECK_OK(slot_writer_open(&s, 100, one, 1, &w, &e), &e);
+		CHECK_OK(slot_writer_pwrite(w, payload + 5, 100, 0, &e), &e);
+		CHECK_OK(slot_writer_finish(w, &e), &e);
+		CHECK_OK(slot_writer_commit(w, &e), &e);
+		CHECK(!exists(aside));
+		slot_writer_free(w);
+		CHECK(file_is(path("boot/B/kernel"), payload + 5, 100, 0600));
+		CHECK(!exists(path("boot/B/initrd.img")));
+		CHECK(!exists(path("boot/B/cmdline")));
+		CHECK(!exists(path("boot/B/empty")));
+	}
+
+	/* Stale aside and old folders (a crash mid-write or mid-commit)
+	 * are removed by the next open, subfolders included. */
+	CHECK(mkdir(aside, 0755) == 0);
+	make_file(path("boot/.B.upkit-new/junk"), 10);
+	CHECK(mkdir(old, 0755) == 0);
+	CHECK(mkdir(path("boot/.B.upkit-old/sub"), 0755) == 0);
+	make_file(path("boot/.B.upkit-old/sub/junk"), 10);
+	CHECK(symlink("/", path("boot/.B.upkit-old/root")) == 0);
+	CHECK_OK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e), &e);
+	CHECK(!exists(path("boot/.B.upkit-new/junk")));
+	CHECK(!exists(old));
+	write_random(w, PAYLOAD);
+	CHECK_OK(slot_writer_commit(w, &e), &e);
+	slot_writer_free(w);
+	check_files3(target);
+	CHECK(!exists(path("boot/B/junk")));
+
+	/* Threads writing across file boundaries. */
+	CHECK_OK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e), &e);
+	write_threads(w, PAYLOAD);
+	CHECK_OK(slot_writer_commit(w, &e), &e);
+	slot_writer_free(w);
+	check_files3(target);
+
+	/* Contract violations: sizes that do not add up, bad names, a
+	 * name twice, a missing parent, a write past the end. */
+	err_clear(&e);
+	CHECK(slot_writer_open(&s, PAYLOAD + 1, files3, 4, &w, &e) ==
+	    -EINVAL);
+	CHECK(strstr(e.msg, "boot.1") != NULL);
+	CHECK(!exists(aside));
+	{
+		struct slot_file bad[2] = {
+			{ "../evil", 1, 0644 }, { "x", 1, 0644 },
+		};
+
+		CHECK(slot_writer_open(&s, 2, bad, 2, &w, &e) == -EINVAL);
+		CHECK(!exists(path("boot/evil")));
+		bad[0].name = "x";
+		CHECK(slot_writer_open(&s, 2, bad, 2, &w, &e) == -EEXIST);
+		CHECK(!exists(aside));
+		bad[0].name = "a";
+		CHECK_OK(slot_writer_open(&s, 2, bad, 2, &w, &e), &e);
+		CHECK(slot_writer_pwrite(w, payload, 2, 1, &e) == -EINVAL);
+		CHECK(slot_writer_read(w, payload, 3, 0, &e) == -EINVAL);
+		slot_writer_free(w);
+	}
+	s.device = path("nowhere/B");
+	err_clear(&e);
+	CHECK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e) == -ENOENT);
+	CHECK(strstr(e.msg, path("nowhere")) != NULL);
+	check_files3(target);
+}
+
+int
+main(void)
+{
+	size_t i;
+
+	CHECK(mkdtemp(tmp) != NULL);
+	srand(42);
+	CHECK((payload = malloc(PAYLOAD)) != NULL);
+	for (i = 0; i < PAYLOAD; i++)
+		payload[i] = (unsigned char)rand();
+	test_raw();
+	test_files();
+	free(payload);
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+		CHECK(system(cmd) == 0);
+	}
+	return 0;
+}
