@@ -49,4 +49,8 @@ void	config_free(struct config *c);		/* accepts NULL */
 const struct slot *config_slot(const struct config *c, const char *class,
 	    char bootname);
 
+/* The path the bootloader backend opens: [uboot] config for uboot,
+ * [grub] env for grub; NULL for a backend that takes none. */
+const char *config_bootenv_path(const struct config *c);
+
 #endif /* AGENT_CONFIG_H */

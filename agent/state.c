@@ -1,1 +1,352 @@
-/* placeholder: being written */
+/*
+ * agent/state: DATA/state.json with cJSON. Unknown keys are ignored so an
+ * older agent can read a newer file after a rollback; a known key with
+ * the wrong type makes the whole file -EBADMSG, since acting on half a
+ * state (a lost security floor, say) is worse than stopping.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/err.h"
+#include "agent/state.h"
+#include "agent/util.h"
+
+#define STATE_MAX_SIZE	(1024 * 1024)
+/* cJSON keeps numbers as doubles: integers above 2^53 would not round
+ * trip, so they are refused in both directions. */
+#define STATE_INT_MAX	(UINT64_C(1) << 53)
+
+static const char *const bootnames[2] = { "A", "B" };
+
+struct load {
+	const char	*path;
+	struct err	*e;
+};
+
+static int
+bad(struct load *l, const char *obj, const char *key, const char *what)
+{
+	return err_set(l->e, -EBADMSG, "%s: %s%s%s: %s", l->path, obj,
+	    obj[0] != '\0' ? "." : "", key, what);
+}
+
+/* A missing key or null leaves *field NULL. */
+static int
+get_string(struct load *l, const cJSON *obj, const char *objname,
+    const char *key, char **field)
+{
+	const cJSON *it;
+
+	it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (it == NULL || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsString(it) || it->valuestring == NULL)
+		return bad(l, objname, key, "not a string");
+	if ((*field = strdup(it->valuestring)) == NULL)
+		return err_set(l->e, -ENOMEM, "%s: out of memory", l->path);
+	return 0;
+}
+
+static int
+get_uint(struct load *l, const cJSON *obj, const char *objname,
+    const char *key, uint64_t *field)
+{
+	const cJSON *it;
+	double d;
+
+	it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (it == NULL || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsNumber(it))
+		return bad(l, objname, key, "not a number");
+	d = it->valuedouble;
+	if (!(d >= 0 && d <= (double)STATE_INT_MAX) || d != (double)(uint64_t)d)
+		return bad(l, objname, key, "not an integer from 0 to 2^53");
+	*field = (uint64_t)d;
+	return 0;
+}
+
+/* A missing key or null gives NULL; anything else must be an object. */
+static int
+get_object(struct load *l, const cJSON *obj, const char *objname,
+    const char *key, const cJSON **itp)
+{
+	const cJSON *it;
+
+	*itp = NULL;
+	it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (it == NULL || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsObject(it))
+		return bad(l, objname, key, "not an object");
+	*itp = it;
+	return 0;
+}
+
+static int
+decode(struct load *l, const cJSON *root, struct state *s)
+{
+	const cJSON *slots, *slot, *last, *jr;
+	char name[16];
+	size_t i;
+	int r;
+
+	if (!cJSON_IsObject(root))
+		return err_set(l->e, -EBADMSG, "%s: not a JSON object",
+		    l->path);
+	if ((r = get_uint(l, root, "", "security_floor",
+	    &s->security_floor)) < 0 ||
+	    (r = get_object(l, root, "", "slots", &slots)) < 0)
+		return r;
+	for (i = 0; slots != NULL && i < 2; i++) {
+		if ((r = get_object(l, slots, "slots", bootnames[i],
+		    &slot)) < 0)
+			return r;
+		if (slot == NULL)
+			continue;
+		snprintf(name, sizeof(name), "slots.%s", bootnames[i]);
+		if ((r = get_string(l, slot, name, "version",
+		    &s->slot[i].version)) < 0 ||
+		    (r = get_string(l, slot, name, "status",
+		    &s->slot[i].status)) < 0 ||
+		    (r = get_uint(l, slot, name, "security_version",
+		    &s->slot[i].security_version)) < 0 ||
+		    (r = get_string(l, slot, name, "installed",
+		    &s->slot[i].installed)) < 0)
+			return r;
+	}
+	if ((r = get_object(l, root, "", "last_update", &last)) < 0)
+		return r;
+	if (last != NULL &&
+	    ((r = get_string(l, last, "last_update", "version",
+	    &s->last_version)) < 0 ||
+	    (r = get_string(l, last, "last_update", "target",
+	    &s->last_target)) < 0 ||
+	    (r = get_string(l, last, "last_update", "result",
+	    &s->last_result)) < 0 ||
+	    (r = get_string(l, last, "last_update", "reason",
+	    &s->last_reason)) < 0 ||
+	    (r = get_string(l, last, "last_update", "time",
+	    &s->last_time)) < 0))
+		return r;
+	if ((r = get_object(l, root, "", "journal", &jr)) < 0)
+		return r;
+	if (jr != NULL &&
+	    ((r = get_string(l, jr, "journal", "bundle",
+	    &s->journal_bundle)) < 0 ||
+	    (r = get_string(l, jr, "journal", "target",
+	    &s->journal_target)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "chunks",
+	    &s->journal_chunks)) < 0))
+		return r;
+	return 0;
+}
+
+int
+state_load(const char *dir, struct state **sp, struct err *e)
+{
+	struct state *s;
+	struct load l;
+	cJSON *root = NULL;
+	char path[4096], *text = NULL;
+	size_t len;
+	int r;
+
+	*sp = NULL;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE) >=
+	    (int)sizeof(path))
+		return err_set(e, -ENAMETOOLONG, "%s: path too long", dir);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return err_set(e, -ENOMEM, "%s: out of memory", path);
+	if ((r = file_read(path, STATE_MAX_SIZE, &text, &len, e)) < 0) {
+		/* Before the first install there is no state: that is not
+		 * an error. A missing data directory is the same case. */
+		if (r != -ENOENT)
+			goto fail;
+		*sp = s;
+		return 0;
+	}
+	/* len + 1 takes in file_read()'s NUL, which is what cJSON checks
+	 * for to refuse trailing garbage. */
+	if ((root = cJSON_ParseWithLengthOpts(text, len + 1, NULL, 1)) ==
+	    NULL) {
+		r = err_set(e, -EBADMSG, "%s: not valid JSON (near byte %td)",
+		    path, cJSON_GetErrorPtr() != NULL ?
+		    cJSON_GetErrorPtr() - text : (ptrdiff_t)0);
+		goto fail;
+	}
+	l.path = path;
+	l.e = e;
+	if ((r = decode(&l, root, s)) < 0)
+		goto fail;
+	cJSON_Delete(root);
+	free(text);
+	*sp = s;
+	return 0;
+fail:
+	cJSON_Delete(root);
+	free(text);
+	state_free(s);
+	return r;
+}
+
+static int
+add_string(cJSON *obj, const char *key, const char *val)
+{
+	cJSON *it;
+
+	it = val != NULL ? cJSON_CreateString(val) : cJSON_CreateNull();
+	if (it == NULL)
+		return -1;
+	if (!cJSON_AddItemToObject(obj, key, it)) {
+		cJSON_Delete(it);
+		return -1;
+	}
+	return 0;
+}
+
+/* As raw text: cJSON prints doubles with 15 digits, which loses
+ * precision above 10^15 even though 2^53 parses back exactly. */
+static int
+add_uint(cJSON *obj, const char *key, uint64_t val)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, val);
+	return cJSON_AddRawToObject(obj, key, buf) != NULL ? 0 : -1;
+}
+
+static int
+check_uint(const char *path, const char *key, uint64_t val, struct err *e)
+{
+	if (val > STATE_INT_MAX)
+		return err_set(e, -ERANGE, "%s: %s: %" PRIu64 " is above 2^53",
+		    path, key, val);
+	return 0;
+}
+
+/* Builds the JSON text; NULL if out of memory. */
+static char *
+encode(const struct state *s)
+{
+	cJSON *root, *slots, *slot, *o;
+	char *text = NULL;
+	size_t i;
+
+	if ((root = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (add_uint(root, "security_floor", s->security_floor) < 0 ||
+	    (slots = cJSON_AddObjectToObject(root, "slots")) == NULL)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		if ((slot = cJSON_AddObjectToObject(slots, bootnames[i])) ==
+		    NULL ||
+		    add_string(slot, "version", s->slot[i].version) < 0 ||
+		    add_string(slot, "status", s->slot[i].status) < 0 ||
+		    add_uint(slot, "security_version",
+		    s->slot[i].security_version) < 0 ||
+		    add_string(slot, "installed", s->slot[i].installed) < 0)
+			goto out;
+	}
+	if (s->last_version != NULL || s->last_target != NULL ||
+	    s->last_result != NULL || s->last_reason != NULL ||
+	    s->last_time != NULL) {
+		if ((o = cJSON_AddObjectToObject(root, "last_update")) ==
+		    NULL ||
+		    add_string(o, "version", s->last_version) < 0 ||
+		    add_string(o, "target", s->last_target) < 0 ||
+		    add_string(o, "result", s->last_result) < 0 ||
+		    add_string(o, "reason", s->last_reason) < 0 ||
+		    add_string(o, "time", s->last_time) < 0)
+			goto out;
+	}
+	if (s->journal_bundle != NULL || s->journal_target != NULL ||
+	    s->journal_chunks != 0) {
+		if ((o = cJSON_AddObjectToObject(root, "journal")) == NULL ||
+		    add_string(o, "bundle", s->journal_bundle) < 0 ||
+		    add_string(o, "target", s->journal_target) < 0 ||
+		    add_uint(o, "chunks", s->journal_chunks) < 0)
+			goto out;
+	}
+	text = cJSON_Print(root);
+out:
+	cJSON_Delete(root);
+	return text;
+}
+
+int
+state_save(const char *dir, const struct state *s, struct err *e)
+{
+	char path[4096], *text = NULL, *buf = NULL;
+	size_t len;
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE) >=
+	    (int)sizeof(path))
+		return err_set(e, -ENAMETOOLONG, "%s: path too long", dir);
+	if ((r = check_uint(path, "security_floor", s->security_floor,
+	    e)) < 0 ||
+	    (r = check_uint(path, "slots.A.security_version",
+	    s->slot[0].security_version, e)) < 0 ||
+	    (r = check_uint(path, "slots.B.security_version",
+	    s->slot[1].security_version, e)) < 0 ||
+	    (r = check_uint(path, "journal.chunks", s->journal_chunks, e)) < 0)
+		return r;
+	if ((text = encode(s)) == NULL)
+		return err_set(e, -ENOMEM, "%s: out of memory", path);
+	len = strlen(text);
+	if ((buf = malloc(len + 2)) == NULL) {
+		r = err_set(e, -ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	memcpy(buf, text, len);
+	buf[len++] = '\n';
+	if ((r = mkdir_p(dir, 0755, e)) < 0 ||
+	    (r = file_write_atomic(path, buf, len, 0644, e)) < 0)
+		err_prefix(e, "save state");
+out:
+	free(buf);
+	cJSON_free(text);
+	return r;
+}
+
+void
+state_free(struct state *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < 2; i++) {
+		free(s->slot[i].version);
+		free(s->slot[i].status);
+		free(s->slot[i].installed);
+	}
+	free(s->last_version);
+	free(s->last_target);
+	free(s->last_result);
+	free(s->last_reason);
+	free(s->last_time);
+	free(s->journal_bundle);
+	free(s->journal_target);
+	free(s);
+}
+
+int
+state_set(char **field, const char *val, struct err *e)
+{
+	char *copy = NULL;
+
+	if (val != NULL && (copy = strdup(val)) == NULL)
+		return err_set(e, -ENOMEM, "state: out of memory copying "
+		    "\"%.32s\"", val);
+	free(*field);
+	*field = copy;
+	return 0;
+}

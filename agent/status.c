@@ -1,1 +1,300 @@
-/* placeholder: being written */
+/*
+ * upkit status: what the device runs and what it will boot next, from the
+ * config, state.json and the bootloader env. Reads only; safe to run at
+ * any time, including before the first update wrote anything.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/cmd.h"
+#include "agent/config.h"
+#include "agent/device.h"
+#include "agent/err.h"
+#include "agent/state.h"
+
+static const char *const type_names[] = {
+	[SLOT_RAW] = "raw",
+	[SLOT_FILES] = "files",
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: upkit status [-c FILE] [--json]\n"
+	    "  -c, --config FILE  config file (default $UPKIT_CONFIG or "
+	    CONFIG_DEFAULT_PATH ")\n"
+	    "      --json         one JSON object instead of text\n"
+	    "  -h, --help         this help\n");
+}
+
+/*
+ * The boot script skips a slot that is out of BOOT_ORDER or has no
+ * attempts left, so that is "bad" whatever state.json says; the env is
+ * the truth about what boots next.
+ */
+static const char *
+slot_state(const struct device *d, char bootname)
+{
+	const char *status = d->state->slot[bootname - 'A'].status;
+
+	if (strchr(d->boot.order, bootname) == NULL ||
+	    d->boot.left[bootname - 'A'] == 0)
+		return "bad";
+	if (status != NULL && strcmp(status, "trial") == 0)
+		return "trial";
+	return "good";
+}
+
+static const char *
+dash(const char *s)
+{
+	return s != NULL ? s : "-";
+}
+
+static int
+width(int w, const char *s)
+{
+	int n = (int)strlen(s);
+
+	return n > w ? n : w;
+}
+
+static void
+print_text(const struct device *d)
+{
+	const struct config *c = d->config;
+	const struct state *s = d->state;
+	const struct slot *sl;
+	char order[2 * BOOTENV_SLOTS];
+	size_t i;
+	int wn = 4, wc = 5, wd = 6, wv = 7;
+
+	printf("compatible:      %s\n", c->compatible);
+	printf("bootloader:      %s\n", c->bootloader);
+	printf("booted:          %c\n", d->booted);
+	if (d->boot_unset) {
+		printf("BOOT_ORDER:      (not set yet: the boot script's "
+		    "default)\n");
+		printf("BOOT_A_LEFT:     (not set)\n");
+		printf("BOOT_B_LEFT:     (not set)\n");
+	} else {
+		bootstate_order_format(&d->boot, order);
+		printf("BOOT_ORDER:      %s\n", order);
+		printf("BOOT_A_LEFT:     %d\n", d->boot.left[0]);
+		printf("BOOT_B_LEFT:     %d\n", d->boot.left[1]);
+	}
+	printf("security floor:  %" PRIu64 "\n", s->security_floor);
+
+	for (i = 0; i < c->nslots; i++) {
+		sl = &c->slots[i];
+		wn = width(wn, sl->name);
+		wc = width(wc, sl->class);
+		wd = width(wd, sl->device);
+		wv = width(wv, dash(s->slot[sl->bootname - 'A'].version));
+	}
+	printf("\n%-*s  %-*s  BOOT  TYPE   %-*s  %-*s  STATE\n", wn, "SLOT",
+	    wc, "CLASS", wd, "DEVICE", wv, "VERSION");
+	for (i = 0; i < c->nslots; i++) {
+		sl = &c->slots[i];
+		printf("%-*s  %-*s  %-4c  %-5s  %-*s  %-*s  %s%s\n", wn,
+		    sl->name, wc, sl->class, sl->bootname,
+		    type_names[sl->type], wd, sl->device, wv,
+		    dash(s->slot[sl->bootname - 'A'].version),
+		    slot_state(d, sl->bootname),
+		    sl->bootname == d->booted ? ", booted" : "");
+	}
+
+	if (s->last_version == NULL && s->last_result == NULL)
+		return;
+	printf("\nlast update:     version %s, target %s, result %s\n",
+	    dash(s->last_version), dash(s->last_target),
+	    dash(s->last_result));
+	printf("                 reason %s, time %s\n", dash(s->last_reason),
+	    dash(s->last_time));
+}
+
+static int
+add_string(cJSON *o, const char *key, const char *val)
+{
+	cJSON *it;
+
+	it = val != NULL ? cJSON_CreateString(val) : cJSON_CreateNull();
+	if (it == NULL || !cJSON_AddItemToObject(o, key, it)) {
+		cJSON_Delete(it);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_left(cJSON *o, const char *key, const struct device *d, int i)
+{
+	if (d->boot_unset)
+		return cJSON_AddNullToObject(o, key) != NULL ? 0 : -1;
+	return cJSON_AddNumberToObject(o, key, d->boot.left[i]) != NULL ?
+	    0 : -1;
+}
+
+/* Builds the --json object; NULL if out of memory. */
+static cJSON *
+build_json(const struct device *d)
+{
+	const struct config *c = d->config;
+	const struct state *s = d->state;
+	const struct slot *sl;
+	cJSON *root, *o, *arr;
+	char order[2 * BOOTENV_SLOTS], buf[32];
+	size_t i;
+
+	if ((root = cJSON_CreateObject()) == NULL)
+		return NULL;
+	bootstate_order_format(&d->boot, order);
+	snprintf(buf, sizeof(buf), "%c", d->booted);
+	/* Raw, so a floor above 10^15 prints exactly (cJSON prints
+	 * doubles with 15 digits). */
+	if (add_string(root, "compatible", c->compatible) < 0 ||
+	    add_string(root, "bootloader", c->bootloader) < 0 ||
+	    add_string(root, "booted", buf) < 0 ||
+	    add_string(root, "boot_order", d->boot_unset ? NULL : order) < 0 ||
+	    (o = cJSON_AddObjectToObject(root, "boot_left")) == NULL ||
+	    add_left(o, "A", d, 0) < 0 || add_left(o, "B", d, 1) < 0)
+		goto fail;
+	snprintf(buf, sizeof(buf), "%" PRIu64, s->security_floor);
+	if (cJSON_AddRawToObject(root, "security_floor", buf) == NULL ||
+	    (arr = cJSON_AddArrayToObject(root, "slots")) == NULL)
+		goto fail;
+	for (i = 0; i < c->nslots; i++) {
+		sl = &c->slots[i];
+		snprintf(buf, sizeof(buf), "%c", sl->bootname);
+		if ((o = cJSON_CreateObject()) == NULL)
+			goto fail;
+		if (!cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			goto fail;
+		}
+		if (add_string(o, "name", sl->name) < 0 ||
+		    add_string(o, "class", sl->class) < 0 ||
+		    add_string(o, "bootname", buf) < 0 ||
+		    add_string(o, "type", type_names[sl->type]) < 0 ||
+		    add_string(o, "device", sl->device) < 0 ||
+		    add_string(o, "version",
+		    s->slot[sl->bootname - 'A'].version) < 0 ||
+		    add_string(o, "state", slot_state(d, sl->bootname)) < 0 ||
+		    cJSON_AddBoolToObject(o, "booted",
+		    sl->bootname == d->booted) == NULL)
+			goto fail;
+	}
+	if (s->last_version == NULL && s->last_result == NULL) {
+		if (cJSON_AddNullToObject(root, "last_update") == NULL)
+			goto fail;
+		return root;
+	}
+	if ((o = cJSON_AddObjectToObject(root, "last_update")) == NULL ||
+	    add_string(o, "version", s->last_version) < 0 ||
+	    add_string(o, "target", s->last_target) < 0 ||
+	    add_string(o, "result", s->last_result) < 0 ||
+	    add_string(o, "reason", s->last_reason) < 0 ||
+	    add_string(o, "time", s->last_time) < 0)
+		goto fail;
+	return root;
+fail:
+	cJSON_Delete(root);
+	return NULL;
+}
+
+static int
+print_json(const struct device *d)
+{
+	cJSON *root;
+	char *text;
+
+	if ((root = build_json(d)) == NULL)
+		return -1;
+	text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (text == NULL)
+		return -1;
+	printf("%s\n", text);
+	cJSON_free(text);
+	return 0;
+}
+
+static int
+exit_code(enum device_stage stage)
+{
+	switch (stage) {
+	case DEVICE_CONFIG:
+		return EXIT_CONFIG;
+	case DEVICE_BOOTENV:
+		return EXIT_BOOTENV;
+	case DEVICE_STATE:
+	case DEVICE_CMDLINE:
+		break;
+	}
+	return EXIT_FAIL;
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct device *d = NULL;
+	struct err e = { 0, "" };
+	enum device_stage stage = DEVICE_CONFIG;
+	const char *cfgpath = NULL;
+	int ch, json = 0, rc;
+
+	/* 0, not 1: glibc then also resets its state between commands
+	 * (main() and tests may parse several argument lists). */
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "upkit status: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (device_open(config_path(cfgpath), &d, &stage, &e) < 0) {
+		fprintf(stderr, "upkit status: %s\n", e.msg);
+		return exit_code(stage);
+	}
+	rc = EXIT_OK;
+	if (json) {
+		if (print_json(d) < 0) {
+			fprintf(stderr, "upkit status: out of memory\n");
+			rc = EXIT_FAIL;
+		}
+	} else
+		print_text(d);
+	if (fflush(stdout) == EOF) {
+		perror("upkit status: stdout");
+		rc = EXIT_FAIL;
+	}
+	device_free(d);
+	return rc;
+}

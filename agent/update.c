@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <spawn.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 
 #include "agent/cmd.h"
 #include "agent/config.h"
+#include "agent/device.h"
 #include "agent/err.h"
 #include "agent/install.h"
 #include "agent/progress.h"
@@ -62,12 +62,10 @@ struct update {
 	int			 allow_downgrade;
 	int			 no_reboot;
 	/* device */
-	struct config		*cfg;
+	struct device		*dev;
+	struct config		*cfg;		/* dev->config */
+	struct state		*state;		/* dev->state */
 	struct keyring		*keyring;
-	struct state		*state;
-	const struct bootenv_ops *envops;
-	struct bootenv		*env;
-	struct bootstate	 boot;
 	char			 booted;
 	char			 target;
 	/* bundle */
@@ -84,25 +82,6 @@ static int
 bootidx(char name)
 {
 	return name == 'B';
-}
-
-static const char *
-env_path(const struct config *c)
-{
-	/* Each backend reads its own config key; grub comes next. */
-	static const struct {
-		const char *name;
-		size_t off;
-	} keys[] = {
-		{ "uboot", offsetof(struct config, uboot_config) },
-		{ "grub", offsetof(struct config, grub_env) },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(keys[i].name, c->bootloader) == 0)
-			return *(char *const *)((const char *)c + keys[i].off);
-	return NULL;
 }
 
 static int
@@ -128,38 +107,30 @@ out:
 	return r;
 }
 
-/* Loads config, keyring, state and boot env: everything read-only. */
+/* Loads config, state, boot env and keyring: everything read-only. */
 static int
 open_device(struct update *u, struct err *e)
 {
-	const char *path;
+	static const int codes[] = {
+		[DEVICE_CONFIG] = EXIT_CONFIG,
+		[DEVICE_STATE] = EXIT_FAIL,
+		[DEVICE_BOOTENV] = EXIT_BOOTENV,
+		[DEVICE_CMDLINE] = EXIT_CONFIG,
+	};
+	enum device_stage stage = DEVICE_CONFIG;
 	int r;
 
-	u->exit_code = EXIT_CONFIG;
-	if ((r = config_load(config_path(u->config_arg), &u->cfg, e)) < 0)
+	if ((r = device_open(config_path(u->config_arg), &u->dev, &stage,
+	    e)) < 0) {
+		u->exit_code = codes[stage];
 		return r;
-	if ((r = load_keyring(u, e)) < 0)
-		return r;
-	if ((r = booted_slot(u->cfg->cmdline, &u->booted, e)) < 0)
-		return r;
-	u->target = u->booted == 'A' ? 'B' : 'A';
-	u->exit_code = EXIT_FAIL;
-	if ((r = state_load(u->cfg->data_directory, &u->state, e)) < 0)
-		return r;
-	u->exit_code = EXIT_BOOTENV;
-	if ((u->envops = bootenv_find(u->cfg->bootloader)) == NULL ||
-	    (path = env_path(u->cfg)) == NULL)
-		return err_set(e, -EINVAL, "bootloader %s: not supported",
-		    u->cfg->bootloader);
-	if ((r = u->envops->open(path, &u->env, e)) < 0)
-		return r;
-	r = u->envops->load(u->env, &u->boot, e);
-	if (r == -ENOENT) {
-		/* A new device: no selection variables yet. */
-		bootstate_default(&u->boot, u->cfg->boot_attempts);
-		r = 0;
 	}
-	return r;
+	u->cfg = u->dev->config;
+	u->state = u->dev->state;
+	u->booted = u->dev->booted;
+	u->target = u->booted == 'A' ? 'B' : 'A';
+	u->exit_code = EXIT_CONFIG;
+	return load_keyring(u, e);
 }
 
 static int
@@ -295,14 +266,14 @@ save_state(struct update *u, const char *result, const char *reason,
 	    (r = state_set(&u->state->last_reason, reason, e)) < 0 ||
 	    (r = state_set(&u->state->last_time, now, e)) < 0)
 		return r;
-	return state_save(u->cfg->data_directory, u->state, e);
+	return device_save_state(u->dev, e);
 }
 
 static int
 mark_bad(struct update *u, struct err *e)
 {
 	struct state_slot *t = &u->state->slot[bootidx(u->target)];
-	struct bootstate st = u->boot;
+	struct bootstate st = u->dev->boot;
 	int r;
 
 	/* From here on the target's old content is going away. */
@@ -325,9 +296,9 @@ mark_bad(struct update *u, struct err *e)
 	if (st.left[bootidx(u->booted)] == 0 ||
 	    strchr(st.order, u->booted) == NULL)
 		bootstate_mark_good(&st, u->booted, u->cfg->boot_attempts);
-	if ((r = u->envops->commit(u->env, &st, e)) < 0)
+	if ((r = u->dev->env_ops->commit(u->dev->env, &st, e)) < 0)
 		return r;
-	u->boot = st;
+	u->dev->boot = st;
 	progress_step(&u->prog, "slot %c marked bad for writing", u->target);
 	return 0;
 }
@@ -355,14 +326,14 @@ static int
 arm(struct update *u, struct err *e)
 {
 	struct state_slot *t = &u->state->slot[bootidx(u->target)];
-	struct bootstate st = u->boot;
+	struct bootstate st = u->dev->boot;
 	char now[32];
 	int r;
 
 	bootstate_arm(&st, u->target, u->cfg->boot_attempts);
-	if ((r = u->envops->commit(u->env, &st, e)) < 0)
+	if ((r = u->dev->env_ops->commit(u->dev->env, &st, e)) < 0)
 		return r;
-	u->boot = st;
+	u->dev->boot = st;
 	time_rfc3339(now);
 	t->security_version = u->m->security_version;
 	if ((r = state_set(&t->version, u->m->version, e)) < 0 ||
@@ -502,11 +473,8 @@ update_free(struct update *u)
 	install_free(u->in);
 	if (u->fd > STDIN_FILENO)
 		close(u->fd);
-	if (u->envops != NULL)
-		u->envops->close(u->env);
-	state_free(u->state);
 	keyring_free(u->keyring);
-	config_free(u->cfg);
+	device_free(u->dev);
 	if (u->lockfd != -1)
 		close(u->lockfd);
 }

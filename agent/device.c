@@ -1,0 +1,85 @@
+/*
+ * agent/device: the open sequence every device command shares. The order
+ * (config, state, env, cmdline) is the order of the exit codes' blame: a
+ * config error must not be reported as an env error.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "agent/config.h"
+#include "agent/device.h"
+#include "agent/err.h"
+#include "agent/state.h"
+#include "agent/util.h"
+#include "slots/bootenv.h"
+
+int
+device_open(const char *config_path, struct device **dp,
+    enum device_stage *stagep, struct err *e)
+{
+	struct device *d;
+	enum device_stage stage = DEVICE_CONFIG;
+	const char *envpath;
+	int r;
+
+	*dp = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		r = err_set(e, -ENOMEM, "device: out of memory");
+		goto fail;
+	}
+	if ((r = config_load(config_path, &d->config, e)) < 0)
+		goto fail;
+	stage = DEVICE_STATE;
+	if ((r = state_load(d->config->data_directory, &d->state, e)) < 0)
+		goto fail;
+	stage = DEVICE_BOOTENV;
+	/* config_load() has checked the name with bootenv_find(). */
+	if ((d->env_ops = bootenv_find(d->config->bootloader)) == NULL) {
+		r = err_set(e, -EINVAL, "%s: bootloader %s: not built in",
+		    d->config->path, d->config->bootloader);
+		goto fail;
+	}
+	envpath = config_bootenv_path(d->config);
+	if ((r = d->env_ops->open(envpath, &d->env, e)) < 0)
+		goto fail;
+	/*
+	 * A board image may ship an env without the selection variables:
+	 * the boot script then boots A, and the first transition writes
+	 * them, starting from the default.
+	 */
+	r = d->env_ops->load(d->env, &d->boot, e);
+	if (r == -ENOENT) {
+		bootstate_default(&d->boot, d->config->boot_attempts);
+		d->boot_unset = 1;
+		err_clear(e);
+	} else if (r < 0)
+		goto fail;
+	stage = DEVICE_CMDLINE;
+	if ((r = booted_slot(d->config->cmdline, &d->booted, e)) < 0)
+		goto fail;
+	*dp = d;
+	return 0;
+fail:
+	if (stagep != NULL)
+		*stagep = stage;
+	device_free(d);
+	return r;
+}
+
+int
+device_save_state(const struct device *d, struct err *e)
+{
+	return state_save(d->config->data_directory, d->state, e);
+}
+
+void
+device_free(struct device *d)
+{
+	if (d == NULL)
+		return;
+	if (d->env_ops != NULL)
+		d->env_ops->close(d->env);
+	state_free(d->state);
+	config_free(d->config);
+	free(d);
+}

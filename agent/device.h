@@ -1,0 +1,44 @@
+/*
+ * agent/device: the device as the agent's commands see it: the config,
+ * the state in the data directory, the bootloader env (backend chosen by
+ * [system] bootloader) with its boot selection loaded, and the slot the
+ * running system booted from. Opening reads; it changes nothing.
+ */
+#ifndef AGENT_DEVICE_H
+#define AGENT_DEVICE_H
+
+#include "slots/bootenv.h"
+
+struct err;
+struct config;
+struct state;
+
+/* Which step of device_open() failed, for the command's exit code. */
+enum device_stage {
+	DEVICE_CONFIG,		/* config file: EXIT_CONFIG */
+	DEVICE_STATE,		/* DATA/state.json */
+	DEVICE_BOOTENV,		/* bootloader env: EXIT_BOOTENV */
+	DEVICE_CMDLINE,		/* kernel command line (booted slot) */
+};
+
+struct device {
+	struct config			*config;
+	struct state			*state;
+	const struct bootenv_ops	*env_ops;
+	struct bootenv			*env;
+	struct bootstate		 boot;	/* as loaded */
+	/* The env had no BOOT_ORDER yet: boot is bootstate_default(). */
+	int				 boot_unset;
+	char				 booted;	/* 'A' or 'B' */
+};
+
+/* Loads config_path (see config_path()), DATA/state.json, the bootloader
+ * env and the booted boot name. On failure *stagep (if not NULL) says
+ * which step failed. Free *dp with device_free(). */
+int	device_open(const char *config_path, struct device **dp,
+	    enum device_stage *stagep, struct err *e);
+/* Saves d->state to the data directory (state_save()). */
+int	device_save_state(const struct device *d, struct err *e);
+void	device_free(struct device *d);		/* accepts NULL */
+
+#endif /* AGENT_DEVICE_H */

@@ -1,0 +1,310 @@
+/*
+ * config_test: agent/config.c on real files. Every error path is a row of
+ * the table: INI text, expected errno and the message that follows the
+ * file name, line number included.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/config.h"
+#include "agent/err.h"
+#include "tests/check.h"
+
+/* Lines 1-3, 4-5, 6-7 and 8-13. */
+#define SYS	"[system]\ncompatible = acme-board\nbootloader = uboot\n"
+#define KEYRING	"[keyring]\npath = /etc/upkit/keyring.pem\n"
+#define UBOOT	"[uboot]\nconfig = /etc/fw_env.config\n"
+#define BASE	SYS KEYRING UBOOT
+#define SLOTS	"[slot.rootfs.0]\ndevice = /dev/a\nbootname = A\n" \
+		"[slot.rootfs.1]\ndevice = /dev/b\nbootname = B\n"
+
+struct bad {
+	const char	*text;
+	int		 code;
+	const char	*want;		/* text after the path */
+};
+
+static const struct bad bad[] = {
+	{ BASE SLOTS "[bogus]\n", -EINVAL,
+	    ":14: [bogus]: unknown section" },
+	{ "[ system ]\n", -EINVAL, ":1: [ system ]: unknown section" },
+	{ SYS "colour = red\n", -EINVAL, ":4: [system] colour: unknown key" },
+	{ BASE "[slot.rootfs.0]\nsize = 3\n", -EINVAL,
+	    ":9: [slot.rootfs.0] size: unknown key" },
+	{ BASE "colour = red\n", -EINVAL, ":8: [uboot] colour: unknown key" },
+	{ SYS "compatible = other\n", -EINVAL,
+	    ":4: [system] compatible: given twice (first on line 2)" },
+	{ BASE "[slot.rootfs.0]\ndevice = /dev/a\nbootname = C\n", -EINVAL,
+	    ":10: [slot.rootfs.0] bootname: \"C\" is not A or B" },
+	{ BASE "[slot.rootfs.0]\nbootname = AB\n", -EINVAL,
+	    ":9: [slot.rootfs.0] bootname: \"AB\" is not A or B" },
+	{ BASE "[slot.rootfs.0]\ntype = ext4\n", -EINVAL,
+	    ":9: [slot.rootfs.0] type: \"ext4\" is not raw or files" },
+	{ "[system]\nbootloader = lilo\n", -EINVAL,
+	    ":2: [system] bootloader: \"lilo\" is not supported "
+	    "(supported: uboot" },
+	{ SYS "boot-attempts = 0\n", -EINVAL,
+	    ":4: [system] boot-attempts: \"0\" is not an integer from 1 to 9" },
+	{ SYS "boot-attempts = 10\n", -EINVAL,
+	    ":4: [system] boot-attempts: \"10\" is not an integer" },
+	{ SYS "boot-attempts = 3x\n", -EINVAL,
+	    ":4: [system] boot-attempts: \"3x\" is not an integer" },
+	{ SYS "boot-attempts =\n", -EINVAL,
+	    ":4: [system] boot-attempts: \"\" is not an integer" },
+	{ SYS "data-directory = var/lib/upkit\n", -EINVAL,
+	    ":4: [system] data-directory: \"var/lib/upkit\" is not an "
+	    "absolute path" },
+	{ "[system]\ncompatible =\n", -EINVAL,
+	    ":2: [system] compatible: empty value" },
+	{ "[system]\ncompatible = a\tb\n", -EINVAL,
+	    ":2: [system] compatible: byte 2 is not printable ASCII" },
+	{ "[system]\ncompatible = "
+	    "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789"
+	    "012345678\n", -EINVAL,
+	    ":2: [system] compatible: longer than 128 bytes" },
+	{ BASE "[keyring]\n", -EINVAL,
+	    ":8: [keyring]: section given twice (first on line 4)" },
+	{ BASE SLOTS "[slot.rootfs.0]\n", -EINVAL,
+	    ":14: [slot.rootfs.0]: section given twice (first on line 8)" },
+	{ "[slot.Rootfs.0]\n", -EINVAL,
+	    ":1: [slot.Rootfs.0]: not a valid slot section" },
+	{ "[slot.rootfs]\n", -EINVAL,
+	    ":1: [slot.rootfs]: not a valid slot section" },
+	{ "[slot.rootfs.100]\n", -EINVAL,
+	    ":1: [slot.rootfs.100]: not a valid slot section" },
+	{ "[slot.rootfs.01]\n", -EINVAL,
+	    ":1: [slot.rootfs.01]: not a valid slot section" },
+	{ "[slot..0]\n", -EINVAL, ":1: [slot..0]: not a valid slot section" },
+	{ "[slot._x.0]\n", -EINVAL,
+	    ":1: [slot._x.0]: not a valid slot section" },
+	{ "[slot.rootfs.a]\n", -EINVAL,
+	    ":1: [slot.rootfs.a]: not a valid slot section" },
+	{ "[slot.abcdefghijabcdefghijabcdefghijabc.0]\n", -EINVAL,
+	    ":1: [slot.abcdefghijabcdefghijabcdefghijabc.0]: not a valid" },
+	{ "[system] compatible = x\n", -EINVAL,
+	    ":1: text after a section header" },
+	{ SYS "this line has no equals sign\n", -EINVAL,
+	    ":4: syntax error" },
+	{ "[system\ncompatible = x\n", -EINVAL, ":1: syntax error" },
+	{ "compatible = x\n", -EINVAL,
+	    ":1: compatible: key outside any section" },
+	{ SYS "  cmdline = /x\n", -EINVAL,
+	    ":4: [system] bootloader: indented line" },
+	{ SYS "cmdline = /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "\n", -EINVAL, ":4: line longer than" },
+	/* Errors found after parsing carry no line, or the key's line. */
+	{ "", -EINVAL, ": [system] compatible: missing" },
+	{ KEYRING UBOOT SLOTS, -EINVAL, ": [system] compatible: missing" },
+	{ "[system]\ncompatible = b\n" KEYRING UBOOT SLOTS, -EINVAL,
+	    ": [system] bootloader: missing" },
+	{ SYS UBOOT SLOTS, -EINVAL, ": [keyring] path: missing" },
+	{ SYS KEYRING SLOTS, -EINVAL,
+	    ": [uboot] config: missing (required when bootloader = uboot)" },
+	{ BASE, -EINVAL, ": no [slot.CLASS.N] section" },
+	{ BASE "[slot.rootfs.0]\nbootname = A\n", -EINVAL,
+	    ": [slot.rootfs.0] device: missing" },
+	{ BASE "[slot.rootfs.0]\ndevice = /dev/a\n", -EINVAL,
+	    ": [slot.rootfs.0] bootname: missing" },
+	{ BASE SLOTS "[slot.boot.0]\n", -EINVAL,
+	    ": [slot.boot.0] device: missing" },
+	{ BASE "[slot.rootfs.0]\ndevice = /dev/a\nbootname = A\n"
+	    "[slot.rootfs.1]\ndevice = /dev/b\nbootname = A\n", -EINVAL,
+	    ":13: [slot.rootfs.1] bootname: A is also the bootname of "
+	    "[slot.rootfs.0]" },
+	{ BASE "[slot.rootfs.0]\ndevice = /dev/a\nbootname = A\n", -EINVAL,
+	    ": class rootfs: no slot with bootname B" },
+	{ BASE SLOTS "[slot.boot.0]\ndevice = /b\nbootname = B\n", -EINVAL,
+	    ": class boot: no slot with bootname A" },
+	{ BASE "[slot.rootfs.0]\ndevice = /dev/a\nbootname = A\n"
+	    "[slot.rootfs.1]\ndevice = /dev/a\nbootname = B\n", -EINVAL,
+	    ":12: [slot.rootfs.1] device: /dev/a is also the device of "
+	    "[slot.rootfs.0]" },
+	{ BASE "[slot.boot.0]\ndevice = /dev/x\nbootname = A\n"
+	    "[slot.boot.1]\ntype = files\ndevice = boot/b\nbootname = B\n",
+	    -EINVAL, ":13: [slot.boot.1] device: \"boot/b\" is not an "
+	    "absolute path (type files)" },
+};
+
+static char dir[] = "/tmp/config_test.XXXXXX";
+
+static void
+write_text(const char *path, const char *text, size_t len)
+{
+	FILE *f;
+
+	CHECK((f = fopen(path, "w")) != NULL);
+	CHECK(fwrite(text, 1, len, f) == len);
+	CHECK(fclose(f) == 0);
+}
+
+static void
+expect_bad(const char *path, const char *text, size_t len, int code,
+    const char *want)
+{
+	struct config *c = (struct config *)1;
+	struct err e = { 0, "" };
+	size_t n = strlen(path);
+	int r;
+
+	write_text(path, text, len);
+	r = config_load(path, &c, &e);
+	if (r != code || c != NULL || e.code != code ||
+	    strncmp(e.msg, path, n) != 0 ||
+	    strncmp(e.msg + n, want, strlen(want)) != 0) {
+		fprintf(stderr, "config:\n%s\nwant %d \"%s\"\ngot  %d \"%s\"\n",
+		    text, code, want, r, e.msg);
+		exit(1);
+	}
+}
+
+static void
+test_bad(const char *path)
+{
+	char text[4096];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_bad(path, bad[i].text, strlen(bad[i].text), bad[i].code,
+		    bad[i].want);
+
+	/* A NUL byte cannot sit in a table string. */
+	expect_bad(path, SYS "cmdline = /x\0y\n",
+	    sizeof(SYS "cmdline = /x\0y\n") - 1, -EINVAL,
+	    ":4: NUL byte in line");
+
+	/* One slot too many, each class with its A and B. */
+	n = (size_t)snprintf(text, sizeof(text), "%s", BASE);
+	for (i = 0; i <= CONFIG_SLOTS_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "[slot.c%zu.%zu]\ndevice = /dev/d%zu\nbootname = %c\n",
+		    i / 2, i % 2, i, i % 2 ? 'B' : 'A');
+	expect_bad(path, text, n, -EINVAL,
+	    ":56: [slot.c8.0]: more than 16 slots");
+}
+
+static void
+test_good(const char *path)
+{
+	static const char text[] =
+	    "; comment\n"
+	    "# another\n"
+	    "[system]\n"
+	    "compatible = acme board v1 ; inline comment\n"
+	    "bootloader = uboot\n"
+	    "data-directory = /data/upkit\n"
+	    "boot-attempts = 5\n"
+	    "cmdline = /tmp/cmdline\n"
+	    "\n"
+	    "[keyring]\n"
+	    "path = /etc/upkit/keyring.pem\n"
+	    "crl = /etc/upkit/crl.pem\n"
+	    "[uboot]\n"
+	    "config = /etc/fw_env.config\n"
+	    "[grub]\n"
+	    "env = /boot/grub/grubenv\n"
+	    "[slot.rootfs.0]\n"
+	    "device = /dev/mmcblk0p2\n"
+	    "bootname = A\n"
+	    "[slot.rootfs.1]\n"
+	    "bootname = B\n"
+	    "device = /dev/mmcblk0p3\n"
+	    "type = raw\n"
+	    "[slot.boot-fw_2.0]\n"
+	    "type = files\n"
+	    "device = /boot/a\n"
+	    "bootname = A\n"
+	    "[slot.boot-fw_2.1]\n"
+	    "type = files\n"
+	    "device = /boot/b\n"
+	    "bootname = B\n";
+	struct config *c;
+	struct err e = { 0, "" };
+	const struct slot *s;
+
+	write_text(path, text, sizeof(text) - 1);
+	CHECK_OK(config_load(path, &c, &e), &e);
+	CHECK(strcmp(c->path, path) == 0);
+	CHECK(strcmp(c->compatible, "acme board v1") == 0);
+	CHECK(strcmp(c->bootloader, "uboot") == 0);
+	CHECK(strcmp(c->data_directory, "/data/upkit") == 0);
+	CHECK(c->boot_attempts == 5);
+	CHECK(strcmp(c->cmdline, "/tmp/cmdline") == 0);
+	CHECK(strcmp(c->keyring_path, "/etc/upkit/keyring.pem") == 0);
+	CHECK(strcmp(c->keyring_crl, "/etc/upkit/crl.pem") == 0);
+	CHECK(strcmp(c->uboot_config, "/etc/fw_env.config") == 0);
+	CHECK(strcmp(c->grub_env, "/boot/grub/grubenv") == 0);
+	CHECK(strcmp(config_bootenv_path(c), "/etc/fw_env.config") == 0);
+	CHECK(c->nslots == 4);
+	CHECK(strcmp(c->slots[0].name, "rootfs.0") == 0);
+	CHECK(strcmp(c->slots[0].class, "rootfs") == 0);
+	CHECK(c->slots[0].bootname == 'A');
+	CHECK(c->slots[0].type == SLOT_RAW);
+	CHECK(strcmp(c->slots[0].device, "/dev/mmcblk0p2") == 0);
+	CHECK((s = config_slot(c, "rootfs", 'B')) == &c->slots[1]);
+	CHECK(s->type == SLOT_RAW);
+	CHECK(strcmp(s->device, "/dev/mmcblk0p3") == 0);
+	CHECK((s = config_slot(c, "boot-fw_2", 'B')) == &c->slots[3]);
+	CHECK(strcmp(s->name, "boot-fw_2.1") == 0);
+	CHECK(strcmp(s->class, "boot-fw_2") == 0);
+	CHECK(s->type == SLOT_FILES);
+	CHECK(strcmp(s->device, "/boot/b") == 0);
+	CHECK(config_slot(c, "boot", 'A') == NULL);
+	CHECK(config_slot(c, "rootfs", 'C') == NULL);
+	config_free(c);
+
+	/* The smallest config: every default applies. */
+	write_text(path, BASE SLOTS, strlen(BASE SLOTS));
+	CHECK_OK(config_load(path, &c, &e), &e);
+	CHECK(strcmp(c->data_directory, "/var/lib/upkit") == 0);
+	CHECK(c->boot_attempts == 3);
+	CHECK(strcmp(c->cmdline, "/proc/cmdline") == 0);
+	CHECK(c->keyring_crl == NULL);
+	CHECK(c->grub_env == NULL);
+	CHECK(c->nslots == 2);
+	config_free(c);
+	config_free(NULL);
+}
+
+static void
+test_path(void)
+{
+	struct config *c = (struct config *)1;
+	struct err e = { 0, "" };
+	char missing[64];
+
+	CHECK(unsetenv("UPKIT_CONFIG") == 0);
+	CHECK(strcmp(config_path(NULL), CONFIG_DEFAULT_PATH) == 0);
+	CHECK(setenv("UPKIT_CONFIG", "", 1) == 0);
+	CHECK(strcmp(config_path(NULL), CONFIG_DEFAULT_PATH) == 0);
+	CHECK(setenv("UPKIT_CONFIG", "/env/upkit.conf", 1) == 0);
+	CHECK(strcmp(config_path(NULL), "/env/upkit.conf") == 0);
+	CHECK(strcmp(config_path("/x.conf"), "/x.conf") == 0);
+
+	snprintf(missing, sizeof(missing), "%s/missing.conf", dir);
+	CHECK(config_load(missing, &c, &e) == -ENOENT);
+	CHECK(c == NULL);
+	CHECK(strstr(e.msg, missing) != NULL);
+}
+
+int
+main(void)
+{
+	char path[64];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/upkit.conf", dir);
+	test_path();
+	test_good(path);
+	test_bad(path);
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
