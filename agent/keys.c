@@ -1,1 +1,162 @@
-/* placeholder: being written */
+/*
+ * upkit keys create: a root CA and a signer certificate for a new fleet.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/cmd.h"
+#include "agent/err.h"
+#include "agent/util.h"
+#include "verify/trust.h"
+
+struct keyfile {
+	const char	*name;
+	mode_t		 mode;
+	char		*pem;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: upkit keys create --out DIR [--cn NAME] "
+	    "[--force]\n");
+}
+
+/* Private keys must never exist, even for a moment, with a wider mode:
+ * create with the mode (O_EXCL unless forced), never chmod afterwards.
+ * A forced overwrite unlinks first so an old 0644 file cannot keep its
+ * mode. */
+static int
+write_key_file(const char *path, const char *pem, mode_t mode, int force,
+    struct err *e)
+{
+	int fd, r;
+
+	if (force && unlink(path) == -1 && errno != ENOENT) {
+		r = -errno;
+		return err_set(e, r, "remove %s: %s", path, strerror(-r));
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    mode)) == -1) {
+		r = -errno;
+		return err_set(e, r, "create %s: %s", path, strerror(-r));
+	}
+	if ((r = write_all(fd, pem, strlen(pem))) < 0) {
+		err_set(e, r, "write %s: %s", path, strerror(-r));
+		goto fail;
+	}
+	if (fsync(fd) == -1) {
+		r = -errno;
+		err_set(e, r, "fsync %s: %s", path, strerror(-r));
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		r = -errno;
+		err_set(e, r, "close %s: %s", path, strerror(-r));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	return r;
+}
+
+int
+cmd_keys_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "cn", required_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct keyfile kf[4] = {
+		{ "root.pem", 0644, NULL },
+		{ "root.key", 0600, NULL },
+		{ "signer.pem", 0644, NULL },
+		{ "signer.key", 0600, NULL },
+	};
+	const char *out = NULL, *cn = "upkit";
+	char path[4096];
+	struct err e;
+	struct stat st;
+	size_t i;
+	int c, force = 0, rc = EXIT_FAIL;
+
+	err_clear(&e);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:n:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'n':
+			cn = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			usage();
+			return EXIT_USAGE;
+		}
+	}
+	if (out == NULL || optind != argc || cn[0] == '\0') {
+		usage();
+		return EXIT_USAGE;
+	}
+	/* Refuse before generating anything, so nothing is half replaced. */
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", out, kf[i].name);
+		if (!force && lstat(path, &st) == 0) {
+			fprintf(stderr, "upkit: %s exists; use --force to "
+			    "replace it\n", path);
+			return EXIT_USAGE;
+		}
+	}
+	if (mkdir_p(out, 0700, &e) < 0)
+		goto out;
+	if (trust_keys_create(cn, &kf[0].pem, &kf[1].pem, &kf[2].pem,
+	    &kf[3].pem, &e) < 0) {
+		err_prefix(&e, "keys for CN %s", cn);
+		goto out;
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", out, kf[i].name);
+		if (write_key_file(path, kf[i].pem, kf[i].mode, force, &e) < 0)
+			goto out;
+	}
+	if (fsync_dir(out, &e) < 0)
+		goto out;
+	for (i = 0; i < 4; i++)
+		printf("wrote %s/%s (%04o)\n", out, kf[i].name,
+		    (unsigned)kf[i].mode);
+	printf("%s/root.pem is the device keyring (keyring in upkit.conf).\n"
+	    "%s/root.key issues signer certificates: keep it offline.\n"
+	    "Sign bundles with --key %s/signer.key --cert %s/signer.pem.\n",
+	    out, out, out, out);
+	rc = EXIT_OK;
+out:
+	if (rc != EXIT_OK)
+		fprintf(stderr, "upkit: keys create: %s\n", e.msg);
+	for (i = 0; i < 4; i++) {
+		/* Scrub the private keys from the heap. */
+		if (kf[i].pem != NULL)
+			explicit_bzero(kf[i].pem, strlen(kf[i].pem));
+		free(kf[i].pem);
+	}
+	return rc;
+}

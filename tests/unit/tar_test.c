@@ -1,0 +1,211 @@
+/* tests/unit/tar_test.c: agent/tar against archives made by GNU tar. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/err.h"
+#include "agent/tar.h"
+#include "agent/util.h"
+#include "tests/check.h"
+
+static char dir[64];
+
+static void
+run(const char *before, const char *after)
+{
+	char cmd[2048];
+
+	/* Commands name the temp folder once: "BEFORE DIR AFTER". */
+	snprintf(cmd, sizeof(cmd), "%s%s%s", before, dir, after);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "failed: %s\n", cmd);
+		exit(1);
+	}
+}
+
+static void
+put(const char *name, const char *data)
+{
+	char path[1024];
+	struct err e;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	CHECK_OK(file_write_atomic(path, data, strlen(data), 0644, &e), &e);
+}
+
+static char *
+tarpath(const char *name)
+{
+	static char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
+static const struct tar_member *
+find(const struct tar_member *m, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(m[i].name, name) == 0)
+			return &m[i];
+	return NULL;
+}
+
+/* The member's data, read at its offset, must be exactly want. */
+static void
+check_data(const char *tar, const struct tar_member *t, const char *want)
+{
+	char buf[4096];
+	int fd;
+
+	CHECK(t != NULL);
+	CHECK(t->type == '0');
+	CHECK(t->size == strlen(want));
+	CHECK((fd = open(tar, O_RDONLY)) >= 0);
+	CHECK(pread(fd, buf, t->size, (off_t)t->offset) == (ssize_t)t->size);
+	CHECK(memcmp(buf, want, t->size) == 0);
+	close(fd);
+}
+
+static void
+test_plain(void)
+{
+	struct tar_member *m;
+	size_t n;
+	struct err e;
+
+	run("cd ", "/src && tar -cf ../plain.tar kernel initrd.img cmdline");
+	CHECK_OK(tar_list(tarpath("plain.tar"), &m, &n, &e), &e);
+	CHECK(n == 3);
+	CHECK(strcmp(m[0].name, "kernel") == 0);
+	CHECK(m[0].mode == 0644);
+	check_data(tarpath("plain.tar"), &m[0], "KERNEL-BYTES\n");
+	check_data(tarpath("plain.tar"), &m[1], "initrd contents\n");
+	check_data(tarpath("plain.tar"), &m[2], "console=ttyS0\n");
+	tar_members_free(m, n);
+}
+
+static void
+test_dot_and_dirs(void)
+{
+	const struct tar_member *t;
+	struct tar_member *m;
+	size_t n;
+	struct err e;
+
+	/* "./" prefixes and a folder member, as `tar -C DIR .` writes. */
+	run("cd ", "/src && tar -cf ../dot.tar .");
+	CHECK_OK(tar_list(tarpath("dot.tar"), &m, &n, &e), &e);
+	CHECK((t = find(m, n, "./")) != NULL && t->type == '5');
+	CHECK(strcmp(tar_basename("./"), "") == 0);
+	t = find(m, n, "./boot/kernel");
+	check_data(tarpath("dot.tar"), t, "nested kernel\n");
+	CHECK(strcmp(tar_basename(t->name), "kernel") == 0);
+	CHECK((t = find(m, n, "./boot/")) != NULL && t->type == '5');
+	check_data(tarpath("dot.tar"), find(m, n, "./cmdline"),
+	    "console=ttyS0\n");
+	tar_members_free(m, n);
+}
+
+static void
+test_long_names(void)
+{
+	static const char *fmts[] = { "gnu", "pax", "ustar" };
+	char lname[300], rel[400], cmd[1024], name[64];
+	struct tar_member *m;
+	size_t i, n;
+	struct err e;
+	int fd;
+
+	/* 120 characters of folder: past the 100 bytes of the name field,
+	 * so gnu uses 'L', pax a path record and ustar the prefix field. */
+	memset(lname, 'd', 120);
+	lname[120] = '\0';
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/src/%s", dir, lname);
+	CHECK(system(cmd) == 0);
+	snprintf(rel, sizeof(rel), "%s/%s", lname,
+	    "a-rather-long-file-name-for-the-long-name-path.img");
+	snprintf(cmd, sizeof(cmd), "%s/src/%s", dir, rel);
+	CHECK((fd = open(cmd, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	CHECK(write(fd, "long\n", 5) == 5);
+	close(fd);
+	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "cd %s/src && tar --format=%s "
+		    "-cf ../long-%s.tar %s", dir, fmts[i], fmts[i], rel);
+		CHECK(system(cmd) == 0);
+		snprintf(name, sizeof(name), "long-%s.tar", fmts[i]);
+		CHECK_OK(tar_list(tarpath(name), &m, &n, &e), &e);
+		CHECK(n == 1);
+		check_data(tarpath(name), find(m, n, rel), "long\n");
+		CHECK(m[0].mode == 0600);
+		tar_members_free(m, n);
+	}
+}
+
+static void
+corrupt_copy(const char *from, const char *to, off_t at, int truncate_to)
+{
+	char *buf, path[1024];
+	size_t len;
+	struct err e;
+
+	CHECK_OK(file_read(tarpath(from), 1 << 20, &buf, &len, &e), &e);
+	snprintf(path, sizeof(path), "%s", tarpath(to));
+	if (truncate_to)
+		len = (size_t)at;
+	else
+		buf[at] ^= 0x20;
+	CHECK_OK(file_write_atomic(path, buf, len, 0644, &e), &e);
+	free(buf);
+}
+
+static void
+test_bad(void)
+{
+	struct tar_member *m = NULL;
+	size_t n = 7;
+	struct err e;
+
+	/* A flipped name byte breaks the header checksum. */
+	corrupt_copy("plain.tar", "badsum.tar", 1, 0);
+	CHECK(tar_list(tarpath("badsum.tar"), &m, &n, &e) == -EBADMSG);
+	CHECK(strstr(e.msg, "badsum.tar: header at 0: bad checksum") != NULL);
+	CHECK(m == NULL && n == 0);
+	/* Cut inside the first member's data. */
+	corrupt_copy("plain.tar", "cut.tar", 512 + 4, 1);
+	CHECK(tar_list(tarpath("cut.tar"), &m, &n, &e) == -EBADMSG);
+	CHECK(strstr(e.msg, "past the end") != NULL);
+	/* Cut on a block boundary: the missing end block gives it away. */
+	corrupt_copy("plain.tar", "cut2.tar", 1024, 1);
+	CHECK(tar_list(tarpath("cut2.tar"), &m, &n, &e) == -EBADMSG);
+	CHECK(strstr(e.msg, "truncated at 1024") != NULL);
+	CHECK(tar_list(tarpath("nonexistent.tar"), &m, &n, &e) == -ENOENT);
+	CHECK(strstr(e.msg, "nonexistent.tar") != NULL);
+}
+
+int
+main(void)
+{
+	char cmd[128];
+
+	snprintf(dir, sizeof(dir), "/tmp/tar_test.XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	run("mkdir -p ", "/src/boot");
+	put("src/kernel", "KERNEL-BYTES\n");
+	put("src/initrd.img", "initrd contents\n");
+	put("src/cmdline", "console=ttyS0\n");
+	put("src/boot/kernel", "nested kernel\n");
+	test_plain();
+	test_dot_and_dirs();
+	test_long_names();
+	test_bad();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+	return 0;
+}
