@@ -1,1 +1,679 @@
-/* placeholder: being written */
+/*
+ * verify/trust: certificate chains and signatures with mbedtls. Written
+ * against the mbedtls_md/pk/x509_crt APIs that are the same in 2.28 and
+ * 3.x; the few calls that changed are under MBEDTLS_VERSION_MAJOR.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/version.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/md.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/rsa.h>
+#include <mbedtls/x509_crl.h>
+#include <mbedtls/x509_crt.h>
+#if MBEDTLS_VERSION_MAJOR < 3
+#include <mbedtls/bignum.h>
+#endif
+
+#include "agent/err.h"
+#include "verify/bundle.h"
+#include "verify/trust.h"
+
+#define RSA_SIGN_MIN_BITS	3072
+#define PSS_SALT_LEN		32
+#define PEM_MAX			4096
+
+struct keyring {
+	mbedtls_x509_crt	roots;
+	mbedtls_x509_crl	crl;
+	int			have_crl;
+};
+
+struct trust_sha256 {
+	mbedtls_md_context_t	md;
+};
+
+/* Random source for signing and key generation. */
+struct rng {
+	mbedtls_entropy_context		entropy;
+	mbedtls_ctr_drbg_context	drbg;
+};
+
+/*
+ * What certificates may use: SHA-2 signatures, P-256/P-384 and RSA of at
+ * least 2048 bits (the bundle signature itself needs RSA 3072, checked
+ * separately: a 2048-bit CA issuing a 3072-bit signer is still fine).
+ */
+static const mbedtls_x509_crt_profile profile = {
+	MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) |
+	    MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384) |
+	    MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA512),
+	MBEDTLS_X509_ID_FLAG(MBEDTLS_PK_ECKEY) |
+	    MBEDTLS_X509_ID_FLAG(MBEDTLS_PK_ECDSA) |
+	    MBEDTLS_X509_ID_FLAG(MBEDTLS_PK_RSA) |
+	    MBEDTLS_X509_ID_FLAG(MBEDTLS_PK_RSASSA_PSS),
+	MBEDTLS_X509_ID_FLAG(MBEDTLS_ECP_DP_SECP256R1) |
+	    MBEDTLS_X509_ID_FLAG(MBEDTLS_ECP_DP_SECP384R1),
+	2048,
+};
+
+/* DER of SEQUENCE { OID 1.3.6.1.5.5.7.3.3 (codeSigning) }. */
+static const unsigned char eku_code_signing[] = {
+	0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03
+};
+
+static const char *
+tls_error(int r, char *buf, size_t size)
+{
+	mbedtls_strerror(r, buf, size);
+	return buf;
+}
+
+/* mbedtls PEM parsers want the terminating NUL inside the length. */
+static unsigned char *
+nul_copy(const void *buf, size_t len)
+{
+	unsigned char *p;
+
+	if ((p = malloc(len + 1)) == NULL)
+		return NULL;
+	memcpy(p, buf, len);
+	p[len] = '\0';
+	return p;
+}
+
+static int
+is_pem(const void *buf, size_t len)
+{
+	return len >= 10 && memmem(buf, len, "-----BEGIN", 10) != NULL;
+}
+
+void
+trust_sha256(const void *buf, size_t len, uint8_t out[32])
+{
+	mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), buf, len,
+	    out);
+}
+
+int
+trust_sha256_open(struct trust_sha256 **hp, struct err *e)
+{
+	struct trust_sha256 *h;
+
+	*hp = NULL;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return err_set(e, -ENOMEM, "sha256: context");
+	mbedtls_md_init(&h->md);
+	if (mbedtls_md_setup(&h->md,
+	    mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 0) != 0 ||
+	    mbedtls_md_starts(&h->md) != 0) {
+		trust_sha256_free(h);
+		return err_set(e, -ENOMEM, "sha256: setup");
+	}
+	*hp = h;
+	return 0;
+}
+
+void
+trust_sha256_update(struct trust_sha256 *h, const void *buf, size_t len)
+{
+	mbedtls_md_update(&h->md, buf, len);
+}
+
+void
+trust_sha256_final(struct trust_sha256 *h, uint8_t out[32])
+{
+	mbedtls_md_finish(&h->md, out);
+}
+
+void
+trust_sha256_free(struct trust_sha256 *h)
+{
+	if (h == NULL)
+		return;
+	mbedtls_md_free(&h->md);
+	free(h);
+}
+
+int
+keyring_load(const void *pem, size_t pemlen, const void *crl,
+    size_t crllen, struct keyring **kp, struct err *e)
+{
+	struct keyring *k;
+	unsigned char *buf = NULL;
+	char msg[128];
+	int r;
+
+	*kp = NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return err_set(e, -ENOMEM, "keyring");
+	mbedtls_x509_crt_init(&k->roots);
+	mbedtls_x509_crl_init(&k->crl);
+	if (pem == NULL || pemlen == 0) {
+		r = err_set(e, -EINVAL, "keyring: empty");
+		goto fail;
+	}
+	if ((buf = nul_copy(pem, pemlen)) == NULL) {
+		r = err_set(e, -ENOMEM, "keyring: %zu bytes", pemlen);
+		goto fail;
+	}
+	/* A positive return counts certificates that did not parse: a
+	 * keyring with a broken root is refused, not silently shortened. */
+	if ((r = mbedtls_x509_crt_parse(&k->roots, buf, pemlen + 1)) != 0) {
+		if (r > 0)
+			r = err_set(e, -EINVAL, "keyring: %d certificates did "
+			    "not parse", r);
+		else
+			r = err_set(e, -EINVAL, "keyring: roots: %s",
+			    tls_error(r, msg, sizeof(msg)));
+		goto fail;
+	}
+	if (k->roots.version == 0) {
+		r = err_set(e, -EINVAL, "keyring: no certificates");
+		goto fail;
+	}
+	free(buf);
+	buf = NULL;
+	if (crl != NULL && crllen > 0) {
+		if ((buf = nul_copy(crl, crllen)) == NULL) {
+			r = err_set(e, -ENOMEM, "keyring: CRL");
+			goto fail;
+		}
+		/* PEM needs the NUL counted; DER must be its exact length. */
+		r = mbedtls_x509_crl_parse(&k->crl, buf,
+		    is_pem(crl, crllen) ? crllen + 1 : crllen);
+		if (r != 0) {
+			r = err_set(e, -EINVAL, "keyring: CRL: %s",
+			    tls_error(r, msg, sizeof(msg)));
+			goto fail;
+		}
+		k->have_crl = 1;
+	}
+	free(buf);
+	*kp = k;
+	return 0;
+fail:
+	free(buf);
+	keyring_free(k);
+	return r;
+}
+
+void
+keyring_free(struct keyring *k)
+{
+	if (k == NULL)
+		return;
+	mbedtls_x509_crt_free(&k->roots);
+	mbedtls_x509_crl_free(&k->crl);
+	free(k);
+}
+
+static int
+check_signature(const mbedtls_x509_crt *signer, const struct sigblock *s,
+    const uint8_t digest[32], const char *who, struct err *e)
+{
+	mbedtls_pk_rsassa_pss_options pss = { MBEDTLS_MD_SHA256,
+	    PSS_SALT_LEN };
+	mbedtls_pk_context *pk = (mbedtls_pk_context *)&signer->pk;
+	int r;
+
+	switch (s->alg) {
+	case SIG_ECDSA_SHA256:
+		if (!mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA))
+			return err_set(e, -EBADMSG, "signature is ECDSA but "
+			    "the signer (%s) has no EC key", who);
+		r = mbedtls_pk_verify(pk, MBEDTLS_MD_SHA256, digest, 32,
+		    s->sig, s->siglen);
+		break;
+	case SIG_RSA_PSS_SHA256:
+		if (!mbedtls_pk_can_do(pk, MBEDTLS_PK_RSA))
+			return err_set(e, -EBADMSG, "signature is RSA-PSS but "
+			    "the signer (%s) has no RSA key", who);
+		if (mbedtls_pk_get_bitlen(pk) < RSA_SIGN_MIN_BITS)
+			return err_set(e, -EKEYREJECTED, "signer %s: RSA key "
+			    "of %zu bits, need %d", who,
+			    mbedtls_pk_get_bitlen(pk), RSA_SIGN_MIN_BITS);
+		r = mbedtls_pk_verify_ext(MBEDTLS_PK_RSASSA_PSS, &pss, pk,
+		    MBEDTLS_MD_SHA256, digest, 32, s->sig, s->siglen);
+		break;
+	default:
+		return err_set(e, -EBADMSG, "signature: unknown algorithm %d",
+		    (int)s->alg);
+	}
+	if (r != 0)
+		return err_set(e, -EBADMSG, "signature does not match "
+		    "(signer %s)", who);
+	return 0;
+}
+
+int
+trust_verify(const struct keyring *k, const struct sigblock *s,
+    const uint8_t digest[32], struct err *e)
+{
+	mbedtls_x509_crt chain;
+	char who[256], msg[256];
+	uint32_t flags = 0;
+	size_t i;
+	int r;
+
+	mbedtls_x509_crt_init(&chain);
+	strcpy(who, "?");
+	if (s->ncerts < 1 || s->ncerts > SIGBLOCK_CERTS_MAX) {
+		r = err_set(e, -EBADMSG, "signature block: %zu certificates",
+		    s->ncerts);
+		goto out;
+	}
+	for (i = 0; i < s->ncerts; i++)
+		if ((r = mbedtls_x509_crt_parse_der(&chain, s->cert[i],
+		    s->certlen[i])) != 0) {
+			r = err_set(e, -EBADMSG, "signature block: certificate "
+			    "%zu: %s", i, tls_error(r, msg, sizeof(msg)));
+			goto out;
+		}
+	if (mbedtls_x509_dn_gets(who, sizeof(who), &chain.subject) < 0)
+		strcpy(who, "?");
+	r = mbedtls_x509_crt_verify_with_profile(&chain,
+	    (mbedtls_x509_crt *)&k->roots,
+	    k->have_crl ? (mbedtls_x509_crl *)&k->crl : NULL, &profile, NULL,
+	    &flags, NULL, NULL);
+	/*
+	 * Devices often boot with the clock at 1970 until NTP or an RTC sets
+	 * it, so a certificate or CRL that is not valid *yet* is accepted.
+	 * Expiry is still enforced: a clock can be slow, not fast.
+	 */
+	flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_FUTURE |
+	    MBEDTLS_X509_BADCRL_FUTURE);
+	if (flags != 0) {
+		if (mbedtls_x509_crt_verify_info(msg, sizeof(msg), "", flags) <
+		    0)
+			strcpy(msg, "verification failed");
+		/* verify_info ends each reason with a newline; join them. */
+		for (i = 0; msg[i] != '\0'; i++)
+			if (msg[i] == '\n')
+				msg[i] = msg[i + 1] != '\0' ? ';' : '\0';
+		r = err_set(e, -EKEYREJECTED, "signer %s: %s", who, msg);
+		goto out;
+	}
+	if (r != 0 && r != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+		r = err_set(e, -EKEYREJECTED, "signer %s: %s", who,
+		    tls_error(r, msg, sizeof(msg)));
+		goto out;
+	}
+	/* Both checks pass when the extension is absent, as intended. */
+	if (mbedtls_x509_crt_check_extended_key_usage(&chain,
+	    MBEDTLS_OID_CODE_SIGNING,
+	    MBEDTLS_OID_SIZE(MBEDTLS_OID_CODE_SIGNING)) != 0) {
+		r = err_set(e, -EKEYREJECTED, "signer %s: extended key usage "
+		    "lacks codeSigning", who);
+		goto out;
+	}
+	if (mbedtls_x509_crt_check_key_usage(&chain,
+	    MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
+		r = err_set(e, -EKEYREJECTED, "signer %s: key usage lacks "
+		    "digitalSignature", who);
+		goto out;
+	}
+	r = check_signature(&chain, s, digest, who, e);
+out:
+	mbedtls_x509_crt_free(&chain);
+	return r;
+}
+
+static void
+rng_free(struct rng *g)
+{
+	mbedtls_ctr_drbg_free(&g->drbg);
+	mbedtls_entropy_free(&g->entropy);
+}
+
+static int
+rng_init(struct rng *g, const char *who, struct err *e)
+{
+	char msg[128];
+	int r;
+
+	mbedtls_entropy_init(&g->entropy);
+	mbedtls_ctr_drbg_init(&g->drbg);
+	if ((r = mbedtls_ctr_drbg_seed(&g->drbg, mbedtls_entropy_func,
+	    &g->entropy, (const unsigned char *)who, strlen(who))) != 0)
+		return err_set(e, -EIO, "%s: random seed: %s", who,
+		    tls_error(r, msg, sizeof(msg)));
+	return 0;
+}
+
+int
+trust_sign(const void *key, size_t keylen, const void *cert,
+    size_t certlen, const void *chain, size_t chainlen,
+    const uint8_t digest[32], uint8_t **out, size_t *outlen,
+    struct err *e)
+{
+	unsigned char sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+	unsigned char *buf = NULL;
+	mbedtls_x509_crt crts, *c;
+	mbedtls_pk_context pk;
+	struct sigblock s;
+	struct rng g;
+	char msg[128];
+	size_t siglen = 0;
+	int r;
+
+	*out = NULL;
+	*outlen = 0;
+	memset(&s, 0, sizeof(s));
+	mbedtls_pk_init(&pk);
+	mbedtls_x509_crt_init(&crts);
+	if ((r = rng_init(&g, "sign", e)) < 0)
+		goto out;
+	if ((buf = nul_copy(key, keylen)) == NULL) {
+		r = err_set(e, -ENOMEM, "sign: key");
+		goto out;
+	}
+#if MBEDTLS_VERSION_MAJOR >= 3
+	r = mbedtls_pk_parse_key(&pk, buf, keylen + 1, NULL, 0,
+	    mbedtls_ctr_drbg_random, &g.drbg);
+#else
+	r = mbedtls_pk_parse_key(&pk, buf, keylen + 1, NULL, 0);
+#endif
+	mbedtls_platform_zeroize(buf, keylen + 1);
+	free(buf);
+	buf = NULL;
+	if (r != 0) {
+		r = err_set(e, -EINVAL, "sign: private key: %s",
+		    tls_error(r, msg, sizeof(msg)));
+		goto out;
+	}
+	/* The signer comes first, then the intermediates from either the
+	 * certificate file or the chain file, in the order given. */
+	if ((buf = nul_copy(cert, certlen)) == NULL) {
+		r = err_set(e, -ENOMEM, "sign: certificate");
+		goto out;
+	}
+	r = mbedtls_x509_crt_parse(&crts, buf, certlen + 1);
+	free(buf);
+	buf = NULL;
+	if (r != 0 || crts.version == 0) {
+		r = err_set(e, -EINVAL, "sign: certificate: %s", r != 0 ?
+		    tls_error(r, msg, sizeof(msg)) : "no certificate");
+		goto out;
+	}
+	if (chain != NULL && chainlen > 0) {
+		if ((buf = nul_copy(chain, chainlen)) == NULL) {
+			r = err_set(e, -ENOMEM, "sign: chain");
+			goto out;
+		}
+		r = mbedtls_x509_crt_parse(&crts, buf, chainlen + 1);
+		free(buf);
+		buf = NULL;
+		if (r != 0) {
+			r = err_set(e, -EINVAL, "sign: chain: %s", r > 0 ?
+			    "a certificate did not parse" :
+			    tls_error(r, msg, sizeof(msg)));
+			goto out;
+		}
+	}
+#if MBEDTLS_VERSION_MAJOR >= 3
+	r = mbedtls_pk_check_pair(&crts.pk, &pk, mbedtls_ctr_drbg_random,
+	    &g.drbg);
+#else
+	r = mbedtls_pk_check_pair(&crts.pk, &pk);
+#endif
+	if (r != 0) {
+		r = err_set(e, -EINVAL, "sign: the private key does not match "
+		    "the certificate");
+		goto out;
+	}
+	if (mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECDSA)) {
+		s.alg = SIG_ECDSA_SHA256;
+#if MBEDTLS_VERSION_MAJOR >= 3
+		r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, digest, 32, sig,
+		    sizeof(sig), &siglen, mbedtls_ctr_drbg_random, &g.drbg);
+#else
+		r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, digest, 32, sig,
+		    &siglen, mbedtls_ctr_drbg_random, &g.drbg);
+#endif
+	} else if (mbedtls_pk_can_do(&pk, MBEDTLS_PK_RSA)) {
+		if (mbedtls_pk_get_bitlen(&pk) < RSA_SIGN_MIN_BITS) {
+			r = err_set(e, -EINVAL, "sign: RSA key of %zu bits, "
+			    "need %d", mbedtls_pk_get_bitlen(&pk),
+			    RSA_SIGN_MIN_BITS);
+			goto out;
+		}
+		s.alg = SIG_RSA_PSS_SHA256;
+		/* PSS with the salt as long as the hash (32 bytes), which
+		 * is what the verifier expects. */
+#if MBEDTLS_VERSION_MAJOR >= 3
+		r = mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS, &pk,
+		    MBEDTLS_MD_SHA256, digest, 32, sig, sizeof(sig), &siglen,
+		    mbedtls_ctr_drbg_random, &g.drbg);
+#else
+		mbedtls_rsa_set_padding(mbedtls_pk_rsa(pk),
+		    MBEDTLS_RSA_PKCS_V21, MBEDTLS_MD_SHA256);
+		r = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, digest, 32, sig,
+		    &siglen, mbedtls_ctr_drbg_random, &g.drbg);
+#endif
+	} else {
+		r = err_set(e, -EINVAL, "sign: key is neither EC nor RSA");
+		goto out;
+	}
+	if (r != 0) {
+		r = err_set(e, -EINVAL, "sign: %s",
+		    tls_error(r, msg, sizeof(msg)));
+		goto out;
+	}
+	s.sig = sig;
+	s.siglen = siglen;
+	for (c = &crts; c != NULL && c->version != 0; c = c->next) {
+		if (s.ncerts == SIGBLOCK_CERTS_MAX) {
+			r = err_set(e, -EINVAL, "sign: more than %d "
+			    "certificates", SIGBLOCK_CERTS_MAX);
+			goto out;
+		}
+		s.cert[s.ncerts] = c->raw.p;
+		s.certlen[s.ncerts] = c->raw.len;
+		s.ncerts++;
+	}
+	r = sigblock_encode(&s, out, outlen, e);
+out:
+	mbedtls_x509_crt_free(&crts);
+	mbedtls_pk_free(&pk);
+	rng_free(&g);
+	return r;
+}
+
+/* "YYYYMMDDhhmmss" for now + days + years, normalised by timegm() so a
+ * 29 February start does not produce an invalid date. */
+static void
+cert_time(time_t now, int days, int years, char out[16])
+{
+	struct tm tm;
+	time_t t;
+
+	t = now + (time_t)days * 86400;
+	gmtime_r(&t, &tm);
+	tm.tm_year += years;
+	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	strftime(out, 16, "%Y%m%d%H%M%S", &tm);
+}
+
+static int
+gen_key(mbedtls_pk_context *pk, struct rng *g)
+{
+	int r;
+
+	if ((r = mbedtls_pk_setup(pk,
+	    mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY))) != 0)
+		return r;
+	return mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1,
+	    mbedtls_pk_ec(*pk), mbedtls_ctr_drbg_random, &g->drbg);
+}
+
+/* A positive 127-bit random serial: unique without a registry. */
+static int
+set_serial(mbedtls_x509write_cert *w, struct rng *g)
+{
+	unsigned char raw[16];
+	int r;
+
+	if ((r = mbedtls_ctr_drbg_random(&g->drbg, raw, sizeof(raw))) != 0)
+		return r;
+	raw[0] = (raw[0] & 0x7f) | 0x40;
+#if MBEDTLS_VERSION_MAJOR >= 3
+	return mbedtls_x509write_crt_set_serial_raw(w, raw, sizeof(raw));
+#else
+	{
+		mbedtls_mpi serial;
+
+		mbedtls_mpi_init(&serial);
+		if ((r = mbedtls_mpi_read_binary(&serial, raw,
+		    sizeof(raw))) == 0)
+			r = mbedtls_x509write_crt_set_serial(w, &serial);
+		mbedtls_mpi_free(&serial);
+		return r;
+	}
+#endif
+}
+
+/*
+ * Writes one certificate: a root when subject == issuer, otherwise a
+ * code-signing leaf. Returns 0 or an mbedtls error code.
+ */
+static int
+write_cert(mbedtls_pk_context *subject, mbedtls_pk_context *issuer,
+    const char *sname, const char *iname, int ca, struct rng *g,
+    char **pem)
+{
+	mbedtls_x509write_cert w;
+	unsigned char buf[PEM_MAX];
+	char from[16], to[16];
+	time_t now = time(NULL);
+	int r;
+
+	*pem = NULL;
+	mbedtls_x509write_crt_init(&w);
+	cert_time(now, -1, 0, from);
+	cert_time(now, 0, ca ? 30 : 10, to);
+	mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
+	mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_crt_set_subject_key(&w, subject);
+	mbedtls_x509write_crt_set_issuer_key(&w, issuer);
+	if ((r = mbedtls_x509write_crt_set_subject_name(&w, sname)) != 0 ||
+	    (r = mbedtls_x509write_crt_set_issuer_name(&w, iname)) != 0 ||
+	    (r = set_serial(&w, g)) != 0 ||
+	    (r = mbedtls_x509write_crt_set_validity(&w, from, to)) != 0 ||
+	    (r = mbedtls_x509write_crt_set_basic_constraints(&w, ca,
+	    -1)) != 0 ||
+	    (r = mbedtls_x509write_crt_set_subject_key_identifier(&w)) != 0 ||
+	    (r = mbedtls_x509write_crt_set_authority_key_identifier(&w)) != 0)
+		goto out;
+	if (ca)
+		r = mbedtls_x509write_crt_set_key_usage(&w,
+		    MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN);
+	else
+		r = mbedtls_x509write_crt_set_key_usage(&w,
+		    MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
+	if (r != 0)
+		goto out;
+	/* mbedtls 2.28 has no EKU writer; the raw extension works on 3.x
+	 * as well, so there is one code path. */
+	if (!ca && (r = mbedtls_x509write_crt_set_extension(&w,
+	    MBEDTLS_OID_EXTENDED_KEY_USAGE,
+	    MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
+	    eku_code_signing, sizeof(eku_code_signing))) != 0)
+		goto out;
+	if ((r = mbedtls_x509write_crt_pem(&w, buf, sizeof(buf),
+	    mbedtls_ctr_drbg_random, &g->drbg)) != 0)
+		goto out;
+	if ((*pem = strdup((char *)buf)) == NULL)
+		r = MBEDTLS_ERR_X509_ALLOC_FAILED;
+out:
+	mbedtls_x509write_crt_free(&w);
+	return r;
+}
+
+static int
+key_pem(mbedtls_pk_context *pk, char **pem)
+{
+	unsigned char buf[PEM_MAX];
+	int r;
+
+	*pem = NULL;
+	if ((r = mbedtls_pk_write_key_pem(pk, buf, sizeof(buf))) == 0 &&
+	    (*pem = strdup((char *)buf)) == NULL)
+		r = MBEDTLS_ERR_PK_ALLOC_FAILED;
+	mbedtls_platform_zeroize(buf, sizeof(buf));
+	return r;
+}
+
+/* Characters that would change the meaning of "CN=..." in mbedtls'
+ * name parser, or that do not belong in a certificate name. */
+static int
+valid_cn(const char *cn)
+{
+	size_t i;
+
+	for (i = 0; cn[i] != '\0'; i++)
+		if (i >= 56 || cn[i] < 0x20 || cn[i] > 0x7e ||
+		    strchr(",=+\\\"<>;#", cn[i]) != NULL)
+			return 0;
+	return i >= 1;
+}
+
+int
+trust_keys_create(const char *cn, char **root_pem, char **root_key_pem,
+    char **signer_pem, char **signer_key_pem, struct err *e)
+{
+	mbedtls_pk_context rk, sk;
+	char rname[80], sname[80], msg[128];
+	const char *what = "";
+	struct rng g;
+	int r;
+
+	*root_pem = *root_key_pem = *signer_pem = *signer_key_pem = NULL;
+	if (!valid_cn(cn))
+		return err_set(e, -EINVAL, "keys create: common name \"%s\": "
+		    "need 1..55 printable characters without ,=+\\\"<>;#", cn);
+	mbedtls_pk_init(&rk);
+	mbedtls_pk_init(&sk);
+	if ((r = rng_init(&g, "keys create", e)) < 0)
+		goto out;
+	snprintf(rname, sizeof(rname), "CN=%s root", cn);
+	snprintf(sname, sizeof(sname), "CN=%s signer", cn);
+	if ((r = gen_key(&rk, &g)) != 0 || (r = gen_key(&sk, &g)) != 0)
+		what = "generate key";
+	else if ((r = write_cert(&rk, &rk, rname, rname, 1, &g,
+	    root_pem)) != 0)
+		what = "root certificate";
+	else if ((r = write_cert(&sk, &rk, sname, rname, 0, &g,
+	    signer_pem)) != 0)
+		what = "signer certificate";
+	else if ((r = key_pem(&rk, root_key_pem)) != 0 ||
+	    (r = key_pem(&sk, signer_key_pem)) != 0)
+		what = "write key";
+	if (r != 0)
+		r = err_set(e, -EIO, "keys create %s: %s: %s", cn, what,
+		    tls_error(r, msg, sizeof(msg)));
+out:
+	if (r < 0) {
+		free(*root_pem);
+		free(*root_key_pem);
+		free(*signer_pem);
+		free(*signer_key_pem);
+		*root_pem = *root_key_pem = *signer_pem = *signer_key_pem =
+		    NULL;
+	}
+	mbedtls_pk_free(&rk);
+	mbedtls_pk_free(&sk);
+	rng_free(&g);
+	return r;
+}
