@@ -84,7 +84,7 @@ deps:
 
 unit: $(UNIT_BIN)
 
-check: $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN)
+check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN)
 	UPKIT=$(abspath $(B)/upkit) FUZZ_DIR=$(abspath build/fuzz) \
 	    sh tests/run.sh $(UNIT_BIN) $(INTEG)
 

@@ -13,5 +13,6 @@ for t in "$@"; do
 	esac
 done
 rm -f "$log"
-echo "$pass passed, $fail failed, $skip skipped"
+[ "$skip" -eq 0 ] || echo "$skip skipped"
+echo "$pass passed, $fail failed"
 test "$fail" -eq 0
