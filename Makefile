@@ -23,11 +23,11 @@ endif
 VERIFY_SRC = verify/bundle.c verify/manifest.c verify/sigblock.c \
 	     verify/trust.c verify/policy.c verify/chunk.c
 SLOTS_SRC  = slots/writer.c slots/frame.c slots/bootstate.c slots/bootenv.c \
-	     slots/uboot.c
+	     slots/uboot.c slots/grub.c
 AGENT_SRC  = agent/err.c agent/config.c agent/state.c agent/util.c \
 	     agent/keys.c agent/create.c agent/info.c agent/install.c \
 	     agent/update.c agent/status.c agent/progress.c agent/device.c \
-	     agent/tar.c
+	     agent/tar.c agent/health.c
 MAIN_SRC   = agent/main.c
 
 LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(VERIFY_SRC) $(SLOTS_SRC) $(AGENT_SRC))
@@ -42,7 +42,7 @@ DEPS	 = build-essential pkg-config clang libclang-rt-14-dev \
 	   libmbedtls-dev libcurl4-openssl-dev libzstd-dev libubootenv-dev \
 	   libcjson-dev libinih-dev libxxhash-dev libubootenv-tool \
 	   u-boot-tools squashfs-tools busybox-static e2fsprogs zstd \
-	   util-linux cpio nginx openssl time
+	   util-linux cpio nginx openssl time grub-common fdisk dosfstools mtools
 
 .PHONY: all deps check unit demo bench fuzz install clean
 all: $(B)/upkit
