@@ -9,9 +9,12 @@
 
 /* Defined in slots/uboot.c. */
 extern const struct bootenv_ops uboot_ops;
+/* Defined in slots/grub.c. */
+extern const struct bootenv_ops grub_ops;
 
 static const struct bootenv_ops *const backends[] = {
 	&uboot_ops,
+	&grub_ops,
 	NULL
 };
 

@@ -34,7 +34,10 @@ struct bootenv_ops {
 	/* Writes st in one store. */
 	int	(*commit)(struct bootenv *b, const struct bootstate *st,
 		    struct err *e);
-	/* Reads any variable (for status); *valp malloc'd or NULL. */
+	/* Reads any variable (for status); *valp malloc'd or NULL. The
+	 * pseudo-variable "upkit.repair" is set (grub) when the last load
+	 * found a torn or damaged env and rewrote it: it says what and how,
+	 * for the agent to log. */
 	int	(*get)(struct bootenv *b, const char *name, char **valp,
 		    struct err *e);
 	void	(*close)(struct bootenv *b);	/* accepts NULL */
