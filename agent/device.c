@@ -4,6 +4,7 @@
  * config error must not be reported as an env error.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "agent/config.h"
@@ -12,6 +13,20 @@
 #include "agent/state.h"
 #include "agent/util.h"
 #include "slots/bootenv.h"
+
+/* A backend that repaired a torn or garbage env on load says so through
+ * the pseudo-variable upkit.repair; a person must hear about it. */
+static void
+report_repair(struct device *d, struct err *e)
+{
+	char *msg = NULL;
+
+	if (d->env_ops->get(d->env, "upkit.repair", &msg, e) == 0 &&
+	    msg != NULL)
+		fprintf(stderr, "upkit: boot env repaired: %s\n", msg);
+	free(msg);
+	err_clear(e);
+}
 
 int
 device_open(const char *config_path, struct device **dp,
@@ -54,6 +69,7 @@ device_open(const char *config_path, struct device **dp,
 		err_clear(e);
 	} else if (r < 0)
 		goto fail;
+	report_repair(d, e);
 	stage = DEVICE_CMDLINE;
 	if ((r = booted_slot(d->config->cmdline, &d->booted, e)) < 0)
 		goto fail;
