@@ -42,7 +42,8 @@ DEPS	 = build-essential pkg-config clang libclang-rt-14-dev \
 	   libmbedtls-dev libcurl4-openssl-dev libzstd-dev libubootenv-dev \
 	   libcjson-dev libinih-dev libxxhash-dev libubootenv-tool \
 	   u-boot-tools squashfs-tools busybox-static e2fsprogs zstd \
-	   util-linux cpio nginx openssl time grub-common fdisk dosfstools mtools
+	   util-linux cpio nginx openssl time grub-common grub-emu \
+	   grub-efi-amd64-bin fdisk dosfstools mtools
 
 .PHONY: all deps check unit demo bench fuzz install clean
 all: $(B)/upkit

@@ -1,0 +1,18 @@
+#!/bin/sh
+# mkgrub.sh OUT: builds the board's GRUB EFI binary (BOOTX64.EFI) from
+# Debian's grub-efi-amd64-bin. LinuxKit's GRUB lacks loadenv and test,
+# which the A/B selection in grub.cfg needs. The binary is built, never
+# committed. $prefix is /EFI/BOOT on the partition GRUB was loaded from:
+# grub.cfg and grubenv sit next to BOOTX64.EFI.
+set -eu
+out=${1:?usage: mkgrub.sh OUT.efi}
+moddir=${GRUB_MODDIR:-/usr/lib/grub/x86_64-efi}
+# Keep this list equal to the one in README.md.
+MODULES="part_gpt fat normal configfile loadenv test echo linux reboot
+all_video ls cat"
+[ -d "$moddir" ] || {
+	echo "mkgrub.sh: $moddir missing (apt-get install grub-efi-amd64-bin)" >&2
+	exit 1
+}
+# shellcheck disable=SC2086
+exec grub-mkimage -O x86_64-efi -d "$moddir" -p /EFI/BOOT -o "$out" $MODULES
