@@ -19,6 +19,7 @@ enum exit_code {
 				   security floor */
 	EXIT_SLOT = 7,		/* slot write, read-back or size failure */
 	EXIT_BOOTENV = 8,	/* boot environment cannot be read or stored */
+	EXIT_HEALTH = 9,	/* a health check failed: rolled back */
 };
 
 int	cmd_keys_create(int argc, char **argv);		/* agent/keys.c */
@@ -27,5 +28,8 @@ int	cmd_bundle_info(int argc, char **argv);		/* agent/info.c */
 int	cmd_bundle_verify(int argc, char **argv);	/* agent/info.c */
 int	cmd_update(int argc, char **argv);		/* agent/update.c */
 int	cmd_status(int argc, char **argv);		/* agent/status.c */
+int	cmd_health(int argc, char **argv);		/* agent/health.c */
+int	cmd_commit(int argc, char **argv);		/* agent/health.c */
+int	cmd_rollback(int argc, char **argv);		/* agent/health.c */
 
 #endif /* AGENT_CMD_H */

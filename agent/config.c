@@ -30,6 +30,7 @@ enum kind {
 	KIND_COMPATIBLE,
 	KIND_BOOTLOADER,
 	KIND_ATTEMPTS,
+	KIND_SECONDS,		/* 1..CONFIG_SECONDS_MAX */
 	KIND_SLOT_TYPE,
 	KIND_BOOTNAME,
 };
@@ -53,6 +54,9 @@ static const struct key config_keys[] = {
 	CKEY("keyring", "crl", KIND_STRING, keyring_crl, 0),
 	CKEY("uboot", "config", KIND_STRING, uboot_config, 0),
 	CKEY("grub", "env", KIND_STRING, grub_env, 0),
+	CKEY("health", "directory", KIND_ABSPATH, health_directory, 0),
+	CKEY("health", "timeout", KIND_SECONDS, health_timeout, 0),
+	CKEY("health", "deadline", KIND_SECONDS, health_deadline, 0),
 };
 #define NCONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -65,7 +69,7 @@ static const struct key slot_keys[] = {
 #define NSLOT_KEYS	(sizeof(slot_keys) / sizeof(slot_keys[0]))
 
 static const char *const global_sections[] = {
-	"system", "keyring", "uboot", "grub",
+	"system", "keyring", "uboot", "grub", "health",
 };
 #define NGLOBAL_SECTIONS \
 	(sizeof(global_sections) / sizeof(global_sections[0]))
@@ -257,7 +261,7 @@ header(struct parse *p, const char *line)
 		return;
 	}
 	fail(p, p->line, "[%s]: unknown section (expected system, keyring, "
-	    "uboot, grub or slot.CLASS.N)", sec);
+	    "uboot, grub, health or slot.CLASS.N)", sec);
 }
 
 /* fgets() over the text in memory, counting lines for the handler. */
@@ -296,6 +300,28 @@ reader(char *str, int num, void *stream)
 	return str;
 }
 
+/* Plain decimal only: "1e3", "+5", " 5" or "0x10" are typos, not
+ * numbers, and a zero timeout would fail every check. */
+static int
+set_seconds(struct parse *p, const char *sec, const struct key *k,
+    void *base, const char *val)
+{
+	size_t i, n = strlen(val);
+	long v = 0;
+
+	for (i = 0; i < n && i < 6; i++) {
+		if (val[i] < '0' || val[i] > '9')
+			break;
+		v = v * 10 + (val[i] - '0');
+	}
+	if (n == 0 || i != n || v < 1 || v > CONFIG_SECONDS_MAX)
+		return fail(p, p->line, "[%s] %s: \"%s\" is not a number of "
+		    "seconds from 1 to %d", sec, k->name, val,
+		    CONFIG_SECONDS_MAX);
+	*(int *)((char *)base + k->off) = (int)v;
+	return 1;
+}
+
 static int
 set_value(struct parse *p, const char *sec, const struct key *k, void *base,
     const char *val)
@@ -311,6 +337,8 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 			    "integer from 1 to 9", sec, k->name, val);
 		*(int *)((char *)base + k->off) = val[0] - '0';
 		return 1;
+	case KIND_SECONDS:
+		return set_seconds(p, sec, k, base, val);
 	case KIND_SLOT_TYPE:
 		for (i = 0; i < sizeof(slot_types) / sizeof(slot_types[0]);
 		    i++) {
@@ -370,6 +398,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 		    list[0] != '\0' ? list : "none");
 	case KIND_STRING:
 	case KIND_ATTEMPTS:
+	case KIND_SECONDS:
 	case KIND_SLOT_TYPE:
 	case KIND_BOOTNAME:
 		break;
@@ -541,9 +570,15 @@ check(struct parse *p)
 	}
 	if (c->boot_attempts == 0)
 		c->boot_attempts = 3;
+	if (c->health_timeout == 0)
+		c->health_timeout = 60;
+	if (c->health_deadline == 0)
+		c->health_deadline = 300;
 	if ((r = set_default(&c->data_directory, "/var/lib/upkit", c,
 	    p->e)) < 0 ||
-	    (r = set_default(&c->cmdline, "/proc/cmdline", c, p->e)) < 0)
+	    (r = set_default(&c->cmdline, "/proc/cmdline", c, p->e)) < 0 ||
+	    (r = set_default(&c->health_directory, "/etc/upkit/health.d", c,
+	    p->e)) < 0)
 		return r;
 	return check_slots(p);
 }
@@ -641,6 +676,7 @@ config_free(struct config *c)
 	free(c->keyring_crl);
 	free(c->uboot_config);
 	free(c->grub_env);
+	free(c->health_directory);
 	free(c);
 }
 

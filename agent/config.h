@@ -14,6 +14,7 @@ struct err;
 
 #define CONFIG_DEFAULT_PATH	"/etc/upkit/upkit.conf"
 #define CONFIG_SLOTS_MAX	16
+#define CONFIG_SECONDS_MAX	86400	/* [health] timeout, deadline */
 
 struct config {
 	char		*path;			/* the file read */
@@ -30,6 +31,10 @@ struct config {
 	char		*uboot_config;		/* fw_env.config path */
 	/* [grub] */
 	char		*grub_env;		/* grubenv path */
+	/* [health] */
+	char		*health_directory;	/* /etc/upkit/health.d */
+	int		 health_timeout;	/* per check, s; default 60 */
+	int		 health_deadline;	/* all checks, s; default 300 */
 	/* [slot.CLASS.N] */
 	size_t		 nslots;
 	struct slot	 slots[CONFIG_SLOTS_MAX];

@@ -32,6 +32,13 @@ static const struct command commands[] = {
 	    "--from FILE|- [--no-reboot]    install into the inactive slot" },
 	{ NULL, "status", cmd_status,
 	    "[--json]                       show slots, env and last update" },
+	{ NULL, "health", cmd_health,
+	    "[--no-reboot] [--json]         check a trial boot: commit or "
+	    "roll back" },
+	{ NULL, "commit", cmd_commit,
+	    "[--json]                       keep the trial slot unchecked" },
+	{ NULL, "rollback", cmd_rollback,
+	    "[--no-reboot] [--json]         go back to the other slot" },
 };
 
 static void

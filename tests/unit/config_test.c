@@ -54,6 +54,26 @@ static const struct bad bad[] = {
 	    ":4: [system] boot-attempts: \"3x\" is not an integer" },
 	{ SYS "boot-attempts =\n", -EINVAL,
 	    ":4: [system] boot-attempts: \"\" is not an integer" },
+	{ BASE "[health]\ntimeout = 0\n", -EINVAL,
+	    ":9: [health] timeout: \"0\" is not a number of seconds from 1 "
+	    "to 86400" },
+	{ BASE "[health]\ntimeout = 86401\n", -EINVAL,
+	    ":9: [health] timeout: \"86401\" is not a number of seconds" },
+	{ BASE "[health]\ntimeout = 1000000000000000000000\n", -EINVAL,
+	    ":9: [health] timeout: \"1000000000000000000000\" is not a "
+	    "number" },
+	{ BASE "[health]\ndeadline = 5s\n", -EINVAL,
+	    ":9: [health] deadline: \"5s\" is not a number of seconds" },
+	{ BASE "[health]\ndeadline = -5\n", -EINVAL,
+	    ":9: [health] deadline: \"-5\" is not a number of seconds" },
+	{ BASE "[health]\ndeadline =\n", -EINVAL,
+	    ":9: [health] deadline: \"\" is not a number of seconds" },
+	{ BASE "[health]\ndirectory = health.d\n", -EINVAL,
+	    ":9: [health] directory: \"health.d\" is not an absolute path" },
+	{ BASE "[health]\ncommand = /bin/true\n", -EINVAL,
+	    ":9: [health] command: unknown key" },
+	{ BASE "[health]\ntimeout = 5\ntimeout = 6\n", -EINVAL,
+	    ":10: [health] timeout: given twice (first on line 9)" },
 	{ SYS "data-directory = var/lib/upkit\n", -EINVAL,
 	    ":4: [system] data-directory: \"var/lib/upkit\" is not an "
 	    "absolute path" },
@@ -210,6 +230,10 @@ test_good(const char *path)
 	    "config = /etc/fw_env.config\n"
 	    "[grub]\n"
 	    "env = /boot/grub/grubenv\n"
+	    "[health]\n"
+	    "directory = /etc/upkit/checks\n"
+	    "timeout = 7\n"
+	    "deadline = 86400\n"
 	    "[slot.rootfs.0]\n"
 	    "device = /dev/mmcblk0p2\n"
 	    "bootname = A\n"
@@ -242,6 +266,9 @@ test_good(const char *path)
 	CHECK(strcmp(c->uboot_config, "/etc/fw_env.config") == 0);
 	CHECK(strcmp(c->grub_env, "/boot/grub/grubenv") == 0);
 	CHECK(strcmp(config_bootenv_path(c), "/etc/fw_env.config") == 0);
+	CHECK(strcmp(c->health_directory, "/etc/upkit/checks") == 0);
+	CHECK(c->health_timeout == 7);
+	CHECK(c->health_deadline == 86400);
 	CHECK(c->nslots == 4);
 	CHECK(strcmp(c->slots[0].name, "rootfs.0") == 0);
 	CHECK(strcmp(c->slots[0].class, "rootfs") == 0);
@@ -268,6 +295,9 @@ test_good(const char *path)
 	CHECK(strcmp(c->cmdline, "/proc/cmdline") == 0);
 	CHECK(c->keyring_crl == NULL);
 	CHECK(c->grub_env == NULL);
+	CHECK(strcmp(c->health_directory, "/etc/upkit/health.d") == 0);
+	CHECK(c->health_timeout == 60);
+	CHECK(c->health_deadline == 300);
 	CHECK(c->nslots == 2);
 	config_free(c);
 	config_free(NULL);
