@@ -36,6 +36,7 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 INTEG	 = $(sort $(wildcard tests/integration/*.sh))
+E2E	 = $(sort $(wildcard tests/e2e/*_test.sh))
 
 # Every Debian package that building, the tests and the demo need.
 DEPS	 = build-essential pkg-config clang libclang-rt-14-dev \
@@ -43,9 +44,14 @@ DEPS	 = build-essential pkg-config clang libclang-rt-14-dev \
 	   libcjson-dev libinih-dev libxxhash-dev libubootenv-tool \
 	   u-boot-tools squashfs-tools busybox-static e2fsprogs zstd \
 	   util-linux cpio nginx openssl time grub-common grub-emu \
-	   grub-efi-amd64-bin fdisk dosfstools mtools
+	   grub-efi-amd64-bin fdisk dosfstools mtools \
+	   qemu-system-x86 qemu-system-arm ovmf u-boot-qemu \
+	   gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
+	   libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64 libzstd-dev:arm64 \
+	   libubootenv-dev:arm64 libcjson-dev:arm64 libinih-dev:arm64 \
+	   libxxhash-dev:arm64 busybox-static:arm64
 
-.PHONY: all deps check unit demo bench fuzz install clean
+.PHONY: all deps check unit demo bench fuzz install clean e2e soak arm64
 all: $(B)/upkit
 
 $(B)/%.o: %.c
@@ -73,6 +79,8 @@ build/fuzz/%: tests/fuzz/%.c $(VERIFY_SRC) agent/err.c
 fuzz: $(FUZZ_BIN)
 
 deps:
+	@dpkg --print-foreign-architectures | grep -qx arm64 || \
+	    dpkg --add-architecture arm64
 	@missing=$$(for p in $(DEPS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q '^install ok installed' || echo $$p; done); \
@@ -85,9 +93,27 @@ deps:
 
 unit: $(UNIT_BIN)
 
-check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN)
+check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(if $(E2E_RUN),arm64)
 	UPKIT=$(abspath $(B)/upkit) FUZZ_DIR=$(abspath build/fuzz) \
-	    sh tests/run.sh $(UNIT_BIN) $(INTEG)
+	    sh tests/run.sh $(UNIT_BIN) $(INTEG) $(E2E_RUN)
+
+# Real boots in QEMU (tests/e2e). check runs them once, in the plain
+# build: under SAN=1 the guest would run a sanitized upkit at TCG speed.
+ifneq ($(SAN),1)
+E2E_RUN	 = $(E2E)
+endif
+e2e: deps $(B)/upkit arm64
+	UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
+
+soak: deps $(B)/upkit arm64
+	SOAK=1 UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
+
+# upkit for the aarch64 guest: Debian's cross compiler and :arm64 libs.
+ARM64_PC = /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
+arm64:
+	PKG_CONFIG_LIBDIR=$(ARM64_PC) $(MAKE) B=build/arm64 \
+	    CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar SAN= \
+	    build/arm64/upkit
 
 demo: deps all
 	sh tests/demo.sh $(abspath $(B)/upkit)
