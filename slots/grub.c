@@ -132,18 +132,21 @@ vars_set(struct vars *vs, const char *name, const char *value)
 	return vars_append(vs, nn, nv);
 }
 
-/* GRUB's own rule for names it can set and read back. */
+/*
+ * Names GRUB reads back: grub-editenv writes any name as it is, so only
+ * what would break the line format is refused: '=', a newline, a
+ * backslash, NUL, and a leading '#' (a comment).
+ */
 static int
 name_valid(const char *s, size_t len)
 {
 	size_t i;
 
-	if (len == 0)
+	if (len == 0 || s[0] == '#')
 		return 0;
 	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+		if (s[i] == '=' || s[i] == '\n' || s[i] == '\\' ||
+		    s[i] == '\0')
 			return 0;
 	return 1;
 }

@@ -16,7 +16,7 @@ mk_device "$WS/dev" "$WS/keys/root.pem"
 GRUBENV=$DEV/grubenv
 grub-editenv "$GRUBENV" create
 grub-editenv "$GRUBENV" set BOOT_ORDER="A B" BOOT_A_LEFT=2 BOOT_B_LEFT=3 \
-    saved_entry=upkit
+    saved_entry=upkit upkit.note=dotted-name
 # The same device, switched to the grub backend.
 sed -i -e 's/^bootloader = uboot$/bootloader = grub/' \
     -e '/^\[uboot\]$/,/^config = /d' "$CFG"
@@ -34,6 +34,7 @@ expect_rc update 0
 [ "$(genv BOOT_ORDER)" = "B A" ] || die "BOOT_ORDER '$(genv BOOT_ORDER)'"
 [ "$(genv BOOT_B_LEFT)" = 3 ] || die "BOOT_B_LEFT '$(genv BOOT_B_LEFT)'"
 [ "$(genv saved_entry)" = upkit ] || die "saved_entry lost"
+[ "$(genv upkit.note)" = dotted-name ] || die "a dotted name was lost"
 [ "$(stat -c %s "$GRUBENV")" -eq 1024 ] || die "grubenv is not 1024 bytes"
 # GRUB's save_env writes the same sectors: the file must not move.
 [ "$(stat -c %i "$GRUBENV")" = "$ino" ] || die "grubenv replaced, not \
