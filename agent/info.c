@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <mbedtls/x509_crt.h>
 
 #include "agent/cmd.h"
 #include "agent/err.h"
@@ -57,48 +56,6 @@ open_source(const char *file, int *fdp)
 		return r;
 	}
 	return 0;
-}
-
-/*
- * The signer's subject, read again from a seekable file: install_open()
- * keeps the signature block to itself. Pipes have been consumed, so
- * there the subject is left out. Only for display: install_open() has
- * already parsed (and, for verify, checked) the same bytes.
- */
-static int
-signer_subject(int fd, char *out, size_t outlen)
-{
-	uint8_t hb[BUNDLE_HEADER_SIZE], head[BUNDLE_SIGBLOCK_HEAD], *blk = NULL;
-	struct bundle_header h;
-	struct sigblock s;
-	mbedtls_x509_crt crt;
-	struct stat st;
-	struct err e;
-	size_t len;
-	off_t off;
-	int r = -1;
-
-	mbedtls_x509_crt_init(&crt);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
-		goto out;
-	if (pread(fd, hb, sizeof(hb), 0) != (ssize_t)sizeof(hb) ||
-	    bundle_header_parse(hb, &h, &e) < 0)
-		goto out;
-	off = (off_t)(BUNDLE_HEADER_SIZE + h.manifest_len);
-	if (pread(fd, head, sizeof(head), off) != (ssize_t)sizeof(head) ||
-	    sigblock_length(head, &len, &e) < 0 ||
-	    len > BUNDLE_SIGBLOCK_MAX || (blk = malloc(len)) == NULL ||
-	    pread(fd, blk, len, off) != (ssize_t)len ||
-	    sigblock_parse(blk, len, &s, &e) < 0 || s.ncerts == 0)
-		goto out;
-	if (mbedtls_x509_crt_parse_der(&crt, s.cert[0], s.certlen[0]) != 0 ||
-	    mbedtls_x509_dn_gets(out, outlen, &crt.subject) < 0)
-		goto out;
-	r = 0;
-out:
-	mbedtls_x509_crt_free(&crt);
-	free(blk);
-	return r;
 }
 
 static const char *
@@ -241,7 +198,6 @@ cmd_bundle_info(int argc, char **argv)
 	};
 	struct install *in = NULL;
 	const char *file;
-	char subject[512];
 	struct err e;
 	int c, r, fd = -1, json = 0, rc;
 
@@ -274,12 +230,11 @@ cmd_bundle_info(int argc, char **argv)
 		rc = bundle_exit(r);
 		goto out;
 	}
-	r = signer_subject(fd, subject, sizeof(subject));
 	if (json)
-		rc = print_json(file, in, r == 0 ? subject : NULL) < 0 ?
+		rc = print_json(file, in, install_signer(in)) < 0 ?
 		    EXIT_FAIL : EXIT_OK;
 	else {
-		print_text(file, in, r == 0 ? subject : NULL);
+		print_text(file, in, install_signer(in));
 		rc = EXIT_OK;
 	}
 out:
@@ -326,7 +281,6 @@ cmd_bundle_verify(int argc, char **argv)
 	struct keyring *k = NULL;
 	struct install *in = NULL;
 	const char *file, *keyring = NULL, *crl = NULL;
-	char subject[512];
 	struct err e;
 	size_t i, nchunks = 0;
 	uint64_t bytes = 0;
@@ -383,14 +337,9 @@ cmd_bundle_verify(int argc, char **argv)
 		nchunks += m->payloads[i].nchunks;
 		bytes += m->payloads[i].size;
 	}
-	if (signer_subject(fd, subject, sizeof(subject)) == 0)
-		printf("OK: %s signed by %s; %zu payloads, %zu chunks, %llu "
-		    "bytes checked\n", file, subject, m->npayloads, nchunks,
-		    (unsigned long long)bytes);
-	else
-		printf("OK: %s signature and chain verified; %zu payloads, "
-		    "%zu chunks, %llu bytes checked\n", file, m->npayloads,
-		    nchunks, (unsigned long long)bytes);
+	printf("OK: %s signed by %s; %zu payloads, %zu chunks, %llu "
+	    "bytes checked\n", file, install_signer(in), m->npayloads,
+	    nchunks, (unsigned long long)bytes);
 	printf("bundle id %s, version %s, compatible %s\n",
 	    install_bundle_id(in), m->version, m->compatible);
 	rc = EXIT_OK;

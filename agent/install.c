@@ -33,6 +33,7 @@ struct install {
 	struct bundle_header	 h;
 	struct manifest		*m;
 	char			 id[65];
+	char			 signer[256];
 	int			 verified;
 	int			 consumed;	/* payloads were read */
 };
@@ -134,7 +135,9 @@ install_open(int fd, const char *srcname, const struct keyring *k,
 	if ((r = read_exact(in, sbuf + sizeof(shead), slen - sizeof(shead),
 	    "signature block", e)) < 0)
 		goto fail;
-	if ((r = sigblock_parse(sbuf, slen, &sig, e)) < 0) {
+	if ((r = sigblock_parse(sbuf, slen, &sig, e)) < 0 ||
+	    (r = trust_signer_subject(&sig, in->signer, sizeof(in->signer),
+	    e)) < 0) {
 		err_prefix(e, "%s", srcname);
 		goto fail;
 	}
@@ -189,6 +192,12 @@ const char *
 install_bundle_id(const struct install *in)
 {
 	return in->id;
+}
+
+const char *
+install_signer(const struct install *in)
+{
+	return in->signer;
 }
 
 int

@@ -40,6 +40,9 @@ int	install_open(int fd, const char *srcname, const struct keyring *k,
 const struct manifest *install_manifest(const struct install *in);
 /* SHA-256 of header||manifest: the bundle's identity, as hex (65). */
 const char *install_bundle_id(const struct install *in);
+/* The signer certificate's subject, for display ("" if unknown). Only
+ * trustworthy when install_verified(). */
+const char *install_signer(const struct install *in);
 /* Whether install_open() verified a signature (k was given). */
 int	install_verified(const struct install *in);
 

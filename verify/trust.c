@@ -257,6 +257,23 @@ check_signature(const mbedtls_x509_crt *signer, const struct sigblock *s,
 }
 
 int
+trust_signer_subject(const struct sigblock *s, char *buf, size_t len,
+    struct err *e)
+{
+	mbedtls_x509_crt crt;
+	int r = 0;
+
+	mbedtls_x509_crt_init(&crt);
+	if (s->ncerts == 0 ||
+	    mbedtls_x509_crt_parse_der(&crt, s->cert[0], s->certlen[0]) != 0 ||
+	    mbedtls_x509_dn_gets(buf, len, &crt.subject) < 0)
+		r = err_set(e, -EBADMSG, "signature block: signer certificate "
+		    "does not parse");
+	mbedtls_x509_crt_free(&crt);
+	return r;
+}
+
+int
 trust_verify(const struct keyring *k, const struct sigblock *s,
     const uint8_t digest[32], struct err *e)
 {

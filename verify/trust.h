@@ -31,6 +31,11 @@ void	keyring_free(struct keyring *k);		/* accepts NULL */
 int	trust_verify(const struct keyring *k, const struct sigblock *s,
 	    const uint8_t digest[32], struct err *e);
 
+/* The signer certificate's subject ("CN=acme signer") into buf, for
+ * display. -EBADMSG if the certificate does not parse. */
+int	trust_signer_subject(const struct sigblock *s, char *buf, size_t len,
+	    struct err *e);
+
 /* Signs digest with the PEM private key, and builds a signature block
  * holding the signer certificate (cert PEM) and the intermediates in
  * chain (PEM, may be NULL). The key must match the certificate.

@@ -307,6 +307,16 @@ main(void)
 	CHECK_OK(sigblock_parse(blob, len, &s, &e), &e);
 	CHECK(s.alg == SIG_ECDSA_SHA256 && s.ncerts == 1);
 	CHECK(trust_verify(k, &s, digest, &e) == -EBADMSG);
+	{
+		char who[128];
+
+		CHECK_OK(trust_signer_subject(&s, who, sizeof(who), &e), &e);
+		CHECK(strcmp(who, "CN=upkit test signer") == 0);
+		s.certlen[0] = 10;
+		CHECK(trust_signer_subject(&s, who, sizeof(who), &e) ==
+		    -EBADMSG);
+		s.certlen[0] = len;	/* reparsed below */
+	}
 	/* The same block claiming RSA-PSS. */
 	blob[BUNDLE_SIGBLOCK_HEAD + 20] ^= 0x40;
 	blob[9] = SIG_RSA_PSS_SHA256;
