@@ -78,6 +78,11 @@ build/fuzz/%: tests/fuzz/%.c $(VERIFY_SRC) agent/err.c
 
 fuzz: $(FUZZ_BIN)
 
+# A preload shim for the one fault the tests cannot make otherwise.
+$(B)/tests/badwrite.so: tests/shim/badwrite.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
 deps:
 	@dpkg --print-foreign-architectures | grep -qx arm64 || \
 	    dpkg --add-architecture arm64
@@ -93,8 +98,10 @@ deps:
 
 unit: $(UNIT_BIN)
 
-check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(if $(E2E_RUN),arm64)
+check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/badwrite.so \
+    $(if $(E2E_RUN),arm64)
 	UPKIT=$(abspath $(B)/upkit) FUZZ_DIR=$(abspath build/fuzz) \
+	    SHIM_DIR=$(abspath $(B)/tests) \
 	    sh tests/run.sh $(UNIT_BIN) $(INTEG) $(E2E_RUN)
 
 # Real boots in QEMU (tests/e2e). check runs them once, in the plain

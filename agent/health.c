@@ -276,7 +276,10 @@ run_check(struct health *h, const char *path, char **envp,
 	if ((r = spawn_check(path, envp, &pid, e)) < 0) {
 		/* Not runnable (bad interpreter, no permission) is a failed
 		 * check, not an agent error: the image is what is wrong. */
-		snprintf(h->reason, sizeof(h->reason), "%s", e->msg);
+		size_t n = strnlen(e->msg, sizeof(h->reason) - 1);
+
+		memcpy(h->reason, e->msg, n);
+		h->reason[n] = '\0';
 		err_clear(e);
 		add_check_json(h, path, "failed", -1, 0);
 		return 1;
