@@ -1,0 +1,140 @@
+#!/bin/sh
+# make bench: installs a 512 MiB ext4 image (files from /usr), bundled at
+# zstd level 19, into a loop-backed slot, and sets upkit's wall time and
+# peak RSS beside the one-thread floor, `zstd -dc | dd oflag=direct` of the
+# same image. Slow steps (the image, both compressions) are cached in
+# build/bench by the image's SHA-256. Measures only: always exits 0.
+set -eu
+TESTS=$(cd "$(dirname "$0")" && pwd)
+UPKIT=${1:-${UPKIT:-}}
+. "$TESTS/lib.sh"
+
+IMG_MB=512
+SLOT_MB=520
+# What goes into the image: leaves room for ext4's own metadata.
+FILL_KB=$((420 * 1024))
+
+# timed OUT CMD...: drops the page cache first, then runs CMD under
+# /usr/bin/time; OUT gets "seconds max-rss-KiB".
+timed()
+{
+	_o=$1
+	shift
+	sync
+	echo 3 >/proc/sys/vm/drop_caches 2>/dev/null ||
+	    echo "note: cannot drop caches, timings include warm cache"
+	/usr/bin/time -f '%e %M' -o "$_o" "$@"
+}
+
+bench()
+{
+	need_upkit
+	need_root
+	need losetup mke2fs zstd /usr/bin/time fw_printenv mkenvimage openssl
+	CACHE=$TOP/build/bench
+	mkdir -p "$CACHE"
+	ws_init
+
+	echo "== image: ${IMG_MB} MiB ext4 of files from /usr"
+	if [ ! -s "$CACHE/image.ext4" ]; then
+		# The first FILL_KB of /usr in name order, so the same
+		# machine always builds the same image.
+		find /usr -xdev -type f -readable 2>/dev/null | sort |
+		    xargs -d '\n' du -k 2>/dev/null |
+		    awk -F '\t' -v max="$FILL_KB" '{ t += $1; if (t > max) exit;
+			print $2 }' >"$WS/files"
+		mkdir "$WS/stage"
+		tar -cf - -T "$WS/files" 2>/dev/null | tar -xf - -C "$WS/stage"
+		E2FSPROGS_FAKE_TIME=1 mke2fs -q -F -t ext4 -b 4096 \
+		    -U 6b0e4fd5-1b4c-4a55-9d3c-0a4a1c2b3d4e \
+		    -E hash_seed=6b0e4fd5-1b4c-4a55-9d3c-0a4a1c2b3d4e,root_owner=0:0 \
+		    -d "$WS/stage" "$CACHE/image.ext4.tmp" ${IMG_MB}M >/dev/null
+		mv "$CACHE/image.ext4.tmp" "$CACHE/image.ext4"
+		rm -rf "$WS/stage"
+	fi
+	key=$(sha256sum <"$CACHE/image.ext4" | cut -c1-16)
+	if [ ! -s "$CACHE/keys/root.pem" ]; then
+		rm -rf "$CACHE/keys"
+		mk_keys "$CACHE/keys" "upkit bench"
+	fi
+	bundle=$CACHE/image-$key.upk
+	if [ -s "$bundle" ] && ! "$UPKIT" bundle verify "$bundle" \
+	    --keyring "$CACHE/keys/root.pem" >/dev/null 2>&1; then
+		echo "== $bundle is damaged, bundling again"
+		rm -f "$bundle"
+	fi
+	if [ ! -s "$bundle" ]; then
+		echo "== bundle create --level 19 (cached for reruns)"
+		mk_bundle "$CACHE/keys" "$bundle.tmp" 1.0.0 --level 19 \
+		    --image rootfs="$CACHE/image.ext4"
+		mv "$bundle.tmp" "$bundle"
+	fi
+	zst=$CACHE/image-$key.ext4.zst
+	# A cached file cut short by an interrupted run is made again.
+	if [ -s "$zst" ] && ! zstd -q -t "$zst" 2>/dev/null; then
+		echo "== $zst is damaged, compressing again"
+		rm -f "$zst"
+	fi
+	if [ ! -s "$zst" ]; then
+		echo "== zstd -19 of the same image (cached for reruns)"
+		zstd -q -19 -T0 -f -o "$zst.tmp" "$CACHE/image.ext4"
+		mv "$zst.tmp" "$zst"
+	fi
+	ls -l "$CACHE/image.ext4" "$bundle" "$zst"
+
+	SLOT_SIZE=${SLOT_MB}M
+	SLOT_CLASSES=rootfs mk_device "$WS/dev" "$CACHE/keys/root.pem"
+	loop_a=$(loop_attach "$ROOT_A")
+	loop_b=$(loop_attach "$ROOT_B")
+	sed -i -e "s|^device = $ROOT_A\$|device = $loop_a|" \
+	    -e "s|^device = $ROOT_B\$|device = $loop_b|" "$CFG"
+
+	echo "== upkit update into $loop_b"
+	timed "$WS/t.upkit" "$UPKIT" update -c "$CFG" --from "$bundle" \
+	    --no-reboot >"$WS/update.log" 2>&1 || {
+		cat "$WS/update.log"
+		echo "upkit update failed: no result"
+		return 0
+	}
+	cmp -n "$(filesize "$CACHE/image.ext4")" "$CACHE/image.ext4" \
+	    "$loop_b" || echo "WARNING: $loop_b does not hold the image"
+
+	echo "== zstd -dc | dd of=$loop_b oflag=direct"
+	# set -o pipefail is not POSIX: the pipeline reports zstd's status
+	# through a file.
+	timed "$WS/t.dd" sh -c "{ zstd -dc '$zst' || echo fail >'$WS/zfail'; } |
+	    dd of='$loop_b' bs=1M oflag=direct iflag=fullblock status=none" || {
+		echo "zstd | dd failed: no result"
+		return 0
+	}
+	[ ! -e "$WS/zfail" ] || { echo "zstd -dc $zst failed"; return 0; }
+
+	# time -o adds a line before its own when the command failed.
+	read -r up_s up_kb <<-EOF
+	$(tail -n 1 "$WS/t.upkit")
+	EOF
+	read -r dd_s dd_kb <<-EOF
+	$(tail -n 1 "$WS/t.dd")
+	EOF
+	ratio=$(awk -v a="$up_s" -v b="$dd_s" \
+	    'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	t_ok=$(awk -v r="$ratio" 'BEGIN { print r <= 1.1 ? "PASS" : "MISS" }')
+	m_ok=$( [ "$up_kb" -le 8192 ] && echo PASS || echo MISS)
+	echo
+	printf '%-34s %12s %12s %8s\n' measure value target result
+	printf '%-34s %11ss %12s %8s\n' "upkit update, wall" "$up_s" "" ""
+	printf '%-34s %11ss %12s %8s\n' "zstd -dc | dd oflag=direct, wall" \
+	    "$dd_s" "" ""
+	printf '%-34s %11sx %12s %8s\n' "upkit / (zstd | dd)" "$ratio" \
+	    "<= 1.1x" "$t_ok"
+	printf '%-34s %9s KiB %12s %8s\n' "upkit peak RSS" "$up_kb" \
+	    "<= 8192 KiB" "$m_ok"
+	printf '%-34s %9s KiB %12s %8s\n' "zstd | dd peak RSS (largest)" \
+	    "$dd_kb" "" ""
+	printf '%-34s %12s %12s %8s\n' "mbedtls SHA-256 of the image" TODO \
+	    "" ""
+}
+
+# A bench that cannot run says why and still exits 0.
+( bench ) || echo "bench: incomplete (see above)"
+exit 0
