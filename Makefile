@@ -125,8 +125,14 @@ arm64:
 demo: deps all
 	sh tests/demo.sh $(abspath $(B)/upkit)
 
-bench: deps all
-	sh tests/bench.sh $(abspath $(B)/upkit)
+$(B)/tests/sha256bench: tests/bench/sha256bench.c $(B)/libupkit.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libupkit.a \
+	    $(LDFLAGS) $(LDLIBS)
+
+bench: deps all $(B)/tests/sha256bench
+	SHA256BENCH=$(abspath $(B)/tests/sha256bench) \
+	    sh tests/bench.sh $(abspath $(B)/upkit)
 
 install: $(B)/upkit
 	install -d $(DESTDIR)$(BINDIR)
@@ -135,4 +141,4 @@ install: $(B)/upkit
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(LIB_OBJ:.o=.d) $(B)/agent/main.d

@@ -26,6 +26,7 @@
 
 #define WORKERS_MAX	8
 #define ALIGN		4096
+#define PIECE		(256u << 10)	/* read-back buffer */
 
 struct install {
 	int			 fd;
@@ -36,38 +37,6 @@ struct install {
 	char			 signer[256];
 	int			 verified;
 	int			 consumed;	/* payloads were read */
-};
-
-/* One chunk in flight. */
-struct job {
-	uint64_t		 seq;		/* chunk number over the bundle */
-	size_t			 payload;
-	size_t			 index;		/* chunk index in the payload */
-	uint8_t			*cbuf;		/* compressed, from the stream */
-	uint8_t			*ubuf;		/* decompressed */
-	int			 busy;
-};
-
-struct pipeline {
-	struct install		*in;
-	struct slot_writer *const *writers;
-	const struct install_progress *prog;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
-	struct job		*jobs;
-	size_t			 njobs;
-	uint64_t		 next_seq;	/* next job to hand out */
-	uint64_t		 queued;	/* jobs read and queued */
-	uint64_t		 frontier;	/* chunks [0, frontier) verified */
-	uint64_t		 written;	/* in-order count (verify mode) */
-	uint8_t			*ok;		/* per job slot: verified seq+1 */
-	int			 eof;		/* reader is done */
-	int			 stop;		/* a failure: write nothing more */
-	struct err		 err;		/* the first failure */
-	uint64_t		 done_bytes;
-	uint64_t		 total_bytes;
-	struct trust_sha256	*psha;		/* verify mode: payload hash */
-	size_t			 psha_payload;
 };
 
 static int
@@ -216,10 +185,63 @@ install_free(struct install *in)
 	free(in);
 }
 
-static const struct bundle_chunk *
-job_chunk(const struct pipeline *p, const struct job *j)
+/* A compressed chunk on its way from the stream to a worker. */
+struct job {
+	uint64_t		 seq;		/* chunk number over the bundle */
+	size_t			 payload;
+	size_t			 index;		/* chunk index in the payload */
+	uint8_t			*cbuf;
+	int			 busy;
+};
+
+struct pipeline {
+	struct install		*in;
+	struct slot_writer *const *writers;
+	int			 check_only;	/* no writers: bundle verify */
+	const struct install_progress *prog;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct job		*jobs;
+	size_t			 njobs;
+	size_t			 umax;		/* largest chunk_size */
+	uint64_t		 total;		/* chunks in the bundle */
+	uint64_t		 next_seq;	/* next job to hand out */
+	uint64_t		 queued;	/* jobs read and queued */
+	uint64_t		 frontier;	/* chunks [0, frontier) verified */
+	uint64_t		 wfront;	/* chunks [0, wfront) written */
+	uint8_t			*verified;	/* bit per chunk */
+	uint8_t			*written;	/* bit per chunk */
+	int			 eof;		/* reader is done */
+	int			 stop;		/* a failure: write nothing more */
+	struct err		 err;		/* the first failure */
+	uint64_t		 done_bytes;
+	uint64_t		 total_bytes;
+	struct trust_sha256	*psha;		/* check-only: payload hash */
+};
+
+static int
+bit_get(const uint8_t *map, uint64_t i)
 {
-	return &p->in->m->payloads[j->payload].chunks[j->index];
+	return map[i / 8] >> (i % 8) & 1;
+}
+
+static void
+bit_set(uint8_t *map, uint64_t i)
+{
+	map[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+/* The payload and chunk index of chunk seq. */
+static void
+seq_locate(const struct manifest *m, uint64_t seq, size_t *payload,
+    size_t *index)
+{
+	size_t i;
+
+	for (i = 0; i < m->npayloads && seq >= m->payloads[i].nchunks; i++)
+		seq -= m->payloads[i].nchunks;
+	*payload = i;
+	*index = (size_t)seq;
 }
 
 /* Records the first failure and wakes everyone; call with the lock. */
@@ -234,32 +256,34 @@ fail_locked(struct pipeline *p, const struct err *e)
 }
 
 static void
-release_locked(struct pipeline *p, struct job *j)
+fail(struct pipeline *p, const struct err *e)
 {
-	j->busy = 0;
-	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_lock(&p->lock);
+	fail_locked(p, e);
+	pthread_mutex_unlock(&p->lock);
 }
 
-/* Verify mode: the uncompressed SHA-256 and XXH3 of each chunk, and the
- * SHA-256 of the whole payload, fed in order. */
+/* Check-only mode: the uncompressed SHA-256 and XXH3 of each chunk, and
+ * the SHA-256 of the whole payload, fed in order. */
 static int
-check_plain(struct pipeline *p, struct job *j, struct err *e)
+check_plain(struct pipeline *p, size_t payload, size_t index,
+    const uint8_t *ubuf, struct err *e)
 {
-	const struct bundle_payload *pl = &p->in->m->payloads[j->payload];
-	const struct bundle_chunk *c = job_chunk(p, j);
+	const struct bundle_payload *pl = &p->in->m->payloads[payload];
+	const struct bundle_chunk *c = &pl->chunks[index];
 	uint8_t d[32];
 	int r;
 
-	trust_sha256(j->ubuf, c->usize, d);
+	trust_sha256(ubuf, c->usize, d);
 	if (memcmp(d, c->usha, sizeof(d)) != 0)
 		return err_set(e, -EBADMSG, "payload %s: chunk %zu: "
-		    "uncompressed SHA-256 mismatch", pl->name, j->index);
-	if ((r = chunk_check_readback(c, j->index, j->ubuf, c->usize, e)) < 0)
+		    "uncompressed SHA-256 mismatch", pl->name, index);
+	if ((r = chunk_check_readback(c, index, ubuf, c->usize, e)) < 0)
 		return err_prefix(e, "payload %s", pl->name);
-	if (j->index == 0 && (r = trust_sha256_open(&p->psha, e)) < 0)
+	if (index == 0 && (r = trust_sha256_open(&p->psha, e)) < 0)
 		return r;
-	trust_sha256_update(p->psha, j->ubuf, c->usize);
-	if (j->index + 1 == pl->nchunks) {
+	trust_sha256_update(p->psha, ubuf, c->usize);
+	if (index + 1 == pl->nchunks) {
 		trust_sha256_final(p->psha, d);
 		trust_sha256_free(p->psha);
 		p->psha = NULL;
@@ -270,23 +294,36 @@ check_plain(struct pipeline *p, struct job *j, struct err *e)
 	return 0;
 }
 
+/*
+ * One per core: takes a compressed chunk, checks its signed SHA-256,
+ * decompresses it into the worker's own buffer (which frees the
+ * compressed one for the reader at once), then writes it once every
+ * earlier chunk has passed its check.
+ */
 static void *
 worker(void *arg)
 {
 	struct pipeline *p = arg;
 	struct frame_decoder *dec = NULL;
-	struct slot_writer *w;
 	const struct bundle_payload *pl;
 	const struct bundle_chunk *c;
 	struct job *j;
 	struct err e = { 0, "" };
-	int r, ok;
+	uint8_t *ubuf = NULL;
+	uint64_t seq;
+	size_t payload, index;
+	int r;
 
 	if (frame_decoder_open(&dec, &e) < 0) {
-		pthread_mutex_lock(&p->lock);
-		fail_locked(p, &e);
-		pthread_mutex_unlock(&p->lock);
+		fail(p, &e);
 		return NULL;
+	}
+	/* Aligned, so that raw slots are written past the page cache. */
+	if (posix_memalign((void **)&ubuf, ALIGN, p->umax) != 0) {
+		ubuf = NULL;
+		err_set(&e, -ENOMEM, "chunk buffer");
+		fail(p, &e);
+		goto out;
 	}
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
@@ -296,74 +333,193 @@ worker(void *arg)
 			break;
 		j = &p->jobs[p->next_seq % p->njobs];
 		p->next_seq++;
+		seq = j->seq;
+		payload = j->payload;
+		index = j->index;
 		pthread_mutex_unlock(&p->lock);
 
-		pl = &p->in->m->payloads[j->payload];
-		c = job_chunk(p, j);
-		r = chunk_check_compressed(c, j->index, j->cbuf, c->csize, &e);
+		pl = &p->in->m->payloads[payload];
+		c = &pl->chunks[index];
+		r = chunk_check_compressed(c, index, j->cbuf, c->csize, &e);
 		if (r < 0)
 			err_prefix(&e, "%s: payload %s", p->in->srcname,
 			    pl->name);
-
-		pthread_mutex_lock(&p->lock);
-		if (r < 0) {
-			fail_locked(p, &e);
-			release_locked(p, j);
-			break;
-		}
-		/* Advance the frontier over every chunk verified in order. */
-		p->ok[j->seq % p->njobs] = 1;
-		while (p->frontier < p->queued &&
-		    p->ok[p->frontier % p->njobs] &&
-		    p->jobs[p->frontier % p->njobs].seq == p->frontier) {
-			p->ok[p->frontier % p->njobs] = 0;
-			p->frontier++;
-		}
-		pthread_cond_broadcast(&p->cond);
-		pthread_mutex_unlock(&p->lock);
-
-		/* Authenticated: now it may be decompressed. */
-		r = frame_decode(dec, j->cbuf, c->csize, j->ubuf, c->usize,
-		    &e);
-		if (r < 0)
+		else if ((r = frame_decode(dec, j->cbuf, c->csize, ubuf,
+		    c->usize, &e)) < 0)
 			err_prefix(&e, "%s: payload %s: chunk %zu",
-			    p->in->srcname, pl->name, j->index);
+			    p->in->srcname, pl->name, index);
 
 		pthread_mutex_lock(&p->lock);
-		/* Write only behind the frontier; in verify mode, in order. */
-		while (!p->stop && (p->frontier <= j->seq ||
-		    (p->writers[j->payload] == NULL && p->written != j->seq)))
-			pthread_cond_wait(&p->cond, &p->lock);
-		ok = !p->stop && r >= 0;
-		if (r < 0)
+		j->busy = 0;
+		if (r < 0) {
+			/* The frontier stops before this chunk for good. */
 			fail_locked(p, &e);
-		if (!ok) {
-			release_locked(p, j);
 			break;
 		}
-		if ((w = p->writers[j->payload]) == NULL) {
-			r = check_plain(p, j, &e);
-			if (r == 0)
-				p->written++;
+		bit_set(p->verified, seq);
+		while (p->frontier < p->total &&
+		    bit_get(p->verified, p->frontier))
+			p->frontier++;
+		pthread_cond_broadcast(&p->cond);
+		/* Write only behind the frontier; check-only goes in order
+		 * for the payload hash. */
+		while (!p->stop && (p->check_only ? p->wfront != seq :
+		    p->frontier <= seq))
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (p->stop)
+			break;
+		if (p->check_only) {
+			r = check_plain(p, payload, index, ubuf, &e);
 		} else {
 			pthread_mutex_unlock(&p->lock);
-			r = slot_writer_pwrite(w, j->ubuf, c->usize,
-			    (uint64_t)j->index * pl->chunk_size, &e);
+			r = slot_writer_pwrite(p->writers[payload], ubuf,
+			    c->usize, (uint64_t)index * pl->chunk_size, &e);
 			pthread_mutex_lock(&p->lock);
 		}
 		if (r < 0) {
 			fail_locked(p, &e);
-			release_locked(p, j);
 			break;
 		}
+		bit_set(p->written, seq);
+		while (p->wfront < p->total && bit_get(p->written, p->wfront))
+			p->wfront++;
 		p->done_bytes += c->usize;
 		if (p->prog != NULL && p->prog->fn != NULL)
 			p->prog->fn(p->prog->arg, "write", pl->name,
 			    p->done_bytes, p->total_bytes);
-		release_locked(p, j);
+		pthread_cond_broadcast(&p->cond);
 	}
 	pthread_mutex_unlock(&p->lock);
+out:
+	free(ubuf);
 	frame_decoder_free(dec);
+	return NULL;
+}
+
+/* Reads chunk (payload, index) back in pieces and matches its XXH3. */
+static int
+readback_chunk(struct pipeline *p, struct chunk_xxh3 *h, uint8_t *buf,
+    size_t payload, size_t index, struct err *e)
+{
+	const struct bundle_payload *pl = &p->in->m->payloads[payload];
+	const struct bundle_chunk *c = &pl->chunks[index];
+	uint64_t off = (uint64_t)index * pl->chunk_size;
+	size_t done, n;
+	int r;
+
+	chunk_xxh3_reset(h);
+	for (done = 0; done < c->usize; done += n) {
+		n = c->usize - done < PIECE ? c->usize - done : PIECE;
+		if ((r = slot_writer_read(p->writers[payload], buf, n,
+		    off + done, e)) < 0)
+			return r;
+		chunk_xxh3_update(h, buf, n);
+	}
+	return chunk_xxh3_check(h, c, index, e);
+}
+
+/* Reads chunk seq back and reports progress; 0 or -errno. */
+static int
+readback_seq(struct pipeline *p, struct chunk_xxh3 *h, uint8_t *buf,
+    uint64_t seq, uint64_t *done, struct err *e)
+{
+	const struct manifest *m = p->in->m;
+	size_t payload, index;
+	int r;
+
+	seq_locate(m, seq, &payload, &index);
+	if ((r = readback_chunk(p, h, buf, payload, index, e)) < 0)
+		return err_prefix(e, "read back payload %s",
+		    m->payloads[payload].name);
+	*done += m->payloads[payload].chunks[index].usize;
+	if (p->prog != NULL && p->prog->fn != NULL) {
+		pthread_mutex_lock(&p->lock);
+		p->prog->fn(p->prog->arg, "verify", m->payloads[payload].name,
+		    *done, p->total_bytes);
+		pthread_mutex_unlock(&p->lock);
+	}
+	return 0;
+}
+
+/* Whether chunk seq can be read back from the storage before the final
+ * fsync: only through O_DIRECT, which the kernel serves from the device
+ * (writing back any cached pages of the range first). */
+static int
+early_ok(struct pipeline *p, uint64_t seq)
+{
+	const struct manifest *m = p->in->m;
+	size_t payload, index;
+
+	seq_locate(m, seq, &payload, &index);
+	return m->payloads[payload].chunks[index].usize % ALIGN == 0 &&
+	    slot_writer_direct(p->writers[payload]);
+}
+
+/*
+ * Trails the writers. A chunk written past the page cache is read back
+ * and matched with its signed XXH3 as soon as it is written, while the
+ * next ones are written: an fsync per batch instead would stall the
+ * device queue behind each flush. Every other chunk (files slots, a
+ * final partial chunk) waits for the fsync that ends the writing; then
+ * it is read back with the cache dropped. So before install_payloads()
+ * returns 0, every chunk is written, fsync'd, read back and matched.
+ */
+static void *
+readback(void *arg)
+{
+	struct pipeline *p = arg;
+	const struct manifest *m = p->in->m;
+	struct chunk_xxh3 *h = NULL;
+	struct err e = { 0, "" };
+	uint8_t *buf = NULL, *later = NULL;
+	uint64_t next = 0, end, seq, done = 0;
+	size_t i;
+	int r = 0;
+
+	if ((r = chunk_xxh3_open(&h, &e)) < 0 ||
+	    (later = calloc(p->total / 8 + 1, 1)) == NULL ||
+	    posix_memalign((void **)&buf, ALIGN, PIECE) != 0) {
+		buf = NULL;
+		if (r == 0)
+			err_set(&e, -ENOMEM, "read-back buffer");
+		fail(p, &e);
+		goto out;
+	}
+	while (next < p->total) {
+		pthread_mutex_lock(&p->lock);
+		while (!p->stop && p->wfront == next)
+			pthread_cond_wait(&p->cond, &p->lock);
+		end = p->wfront;
+		pthread_mutex_unlock(&p->lock);
+		if (p->stop)
+			goto out;
+		for (; next < end; next++) {
+			if (!early_ok(p, next)) {
+				bit_set(later, next);
+				continue;
+			}
+			if ((r = readback_seq(p, h, buf, next, &done, &e)) < 0)
+				goto fail;
+			/* Refused O_DIRECT midway: the read may have come from
+			 * the cache, so read it again after the fsync. */
+			if (!early_ok(p, next))
+				bit_set(later, next);
+		}
+	}
+	for (i = 0; i < m->npayloads; i++)
+		if ((r = slot_writer_finish(p->writers[i], &e)) < 0)
+			goto fail;
+	for (seq = 0; seq < p->total; seq++)
+		if (bit_get(later, seq) &&
+		    (r = readback_seq(p, h, buf, seq, &done, &e)) < 0)
+			goto fail;
+	goto out;
+fail:
+	fail(p, &e);
+out:
+	free(later);
+	free(buf);
+	chunk_xxh3_free(h);
 	return NULL;
 }
 
@@ -378,124 +534,76 @@ ncpus(void)
 }
 
 static void
-jobs_free(struct pipeline *p)
+pipeline_free(struct pipeline *p)
 {
 	size_t i;
 
 	if (p->jobs != NULL)
-		for (i = 0; i < p->njobs; i++) {
+		for (i = 0; i < p->njobs; i++)
 			free(p->jobs[i].cbuf);
-			free(p->jobs[i].ubuf);
-		}
 	free(p->jobs);
-	free(p->ok);
+	free(p->verified);
+	free(p->written);
+	trust_sha256_free(p->psha);
 }
 
 static int
-jobs_alloc(struct pipeline *p, size_t n, struct err *e)
+pipeline_alloc(struct pipeline *p, size_t n, struct err *e)
 {
 	const struct manifest *m = p->in->m;
-	size_t cmax = 0, umax = 0, i, k;
+	size_t cmax = 0, i, k;
 
 	for (i = 0; i < m->npayloads; i++) {
-		if (m->payloads[i].chunk_size > umax)
-			umax = m->payloads[i].chunk_size;
+		if (m->payloads[i].chunk_size > p->umax)
+			p->umax = m->payloads[i].chunk_size;
+		p->total += m->payloads[i].nchunks;
+		p->total_bytes += m->payloads[i].size;
 		for (k = 0; k < m->payloads[i].nchunks; k++)
 			if (m->payloads[i].chunks[k].csize > cmax)
 				cmax = m->payloads[i].chunks[k].csize;
 	}
 	p->njobs = n;
 	if ((p->jobs = calloc(n, sizeof(*p->jobs))) == NULL ||
-	    (p->ok = calloc(n, 1)) == NULL)
+	    (p->verified = calloc(p->total / 8 + 1, 1)) == NULL ||
+	    (p->written = calloc(p->total / 8 + 1, 1)) == NULL)
 		return err_set(e, -ENOMEM, "chunk buffers");
-	for (i = 0; i < n; i++) {
-		/* Aligned so that slot writes can bypass the page cache. */
-		if (posix_memalign((void **)&p->jobs[i].cbuf, ALIGN,
-		    cmax) != 0) {
-			p->jobs[i].cbuf = NULL;
+	for (i = 0; i < n; i++)
+		if ((p->jobs[i].cbuf = malloc(cmax)) == NULL)
 			return err_set(e, -ENOMEM, "chunk buffers");
-		}
-		if (posix_memalign((void **)&p->jobs[i].ubuf, ALIGN,
-		    umax) != 0) {
-			p->jobs[i].ubuf = NULL;
-			return err_set(e, -ENOMEM, "chunk buffers");
-		}
-	}
 	return 0;
 }
 
-int
-install_payloads(struct install *in, struct slot_writer *const *writers,
-    const struct install_progress *prog, struct err *e)
+/* Reads every chunk from the stream into free job buffers, in order. */
+static void
+read_chunks(struct pipeline *p)
 {
-	struct pipeline p;
-	pthread_t tids[WORKERS_MAX];
+	struct install *in = p->in;
 	const struct bundle_payload *pl;
 	struct job *j;
+	struct err re;
 	uint8_t extra;
-	size_t i, k, nthreads = 0, started = 0, nnull = 0;
+	size_t i, k;
 	ssize_t n;
-	int r = 0;
 
-	for (i = 0; i < in->m->npayloads; i++)
-		nnull += writers[i] == NULL;
-	/* Check-only mode orders its chunks for the payload hash; writes
-	 * need no order. The two don't mix in one pass. */
-	if (nnull != 0 && nnull != in->m->npayloads)
-		return err_set(e, -EINVAL, "%s: some payloads have no slot",
-		    in->srcname);
-	if (in->consumed)
-		return err_set(e, -EINVAL, "%s: payloads already read",
-		    in->srcname);
-	in->consumed = 1;
-	for (i = 0; i < in->m->npayloads; i++)
-		if (writers[i] != NULL && !in->verified)
-			return err_set(e, -EPERM, "%s: refusing to write an "
-			    "unverified bundle", in->srcname);
-
-	memset(&p, 0, sizeof(p));
-	p.in = in;
-	p.writers = writers;
-	p.prog = prog;
-	pthread_mutex_init(&p.lock, NULL);
-	pthread_cond_init(&p.cond, NULL);
-	for (i = 0; i < in->m->npayloads; i++)
-		p.total_bytes += in->m->payloads[i].size;
-
-	/* One worker per core; one buffer more than workers keeps the
-	 * reader ahead without holding more than a few chunks. */
-	nthreads = (size_t)ncpus();
-	if ((r = jobs_alloc(&p, nthreads + 1, e)) < 0)
-		goto out;
-	for (started = 0; started < nthreads; started++)
-		if (pthread_create(&tids[started], NULL, worker, &p) != 0) {
-			r = err_set(e, -EAGAIN, "cannot start worker thread");
-			break;
-		}
-	if (started == 0)
-		goto out;
-
-	for (i = 0; r == 0 && i < in->m->npayloads; i++) {
+	for (i = 0; i < in->m->npayloads; i++) {
 		pl = &in->m->payloads[i];
 		for (k = 0; k < pl->nchunks; k++) {
-			pthread_mutex_lock(&p.lock);
-			j = &p.jobs[p.queued % p.njobs];
-			while (!p.stop && j->busy)
-				pthread_cond_wait(&p.cond, &p.lock);
-			if (p.stop) {
-				pthread_mutex_unlock(&p.lock);
-				goto drain;
+			pthread_mutex_lock(&p->lock);
+			j = &p->jobs[p->queued % p->njobs];
+			while (!p->stop && j->busy)
+				pthread_cond_wait(&p->cond, &p->lock);
+			if (p->stop) {
+				pthread_mutex_unlock(&p->lock);
+				return;
 			}
 			j->busy = 1;
-			j->seq = p.queued;
+			j->seq = p->queued;
 			j->payload = i;
 			j->index = k;
-			pthread_mutex_unlock(&p.lock);
+			pthread_mutex_unlock(&p->lock);
 
 			n = read_full(in->fd, j->cbuf, pl->chunks[k].csize);
 			if (n < 0 || (size_t)n != pl->chunks[k].csize) {
-				struct err re;
-
 				if (n < 0)
 					err_set(&re, (int)n, "%s: read payload "
 					    "%s chunk %zu: %s", in->srcname,
@@ -504,99 +612,113 @@ install_payloads(struct install *in, struct slot_writer *const *writers,
 					err_set(&re, -EPIPE, "%s: truncated in "
 					    "payload %s at chunk %zu",
 					    in->srcname, pl->name, k);
-				pthread_mutex_lock(&p.lock);
-				fail_locked(&p, &re);
-				j->busy = 0;
-				pthread_mutex_unlock(&p.lock);
-				goto drain;
+				fail(p, &re);
+				return;
 			}
-			pthread_mutex_lock(&p.lock);
-			p.queued++;
-			pthread_cond_broadcast(&p.cond);
-			pthread_mutex_unlock(&p.lock);
+			pthread_mutex_lock(&p->lock);
+			p->queued++;
+			pthread_cond_broadcast(&p->cond);
+			pthread_mutex_unlock(&p->lock);
 		}
 	}
 	/* A bundle ends with its last chunk: anything after it is not
 	 * covered by the signature. */
 	if ((n = read_full(in->fd, &extra, 1)) != 0) {
-		struct err re;
-
 		if (n < 0)
 			err_set(&re, (int)n, "%s: read: %s", in->srcname,
 			    strerror((int)-n));
 		else
 			err_set(&re, -EBADMSG, "%s: trailing data after the "
 			    "last payload", in->srcname);
-		pthread_mutex_lock(&p.lock);
-		fail_locked(&p, &re);
-		pthread_mutex_unlock(&p.lock);
+		fail(p, &re);
 	}
-drain:
+}
+
+int
+install_payloads(struct install *in, struct slot_writer *const *writers,
+    const struct install_progress *prog, struct err *e)
+{
+	struct pipeline p;
+	pthread_t tids[WORKERS_MAX], rbtid;
+	size_t i, nthreads, started = 0, nnull = 0;
+	int r = 0, rbstarted = 0;
+
+	for (i = 0; i < in->m->npayloads; i++)
+		nnull += writers[i] == NULL;
+	/* Check-only mode orders its chunks for the payload hash; writes
+	 * need no order. The two don't mix in one pass. */
+	if (nnull != 0 && nnull != in->m->npayloads)
+		return err_set(e, -EINVAL, "%s: some payloads have no slot",
+		    in->srcname);
+	if (nnull == 0 && !in->verified)
+		return err_set(e, -EPERM, "%s: refusing to write an "
+		    "unverified bundle", in->srcname);
+	if (in->consumed)
+		return err_set(e, -EINVAL, "%s: payloads already read",
+		    in->srcname);
+	in->consumed = 1;
+
+	memset(&p, 0, sizeof(p));
+	p.in = in;
+	p.writers = writers;
+	p.check_only = nnull != 0;
+	p.prog = prog;
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+
+	/* One worker per core; one compressed buffer more than workers
+	 * keeps the reader ahead. */
+	nthreads = (size_t)ncpus();
+	if ((r = pipeline_alloc(&p, nthreads + 1, e)) < 0)
+		goto out;
+	for (started = 0; started < nthreads; started++)
+		if (pthread_create(&tids[started], NULL, worker, &p) != 0)
+			break;
+	if (!p.check_only && started > 0 &&
+	    pthread_create(&rbtid, NULL, readback, &p) == 0)
+		rbstarted = 1;
+	if (started == 0 || (!p.check_only && !rbstarted)) {
+		struct err te;
+
+		err_set(&te, -EAGAIN, "%s: cannot start threads", in->srcname);
+		fail(&p, &te);
+	} else {
+		read_chunks(&p);
+	}
+
 	pthread_mutex_lock(&p.lock);
 	p.eof = 1;
 	pthread_cond_broadcast(&p.cond);
 	pthread_mutex_unlock(&p.lock);
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+	if (rbstarted) {
+		/* Every write is done or the pipeline stopped: wake the
+		 * read-back for its last batch. */
+		pthread_mutex_lock(&p.lock);
+		if (!p.stop && p.wfront != p.total) {
+			struct err te;
+
+			err_set(&te, -EIO, "%s: %llu of %llu chunks written",
+			    in->srcname, (unsigned long long)p.wfront,
+			    (unsigned long long)p.total);
+			fail_locked(&p, &te);
+		}
+		pthread_cond_broadcast(&p.cond);
+		pthread_mutex_unlock(&p.lock);
+		pthread_join(rbtid, NULL);
+	}
 	if (p.stop) {
 		*e = p.err;
 		r = p.err.code;
-	} else if (r == 0 && p.frontier != p.queued) {
+	} else if (p.wfront != p.total) {
 		r = err_set(e, -EIO, "%s: %llu of %llu chunks done",
-		    in->srcname, (unsigned long long)p.frontier,
-		    (unsigned long long)p.queued);
+		    in->srcname, (unsigned long long)p.wfront,
+		    (unsigned long long)p.total);
 	}
 out:
-	trust_sha256_free(p.psha);
-	jobs_free(&p);
+	pipeline_free(&p);
 	pthread_cond_destroy(&p.cond);
 	pthread_mutex_destroy(&p.lock);
-	return r;
-}
-
-int
-install_readback(struct install *in, struct slot_writer *const *writers,
-    const struct install_progress *prog, struct err *e)
-{
-	const struct bundle_payload *pl;
-	const struct bundle_chunk *c;
-	uint64_t done = 0, total = 0;
-	uint8_t *buf = NULL;
-	size_t i, k, umax = 0;
-	int r = 0;
-
-	for (i = 0; i < in->m->npayloads; i++) {
-		if (writers[i] == NULL)
-			continue;
-		total += in->m->payloads[i].size;
-		if (in->m->payloads[i].chunk_size > umax)
-			umax = in->m->payloads[i].chunk_size;
-	}
-	if (umax == 0)
-		return 0;
-	if (posix_memalign((void **)&buf, ALIGN, umax) != 0)
-		return err_set(e, -ENOMEM, "read-back buffer");
-	for (i = 0; i < in->m->npayloads; i++) {
-		if (writers[i] == NULL)
-			continue;
-		pl = &in->m->payloads[i];
-		for (k = 0; k < pl->nchunks; k++) {
-			c = &pl->chunks[k];
-			if ((r = slot_writer_read(writers[i], buf, c->usize,
-			    (uint64_t)k * pl->chunk_size, e)) < 0 ||
-			    (r = chunk_check_readback(c, k, buf, c->usize,
-			    e)) < 0) {
-				err_prefix(e, "read back payload %s",
-				    pl->name);
-				goto out;
-			}
-			done += c->usize;
-			if (prog != NULL && prog->fn != NULL)
-				prog->fn(prog->arg, "verify", pl->name, done,
-				    total);
-		}
-	}
-out:
-	free(buf);
 	return r;
 }

@@ -5,8 +5,8 @@
  * verifies the signature and the certificate chain: nothing is written
  * anywhere before it returns 0. install_payloads() then streams every
  * chunk: read, check its signed compressed SHA-256, decompress (in
- * parallel on every core but one), write at its offset. install_readback()
- * reads every chunk back from the slot and matches its signed XXH3.
+ * parallel on every core), write at its offset; fsync and read back in
+ * batches, matching every chunk's signed XXH3.
  * Memory is a few chunk buffers, never proportional to the image.
  */
 #ifndef AGENT_INSTALL_H
@@ -47,15 +47,15 @@ const char *install_signer(const struct install *in);
 int	install_verified(const struct install *in);
 
 /* Streams all payloads in manifest order. writers[i] receives payload i;
- * NULL checks it only (decompress; compare uncompressed SHA-256, XXH3 and
- * the payload's SHA-256). A chunk whose compressed SHA-256 does not match
- * stops everything with -EBADMSG before it or any later chunk is
- * written. Refuses an unverified install (k NULL) with writers. */
+ * with every writer NULL, only checks (decompress; compare uncompressed
+ * SHA-256, XXH3 and the payload's SHA-256). A chunk whose compressed
+ * SHA-256 does not match stops everything with -EBADMSG before it or any
+ * later chunk is written. With writers, returns 0 only once every chunk
+ * is written, fsync'd (slot_writer_finish) and read back from the slot
+ * matching its signed XXH3 (-EIO otherwise); this happens in batches
+ * behind the writing. Refuses an unverified install (k NULL) with
+ * writers. */
 int	install_payloads(struct install *in, struct slot_writer *const *writers,
-	    const struct install_progress *prog, struct err *e);
-/* After slot_writer_finish(): reads back payload i's chunks from
- * writers[i] (skipping NULL) and matches their signed XXH3 (-EIO). */
-int	install_readback(struct install *in, struct slot_writer *const *writers,
 	    const struct install_progress *prog, struct err *e);
 void	install_free(struct install *in);		/* accepts NULL */
 

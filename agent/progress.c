@@ -20,33 +20,33 @@ now_ms(void)
 void
 progress_init(struct progress *p, int json)
 {
-	memset(p, 0, sizeof(*p));
+	memset(p, 0, sizeof(p[0]));
 	p->json = json;
 	p->tty = !json && isatty(STDERR_FILENO);
-	p->last_pct = -1;
+	p->pct[0] = p->pct[1] = -1;
 	p->start_ms = now_ms();
 }
 
+/*
+ * Writing and reading back run at the same time, so each phase keeps
+ * its own percentage; a line goes out when either moves by a percent.
+ */
 void
 progress_update(void *arg, const char *phase, const char *payload,
     uint64_t done, uint64_t total)
 {
 	struct progress *p = arg;
+	int k = strcmp(phase, "write") != 0, pct, i;
 	uint64_t ms;
 	double mib;
-	int pct, i, bar;
 
 	pct = total ? (int)(done * 100 / total) : 100;
-	if (strcmp(p->last_phase, phase) != 0) {
-		progress_end(p);
-		snprintf(p->last_phase, sizeof(p->last_phase), "%s", phase);
-		p->last_pct = -1;
-		p->start_ms = now_ms();
-	}
-	/* One line per percent is plenty for a person or a log. */
-	if (pct == p->last_pct)
+	if (pct > 100)
+		pct = 100;
+	if (pct == p->pct[k])
 		return;
-	p->last_pct = pct;
+	p->pct[k] = pct;
+	p->shown = 1;
 	if (p->json) {
 		printf("{\"event\":\"progress\",\"phase\":\"%s\","
 		    "\"payload\":\"%s\",\"done\":%llu,\"total\":%llu}\n",
@@ -57,13 +57,17 @@ progress_update(void *arg, const char *phase, const char *payload,
 	}
 	if (!p->tty)
 		return;
+	if (k == 0)
+		p->written = done;
 	ms = now_ms() - p->start_ms;
-	mib = (double)done / (1 << 20);
-	bar = pct * 30 / 100;
-	fprintf(stderr, "\r%-6s %-8.8s [", phase, payload);
+	mib = (double)p->written / (1 << 20);
+	fprintf(stderr, "\r%-8.8s [", payload);
+	/* '#' written and read back, '=' written, ' ' to come. */
 	for (i = 0; i < 30; i++)
-		fputc(i < bar ? '#' : ' ', stderr);
-	fprintf(stderr, "] %3d%% %8.1f MiB %7.1f MiB/s", pct, mib,
+		fputc(i < p->pct[1] * 30 / 100 ? '#' :
+		    i < p->pct[0] * 30 / 100 ? '=' : ' ', stderr);
+	fprintf(stderr, "] write %3d%% verify %3d%% %7.1f MiB/s",
+	    p->pct[0] < 0 ? 0 : p->pct[0], p->pct[1] < 0 ? 0 : p->pct[1],
 	    ms ? mib * 1000 / (double)ms : 0.0);
 	fflush(stderr);
 }
@@ -71,9 +75,9 @@ progress_update(void *arg, const char *phase, const char *payload,
 void
 progress_end(struct progress *p)
 {
-	if (p->tty && p->last_pct >= 0)
+	if (p->tty && p->shown)
 		fputc('\n', stderr);
-	p->last_pct = -1;
+	p->shown = 0;
 }
 
 void

@@ -12,8 +12,9 @@
 struct progress {
 	int		json;		/* JSON lines on stdout */
 	int		tty;		/* bar on stderr */
-	int		last_pct;
-	char		last_phase[16];
+	int		pct[2];		/* write, verify; -1 before the first */
+	int		shown;		/* a bar line is open */
+	uint64_t	written;	/* bytes, for the rate */
 	uint64_t	start_ms;
 };
 

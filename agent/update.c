@@ -9,9 +9,10 @@
  *             failure here leaves slots, env and state as they were.
  *   MARK_BAD  the target leaves BOOT_ORDER (LEFT=0) in one env store, so
  *             a half-written slot can never be booted.
- *   WRITING   every chunk: check its signed SHA-256, decompress, write.
- *   READBACK  fsync, read every chunk back, match its signed XXH3; files
- *             slots are swapped in atomically.
+ *   WRITING   every chunk: check its signed SHA-256, decompress, write;
+ *             behind the writing, fsync and read back each batch and
+ *             match every chunk's signed XXH3.
+ *   SWAP      files slots written aside are renamed into place.
  *   ARM       one env store: the target first in BOOT_ORDER with
  *             boot-attempts tries (a trial boot); the booted slot stays
  *             behind it as the fallback.
@@ -49,7 +50,7 @@ enum update_step {
 	UPDATE_VERIFY,
 	UPDATE_MARK_BAD,
 	UPDATE_WRITING,
-	UPDATE_READBACK,
+	UPDATE_SWAP,
 	UPDATE_ARM,
 	UPDATE_DONE,
 	UPDATE_FAILED,
@@ -303,22 +304,17 @@ mark_bad(struct update *u, struct err *e)
 	return 0;
 }
 
+/* Files slots written aside take their place now, in one rename each. */
 static int
-readback(struct update *u, struct err *e)
+swap(struct update *u, struct err *e)
 {
 	size_t k;
 	int r;
 
-	for (k = 0; k < u->m->npayloads; k++)
-		if ((r = slot_writer_finish(u->writers[k], e)) < 0)
-			return r;
-	if ((r = install_readback(u->in, u->writers, &(struct install_progress)
-	    { progress_update, &u->prog }, e)) < 0)
-		return r;
+	progress_end(&u->prog);
 	for (k = 0; k < u->m->npayloads; k++)
 		if ((r = slot_writer_commit(u->writers[k], e)) < 0)
 			return r;
-	progress_end(&u->prog);
 	return 0;
 }
 
@@ -517,9 +513,9 @@ cmd_update(int argc, char **argv)
 			if (r < 0)
 				u.exit_code = exit_for_write(r);
 			break;
-		case UPDATE_READBACK:
+		case UPDATE_SWAP:
 			u.exit_code = EXIT_SLOT;
-			r = readback(&u, &e);
+			r = swap(&u, &e);
 			break;
 		case UPDATE_ARM:
 			u.exit_code = EXIT_BOOTENV;

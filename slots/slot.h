@@ -58,6 +58,10 @@ int	slot_writer_finish(struct slot_writer *w, struct err *e);
  * the page cache where the storage allows it. buf aligned to 4096. */
 int	slot_writer_read(struct slot_writer *w, void *buf, size_t len,
 	    uint64_t off, struct err *e);
+/* 1 while aligned transfers go past the page cache (O_DIRECT on a raw
+ * slot, never refused so far): then an aligned read returns what the
+ * storage holds even before slot_writer_finish(). Safe from any thread. */
+int	slot_writer_direct(struct slot_writer *w);
 /* Files slots: atomically replaces the slot folder with what was written
  * (rename, fsync the parent). Raw slots: nothing to do. */
 int	slot_writer_commit(struct slot_writer *w, struct err *e);

@@ -59,6 +59,7 @@ struct slot_writer {
 	/* raw */
 	int		 fd;		/* buffered */
 	int		 dfd;		/* O_DIRECT, or -1 if unsupported */
+	int		 nodirect;	/* an O_DIRECT transfer was refused */
 	/* files */
 	struct wfile	*files;
 	size_t		 nfiles;
@@ -451,8 +452,9 @@ slot_writer_pwrite(struct slot_writer *w, const void *buf, size_t len,
 		return r;
 	if (w->type == SLOT_RAW) {
 		r = -EINVAL;
-		if (w->dfd != -1 && aligned(buf, len, off))
-			r = pwrite_all(w->dfd, p, len, off);
+		if (w->dfd != -1 && aligned(buf, len, off) &&
+		    (r = pwrite_all(w->dfd, p, len, off)) == -EINVAL)
+			__atomic_store_n(&w->nodirect, 1, __ATOMIC_RELAXED);
 		/* EINVAL from O_DIRECT: the device wants a larger
 		 * alignment than 4096; the page cache path always works. */
 		if (r == -EINVAL)
@@ -509,6 +511,13 @@ slot_writer_finish(struct slot_writer *w, struct err *e)
 }
 
 int
+slot_writer_direct(struct slot_writer *w)
+{
+	return w->type == SLOT_RAW && w->dfd != -1 &&
+	    !__atomic_load_n(&w->nodirect, __ATOMIC_RELAXED);
+}
+
+int
 slot_writer_read(struct slot_writer *w, void *buf, size_t len, uint64_t off,
     struct err *e)
 {
@@ -520,8 +529,9 @@ slot_writer_read(struct slot_writer *w, void *buf, size_t len, uint64_t off,
 		return r;
 	if (w->type == SLOT_RAW) {
 		r = -EINVAL;
-		if (w->dfd != -1 && aligned(buf, len, off))
-			r = pread_all(w->dfd, p, len, off);
+		if (w->dfd != -1 && aligned(buf, len, off) &&
+		    (r = pread_all(w->dfd, p, len, off)) == -EINVAL)
+			__atomic_store_n(&w->nodirect, 1, __ATOMIC_RELAXED);
 		if (r == -EINVAL) {
 			drop_cache(w->fd, off, len);
 			r = pread_all(w->fd, p, len, off);

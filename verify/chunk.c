@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <xxhash.h>
@@ -48,4 +49,55 @@ uint64_t
 chunk_xxh3(const void *buf, size_t len)
 {
 	return XXH3_64bits(buf, len);
+}
+
+struct chunk_xxh3 {
+	XXH3_state_t	*st;
+};
+
+int
+chunk_xxh3_open(struct chunk_xxh3 **hp, struct err *e)
+{
+	struct chunk_xxh3 *h;
+
+	*hp = NULL;
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    (h->st = XXH3_createState()) == NULL) {
+		free(h);
+		return err_set(e, -ENOMEM, "XXH3 state");
+	}
+	XXH3_64bits_reset(h->st);
+	*hp = h;
+	return 0;
+}
+
+void
+chunk_xxh3_reset(struct chunk_xxh3 *h)
+{
+	XXH3_64bits_reset(h->st);
+}
+
+void
+chunk_xxh3_update(struct chunk_xxh3 *h, const void *buf, size_t len)
+{
+	XXH3_64bits_update(h->st, buf, len);
+}
+
+int
+chunk_xxh3_check(struct chunk_xxh3 *h, const struct bundle_chunk *c,
+    size_t index, struct err *e)
+{
+	if (XXH3_64bits_digest(h->st) != c->xxh3)
+		return err_set(e, -EIO, "chunk %zu: read-back XXH3 mismatch",
+		    index);
+	return 0;
+}
+
+void
+chunk_xxh3_free(struct chunk_xxh3 *h)
+{
+	if (h == NULL)
+		return;
+	XXH3_freeState(h->st);
+	free(h);
 }

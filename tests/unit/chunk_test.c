@@ -48,5 +48,23 @@ main(void)
 	CHECK(chunk_check_readback(&c, 3, plain, sizeof(plain) - 1, &e) ==
 	    -EIO);
 	CHECK(strstr(e.msg, "chunk 3") != NULL);
+
+	/* Fed in pieces, the same digest; a flipped byte is caught. */
+	{
+		struct chunk_xxh3 *h;
+
+		CHECK_OK(chunk_xxh3_open(&h, &e), &e);
+		for (i = 0; i < sizeof(plain); i += 7)
+			chunk_xxh3_update(h, plain + i, sizeof(plain) - i < 7 ?
+			    sizeof(plain) - i : 7);
+		CHECK_OK(chunk_xxh3_check(h, &c, 7, &e), &e);
+		chunk_xxh3_reset(h);
+		plain[0] ^= 1;
+		chunk_xxh3_update(h, plain, sizeof(plain));
+		CHECK(chunk_xxh3_check(h, &c, 9, &e) == -EIO);
+		CHECK(strcmp(e.msg, "chunk 9: read-back XXH3 mismatch") == 0);
+		chunk_xxh3_free(h);
+		chunk_xxh3_free(NULL);
+	}
 	return 0;
 }
