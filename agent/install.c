@@ -11,6 +11,7 @@
  * after it on the slot, whatever order the workers finish in.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 
 #define WORKERS_MAX	8
 #define ALIGN		4096
-#define PIECE		(256u << 10)	/* read-back buffer */
+#define PIECE		(128u << 10)	/* read-back buffer */
 
 struct install {
 	int			 fd;
@@ -148,6 +149,9 @@ fail:
 	free(sbuf);
 	free(mbuf);
 	install_free(in);
+	/* The manifest JSON and its parse tree are gone: hand the heap
+	 * they used back before the chunk buffers are allocated. */
+	malloc_trim(0);
 	return r;
 }
 
