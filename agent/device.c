@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "agent/config.h"
 #include "agent/device.h"
@@ -26,6 +27,50 @@ report_repair(struct device *d, struct err *e)
 		fprintf(stderr, "upkit: boot env repaired: %s\n", msg);
 	free(msg);
 	err_clear(e);
+}
+
+static const char *
+slot_status(const struct device *d, char name)
+{
+	const char *s = d->state->slot[name == 'B'].status;
+
+	return s != NULL ? s : "";
+}
+
+/*
+ * The env holds no BOOT_ORDER: a board image that ships without the
+ * selection variables, or an env that was blank or corrupt (libubootenv
+ * cannot tell the two apart). A new device starts from the default. A
+ * device with a history gets back what state.json says the env held: the
+ * trial slot first (state says "trial" only after its arm was stored),
+ * then the running slot, then the other one; never a slot marked "bad"
+ * (upkit records "bad" each time it takes a slot out of BOOT_ORDER, so a
+ * slot without a status was never taken out). The first env store of any
+ * command writes it.
+ */
+static void
+rebuild_boot(struct device *d)
+{
+	struct bootstate *st = &d->boot;
+	int n = d->config->boot_attempts;
+	char other = d->booted == 'A' ? 'B' : 'A', order[2 * BOOTENV_SLOTS];
+	const char *so = slot_status(d, other), *sb = slot_status(d, d->booted);
+
+	bootstate_default(st, n);
+	if (*so == '\0' && *sb == '\0')
+		return;
+	memset(st, 0, sizeof(*st));
+	if (strcmp(so, "bad") != 0)
+		bootstate_mark_good(st, other, n);
+	if (strcmp(sb, "bad") != 0 || st->order[0] == '\0')
+		bootstate_mark_good(st, d->booted, n);
+	if (strcmp(so, "trial") == 0)
+		bootstate_arm(st, other, n);
+	bootstate_order_format(st, order);
+	fprintf(stderr, "upkit: boot env holds no BOOT_ORDER (blank or "
+	    "corrupt); rebuilt from state.json: BOOT_ORDER=\"%s\" "
+	    "BOOT_A_LEFT=%d BOOT_B_LEFT=%d\n", order, st->left[0],
+	    st->left[1]);
 }
 
 int
@@ -57,14 +102,8 @@ device_open(const char *config_path, struct device **dp,
 	envpath = config_bootenv_path(d->config);
 	if ((r = d->env_ops->open(envpath, &d->env, e)) < 0)
 		goto fail;
-	/*
-	 * A board image may ship an env without the selection variables:
-	 * the boot script then boots A, and the first transition writes
-	 * them, starting from the default.
-	 */
 	r = d->env_ops->load(d->env, &d->boot, e);
 	if (r == -ENOENT) {
-		bootstate_default(&d->boot, d->config->boot_attempts);
 		d->boot_unset = 1;
 		err_clear(e);
 	} else if (r < 0)
@@ -73,6 +112,8 @@ device_open(const char *config_path, struct device **dp,
 	stage = DEVICE_CMDLINE;
 	if ((r = booted_slot(d->config->cmdline, &d->booted, e)) < 0)
 		goto fail;
+	if (d->boot_unset)
+		rebuild_boot(d);
 	*dp = d;
 	return 0;
 fail:

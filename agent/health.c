@@ -621,6 +621,10 @@ health_run(struct health *h, struct err *e)
 	struct bootstate st;
 	int r;
 
+	/* A blank or corrupt env was rebuilt from state.json when the
+	 * device was opened; health runs at every boot, so it stores it. */
+	if (h->dev->boot_unset && (r = store_env(h, &h->dev->boot, e)) < 0)
+		return r;
 	if (is(b->status, "trial")) {
 		if (h->json && (h->checks = cJSON_CreateArray()) == NULL)
 			return err_set(e, -ENOMEM, "health: out of memory");
