@@ -4,16 +4,24 @@
  * config error must not be reported as an env error.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
 #include "agent/err.h"
 #include "agent/state.h"
 #include "agent/util.h"
 #include "slots/bootenv.h"
+
+extern char **environ;
 
 /* A backend that repaired a torn or garbage env on load says so through
  * the pseudo-variable upkit.repair; a person must hear about it. */
@@ -83,7 +91,9 @@ device_open(const char *config_path, struct device **dp,
 	int r;
 
 	*dp = NULL;
-	if ((d = calloc(1, sizeof(*d))) == NULL) {
+	if ((d = calloc(1, sizeof(*d))) != NULL)
+		d->lockfd = -1;
+	if (d == NULL) {
 		r = err_set(e, -ENOMEM, "device: out of memory");
 		goto fail;
 	}
@@ -124,6 +134,63 @@ fail:
 }
 
 int
+device_exit_code(enum device_stage stage)
+{
+	static const int codes[] = {
+		[DEVICE_CONFIG] = EXIT_CONFIG,
+		[DEVICE_STATE] = EXIT_FAIL,
+		[DEVICE_BOOTENV] = EXIT_BOOTENV,
+		[DEVICE_CMDLINE] = EXIT_CONFIG,
+	};
+
+	return codes[stage];
+}
+
+int
+device_lock(struct device *d, struct err *e)
+{
+	const char *dir = d->config->data_directory;
+	char path[4096];
+	int r;
+
+	if ((r = mkdir_p(dir, 0755, e)) < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	if ((d->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0644)) == -1) {
+		r = -errno;
+		return err_set(e, r, "open %s: %s", path, strerror(-r));
+	}
+	if (flock(d->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		r = -errno;
+		return err_set(e, r == -EWOULDBLOCK ? -EBUSY : r,
+		    "%s: another upkit is installing or committing", path);
+	}
+	return 0;
+}
+
+int
+device_reboot(struct err *e)
+{
+	char *argv[] = { (char *)"reboot", NULL };
+	pid_t pid;
+	int r, status;
+
+	fflush(stdout);
+	sync();
+	if ((r = posix_spawnp(&pid, "reboot", NULL, NULL, argv,
+	    environ)) != 0)
+		return err_set(e, -r, "reboot: %s", strerror(r));
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return err_set(e, -errno, "reboot: waitpid: %s",
+			    strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return err_set(e, -ECHILD, "reboot failed");
+	return 0;
+}
+
+int
 device_save_state(const struct device *d, struct err *e)
 {
 	return state_save(d->config->data_directory, d->state, e);
@@ -136,6 +203,8 @@ device_free(struct device *d)
 		return;
 	if (d->env_ops != NULL)
 		d->env_ops->close(d->env);
+	if (d->lockfd != -1)
+		close(d->lockfd);
 	state_free(d->state);
 	config_free(d->config);
 	free(d);

@@ -30,6 +30,7 @@ struct device {
 	/* The env had no BOOT_ORDER yet: boot is bootstate_default(). */
 	int				 boot_unset;
 	char				 booted;	/* 'A' or 'B' */
+	int				 lockfd;	/* DATA/lock, or -1 */
 };
 
 /* Loads config_path (see config_path()), DATA/state.json, the bootloader
@@ -37,6 +38,15 @@ struct device {
  * which step failed. Free *dp with device_free(). */
 int	device_open(const char *config_path, struct device **dp,
 	    enum device_stage *stagep, struct err *e);
+/* The exit code (agent/cmd.h) for a device_open() failure at stage. */
+int	device_exit_code(enum device_stage stage);
+/* Takes DATA/lock (flock, not waiting) for a command that changes the
+ * env, a slot or the state; -EBUSY if another upkit holds it. Released
+ * by device_free(). */
+int	device_lock(struct device *d, struct err *e);
+/* Flushes and runs the system's reboot command; returns only if that
+ * failed (or, in tests, if a stand-in returns). */
+int	device_reboot(struct err *e);
 /* Saves d->state to the data directory (state_save()). */
 int	device_save_state(const struct device *d, struct err *e);
 void	device_free(struct device *d);		/* accepts NULL */

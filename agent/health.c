@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -60,7 +59,6 @@ struct health {
 	int			 no_reboot;
 	int			 json;
 	struct device		*dev;
-	int			 lockfd;
 	char			 booted;
 	char			 other;
 	cJSON			*checks;	/* --json: one per check */
@@ -94,29 +92,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-take_lock(struct health *h, struct err *e)
-{
-	const char *dir = h->dev->config->data_directory;
-	char path[4096];
-	int r;
-
-	if ((r = mkdir_p(dir, 0755, e)) < 0)
-		return r;
-	snprintf(path, sizeof(path), "%s/lock", dir);
-	if ((h->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
-	    0644)) == -1) {
-		r = -errno;
-		return err_set(e, r, "open %s: %s", path, strerror(-r));
-	}
-	if (flock(h->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		r = -errno;
-		return err_set(e, r == -EWOULDBLOCK ? -EBUSY : r,
-		    "%s: another upkit is installing or committing", path);
-	}
-	return 0;
 }
 
 /* The environment of a check: ours, with UPKIT_SLOT and UPKIT_VERSION
@@ -503,27 +478,6 @@ fell_back(struct health *h, struct err *e)
 	return record(h, h->other, "rolled-back", h->reason, e);
 }
 
-static int
-reboot_now(struct err *e)
-{
-	char *argv[] = { (char *)"reboot", NULL };
-	pid_t pid;
-	int r, status;
-
-	fflush(stdout);
-	sync();
-	if ((r = posix_spawnp(&pid, "reboot", NULL, NULL, argv,
-	    environ)) != 0)
-		return err_set(e, -r, "reboot: %s", strerror(r));
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			return err_set(e, -errno, "reboot: waitpid: %s",
-			    strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return err_set(e, -ECHILD, "reboot failed");
-	return 0;
-}
-
 /* The outcome: a line of text, or one JSON object. */
 static void
 report(struct health *h, const char *result, const char *fmt, ...)
@@ -607,7 +561,7 @@ do_rollback(struct health *h, const char *reason, int code, struct err *e)
 	report(h, "rolled-back", "slot %c (%s): %s: rolled back to slot %c%s",
 	    h->booted, dash(b->version), reason, h->other,
 	    h->no_reboot ? "" : ", rebooting");
-	if (!h->no_reboot && (r = reboot_now(e)) < 0)
+	if (!h->no_reboot && (r = device_reboot(e)) < 0)
 		return r;
 	return code;
 }
@@ -775,12 +729,6 @@ parse_args(struct health *h, int argc, char **argv)
 static int
 health_main(enum health_cmd cmd, int argc, char **argv)
 {
-	static const int codes[] = {
-		[DEVICE_CONFIG] = EXIT_CONFIG,
-		[DEVICE_STATE] = EXIT_FAIL,
-		[DEVICE_BOOTENV] = EXIT_BOOTENV,
-		[DEVICE_CMDLINE] = EXIT_CONFIG,
-	};
 	static const char *const names[] = {
 		[HEALTH_RUN] = "health",
 		[HEALTH_COMMIT] = "commit",
@@ -794,19 +742,18 @@ health_main(enum health_cmd cmd, int argc, char **argv)
 	memset(&h, 0, sizeof(h));
 	h.cmd = cmd;
 	h.name = names[cmd];
-	h.lockfd = -1;
 	h.fail_code = EXIT_FAIL;
 	if ((rc = parse_args(&h, argc, argv)) >= 0)
 		return rc;
 	if (device_open(config_path(h.config_arg), &h.dev, &stage, &e) < 0) {
-		rc = codes[stage];
+		rc = device_exit_code(stage);
 		report_error(&h, rc, &e);
 		return rc;
 	}
 	h.booted = h.dev->booted;
 	h.other = h.booted == 'A' ? 'B' : 'A';
 	rc = EXIT_FAIL;
-	if (take_lock(&h, &e) < 0)
+	if (device_lock(h.dev, &e) < 0)
 		goto fail;
 	switch (cmd) {
 	case HEALTH_RUN:
@@ -827,8 +774,6 @@ fail:
 out:
 	cJSON_Delete(h.checks);
 	device_free(h.dev);
-	if (h.lockfd != -1)
-		close(h.lockfd);
 	return rc;
 }
 

@@ -20,12 +20,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -44,7 +41,6 @@
 #include "verify/policy.h"
 #include "verify/trust.h"
 
-extern char **environ;
 
 enum update_step {
 	UPDATE_VERIFY,
@@ -74,7 +70,6 @@ struct update {
 	struct install		*in;
 	const struct manifest	*m;
 	struct slot_writer	*writers[BUNDLE_PAYLOADS_MAX];
-	int			 lockfd;
 	struct progress		 prog;
 	int			 exit_code;
 };
@@ -112,18 +107,12 @@ out:
 static int
 open_device(struct update *u, struct err *e)
 {
-	static const int codes[] = {
-		[DEVICE_CONFIG] = EXIT_CONFIG,
-		[DEVICE_STATE] = EXIT_FAIL,
-		[DEVICE_BOOTENV] = EXIT_BOOTENV,
-		[DEVICE_CMDLINE] = EXIT_CONFIG,
-	};
 	enum device_stage stage = DEVICE_CONFIG;
 	int r;
 
 	if ((r = device_open(config_path(u->config_arg), &u->dev, &stage,
 	    e)) < 0) {
-		u->exit_code = codes[stage];
+		u->exit_code = device_exit_code(stage);
 		return r;
 	}
 	u->cfg = u->dev->config;
@@ -132,28 +121,6 @@ open_device(struct update *u, struct err *e)
 	u->target = u->booted == 'A' ? 'B' : 'A';
 	u->exit_code = EXIT_CONFIG;
 	return load_keyring(u, e);
-}
-
-static int
-take_lock(struct update *u, struct err *e)
-{
-	char path[4096];
-	int r;
-
-	if ((r = mkdir_p(u->cfg->data_directory, 0755, e)) < 0)
-		return r;
-	snprintf(path, sizeof(path), "%s/lock", u->cfg->data_directory);
-	if ((u->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
-	    0644)) == -1) {
-		r = -errno;
-		return err_set(e, r, "open %s: %s", path, strerror(-r));
-	}
-	if (flock(u->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		r = -errno;
-		return err_set(e, r == -EWOULDBLOCK ? -EBUSY : r,
-		    "%s: another upkit is installing or committing", path);
-	}
-	return 0;
 }
 
 static int
@@ -343,23 +310,6 @@ arm(struct update *u, struct err *e)
 }
 
 static int
-reboot_now(struct err *e)
-{
-	char *argv[] = { (char *)"reboot", NULL };
-	pid_t pid;
-	int r, status;
-
-	sync();
-	if ((r = posix_spawnp(&pid, "reboot", NULL, NULL, argv,
-	    environ)) != 0)
-		return err_set(e, -r, "reboot: %s", strerror(r));
-	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
-		return err_set(e, -ECHILD, "reboot failed");
-	return 0;
-}
-
-static int
 exit_for_write(int code)
 {
 	return code == -EBADMSG || code == -EPIPE ? EXIT_BUNDLE : EXIT_SLOT;
@@ -471,8 +421,6 @@ update_free(struct update *u)
 		close(u->fd);
 	keyring_free(u->keyring);
 	device_free(u->dev);
-	if (u->lockfd != -1)
-		close(u->lockfd);
 }
 
 int
@@ -485,13 +433,12 @@ cmd_update(int argc, char **argv)
 
 	memset(&u, 0, sizeof(u));
 	u.fd = -1;
-	u.lockfd = -1;
 	if ((r = parse_args(&u, argc, argv, &json)) >= 0)
 		return r;
 	progress_init(&u.prog, json);
 
 	if ((r = open_device(&u, &e)) < 0 || (u.exit_code = EXIT_FAIL,
-	    r = take_lock(&u, &e)) < 0) {
+	    r = device_lock(u.dev, &e)) < 0) {
 		report(&u, &e);
 		update_free(&u);
 		return u.exit_code;
@@ -524,7 +471,7 @@ cmd_update(int argc, char **argv)
 		case UPDATE_DONE:
 			report(&u, NULL);
 			u.exit_code = EXIT_OK;
-			if (!u.no_reboot && (r = reboot_now(&e)) < 0) {
+			if (!u.no_reboot && (r = device_reboot(&e)) < 0) {
 				u.exit_code = EXIT_FAIL;
 				report(&u, &e);
 			}
