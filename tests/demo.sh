@@ -74,5 +74,19 @@ fi
 cmp -s "$WS/linuxkit/demo-kernel" "$BOOT_B/kernel" ||
     die "boot/B/kernel is not demo-kernel"
 echo "boot/B holds: $(ls "$BOOT_B" | tr '\n' ' ')"
-printf '\nDemo done: on the next boot U-Boot tries B (3 attempts), then A.\n'
+section "7. The reboot (simulated): B boots, passes its health check, commits"
+mkdir -p "$WS/device/health.d"
+printf '#!/bin/sh\necho "check: slot $UPKIT_SLOT runs $UPKIT_VERSION"\n' \
+    >"$WS/device/health.d/10-demo"
+chmod 0755 "$WS/device/health.d/10-demo"
+printf '\n[health]\ndirectory = %s\ntimeout = 10\ndeadline = 30\n' \
+    "$WS/device/health.d" >>"$CFG"
+# What the boot script does: B first with attempts left, one taken.
+fw_setenv -c "$ENVCFG" BOOT_B_LEFT 2
+echo "console=ttyS0 upkit.slot=B" >"$CMDLINE"
+echo "kernel command line: $(cat "$CMDLINE")"
+show "$UPKIT" health -c "$CFG" --no-reboot
+show "$UPKIT" status -c "$CFG"
+
+printf '\nDemo done: B is committed and keeps booting; A is the fallback.\n'
 echo "Everything is in $WS."
