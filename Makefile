@@ -49,7 +49,7 @@ DEPS	 = build-essential pkg-config clang libclang-rt-14-dev \
 	   gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	   libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64 libzstd-dev:arm64 \
 	   libubootenv-dev:arm64 libcjson-dev:arm64 libinih-dev:arm64 \
-	   libxxhash-dev:arm64 busybox-static:arm64
+	   libxxhash-dev:arm64
 
 .PHONY: all deps check unit demo bench fuzz install clean e2e soak arm64
 all: $(B)/upkit

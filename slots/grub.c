@@ -454,8 +454,10 @@ backup_write(struct bootenv *b, const unsigned char *n,
 		slash[1] = '\0';
 	else
 		*slash = '\0';
+	/* grubenv lives on the ESP, and on vfat an fsync of the folder
+	 * does not write the FAT: only syncfs makes the rename durable. */
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1) {
+	    fsync(fd) == -1 || syncfs(fd) == -1) {
 		r = -errno;
 		err_set(e, r, "grubenv backup: fsync folder %s: %s", dir,
 		    strerror(-r));

@@ -6,9 +6,11 @@
  * new env. A single copy is rewritten in place and is not power-safe.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libuboot.h>
 
@@ -143,6 +145,36 @@ fail:
 	return err_prefix(e, "u-boot env %s", b->path);
 }
 
+/*
+ * Some libubootenv releases fsync an env file only when it is an eMMC
+ * boot partition with a force_ro switch; a plain file (uboot.env on the
+ * FAT boot partition) may then still be in the page cache when the
+ * update reports success. So fsync every device the config names.
+ */
+static int
+sync_devices(struct bootenv *b, struct err *e)
+{
+	char line[512], dev[256];
+	FILE *f;
+	int fd, r = 0;
+
+	if ((f = fopen(b->path, "re")) == NULL)
+		return err_set(e, -errno, "u-boot env %s: %s", b->path,
+		    strerror(errno));
+	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, " %255s", dev) != 1 || dev[0] == '#')
+			continue;
+		if ((fd = open(dev, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;	/* libubootenv opened it, or said so */
+		if (fsync(fd) == -1 || syncfs(fd) == -1)
+			r = err_set(e, -EIO, "u-boot env %s: fsync %s: %s",
+			    b->path, dev, strerror(errno));
+		close(fd);
+	}
+	fclose(f);
+	return r;
+}
+
 static int
 uboot_commit(struct bootenv *b, const struct bootstate *st, struct err *e)
 {
@@ -179,7 +211,7 @@ uboot_commit(struct bootenv *b, const struct bootstate *st, struct err *e)
 	if ((r = libuboot_env_store(b->ctx)) < 0)
 		return err_set(e, r, "u-boot env %s: store: %s", b->path,
 		    strerror(-r));
-	return 0;
+	return sync_devices(b, e);
 }
 
 const struct bootenv_ops uboot_ops = {

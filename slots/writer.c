@@ -226,7 +226,13 @@ fsync_path(const char *path, struct err *e)
 		r = -errno;
 		return err_set(e, r, "open %s: %s", path, strerror(-r));
 	}
-	if (fsync(fd) == -1)
+	/*
+	 * Files slots sit on a boot partition, usually vfat, where an
+	 * fsync of a folder does not write the FAT: after a power cut the
+	 * renamed folder pointed at free clusters (seen in the QEMU tests).
+	 * syncfs writes the whole, small, filesystem.
+	 */
+	if (fsync(fd) == -1 || syncfs(fd) == -1)
 		r = err_set(e, -EIO, "fsync %s: %s", path, strerror(errno));
 	close(fd);
 	return r;
