@@ -566,6 +566,37 @@ do_rollback(struct health *h, const char *reason, int code, struct err *e)
 	return code;
 }
 
+/*
+ * update stores the arm in the env, then records "trial" in state.json.
+ * A power cut between the two boots a slot that state.json still calls
+ * "bad" with an install in progress. The env only ever arms a slot after
+ * every chunk was written, fsync'd and read back, so the arm stands:
+ * finish recording it, and the checks run as for any trial.
+ */
+static int
+recover_arm(struct health *h, struct err *e)
+{
+	struct state *s = h->dev->state;
+	struct state_slot *b = &s->slot[bootidx(h->booted)];
+	int r;
+
+	if (!is(b->status, "bad") || !is(s->last_result, "installing") ||
+	    s->journal_target == NULL || s->journal_target[0] != h->booted ||
+	    s->journal_target[1] != '\0')
+		return 0;
+	fprintf(stderr, "upkit: slot %c booted from an arm whose state was "
+	    "not saved (power cut at the end of the install): recording "
+	    "it as a trial of %s\n", h->booted, dash(s->last_version));
+	if ((r = state_set(&b->status, "trial", e)) < 0 ||
+	    (r = state_set(&b->version, s->last_version, e)) < 0 ||
+	    (r = state_set(&s->last_result, "installed", e)) < 0 ||
+	    (r = state_set(&s->journal_bundle, NULL, e)) < 0 ||
+	    (r = state_set(&s->journal_target, NULL, e)) < 0)
+		return r;
+	s->journal_chunks = 0;
+	return device_save_state(h->dev, e);
+}
+
 static int
 health_run(struct health *h, struct err *e)
 {
@@ -578,6 +609,8 @@ health_run(struct health *h, struct err *e)
 	/* A blank or corrupt env was rebuilt from state.json when the
 	 * device was opened; health runs at every boot, so it stores it. */
 	if (h->dev->boot_unset && (r = store_env(h, &h->dev->boot, e)) < 0)
+		return r;
+	if ((r = recover_arm(h, e)) < 0)
 		return r;
 	if (is(b->status, "trial")) {
 		if (h->json && (h->checks = cJSON_CreateArray()) == NULL)

@@ -244,7 +244,10 @@ mark_bad(struct update *u, struct err *e)
 	struct bootstate st = u->dev->boot;
 	int r;
 
-	/* From here on the target's old content is going away. */
+	/* From here on the target's old content is going away. What the
+	 * slot will hold is known already, in case the arm is stored but
+	 * its state is not (see recover_arm() in health.c). */
+	t->security_version = u->m->security_version;
 	if ((r = state_set(&t->version, NULL, e)) < 0 ||
 	    (r = state_set(&t->status, "bad", e)) < 0 ||
 	    (r = state_set(&u->state->journal_bundle,

@@ -5,9 +5,14 @@
  * what a worn flash or a bad cable does. Only the read-back can catch it.
  * The last resort STYLE.md allows, for the one fault nothing else fakes
  * (no device-mapper here).
+ *
+ * Also a power cut between two steps: with $FAILRENAME_PATH set, every
+ * rename() onto that path after the first $FAILRENAME_SKIP fails with
+ * EIO, as if the machine had stopped before the rename.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,4 +74,24 @@ pwrite64(int fd, const void *buf, size_t len, off_t off)
 	if (real == NULL)
 		real = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite64");
 	return bad_pwrite(real, fd, buf, len, off);
+}
+
+typedef int (*rename_fn)(const char *, const char *);
+
+int
+rename(const char *from, const char *to)
+{
+	static rename_fn real;
+	static int seen;
+	const char *want = getenv("FAILRENAME_PATH");
+	const char *skip = getenv("FAILRENAME_SKIP");
+
+	if (real == NULL)
+		real = (rename_fn)dlsym(RTLD_NEXT, "rename");
+	if (want != NULL && strcmp(to, want) == 0 &&
+	    seen++ >= (skip != NULL ? atoi(skip) : 0)) {
+		errno = EIO;
+		return -1;
+	}
+	return real(from, to);
 }
