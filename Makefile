@@ -98,17 +98,17 @@ deps:
 
 unit: $(UNIT_BIN)
 
+# Real boots in QEMU (tests/e2e). check runs them once, in the plain
+# build: under SAN=1 the guest would run a sanitized upkit at TCG speed.
+ifneq ($(SAN),1)
+E2E_RUN	 = $(E2E)
+endif
 check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/badwrite.so \
     $(if $(E2E_RUN),arm64)
 	UPKIT=$(abspath $(B)/upkit) FUZZ_DIR=$(abspath build/fuzz) \
 	    SHIM_DIR=$(abspath $(B)/tests) \
 	    sh tests/run.sh $(UNIT_BIN) $(INTEG) $(E2E_RUN)
 
-# Real boots in QEMU (tests/e2e). check runs them once, in the plain
-# build: under SAN=1 the guest would run a sanitized upkit at TCG speed.
-ifneq ($(SAN),1)
-E2E_RUN	 = $(E2E)
-endif
 e2e: deps $(B)/upkit arm64
 	UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
 
