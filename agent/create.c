@@ -29,38 +29,6 @@
 #define PEM_MAX		(1u << 20)
 #define WINDOW_PER_THREAD 2	/* chunks in flight per compression thread */
 
-/* The manifest's rules ([a-z0-9][a-z0-9._-]{0,63} for classes,
- * [A-Za-z0-9._-]{1,64} for file names), checked here too so the error
- * names the input rather than a manifest field. */
-static int
-valid_class(const char *s)
-{
-	size_t i;
-
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	for (i = 1; s[i] != '\0'; i++)
-		if (i >= 64 || !((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i])))
-			return 0;
-	return 1;
-}
-
-static int
-valid_file_name(const char *s)
-{
-	size_t i;
-
-	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++)
-		if (i >= 64 || !((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i])))
-			return 0;
-	return i >= 1;
-}
-
 static void
 source_clear(struct create_source *s)
 {
@@ -95,7 +63,7 @@ source_new(struct create_plan *p, const char *class, enum payload_kind kind,
 	struct create_source *s;
 	size_t i;
 
-	if (!valid_class(class))
+	if (!bundle_name_valid(class))
 		return err_set(e, -EINVAL, "%s: class \"%s\" is not "
 		    "[a-z0-9][a-z0-9._-]{0,63}", origin, class);
 	for (i = 0; i < p->nsources; i++)
@@ -217,7 +185,7 @@ create_add_files(struct create_plan *p, const char *class, const char *dir,
 			    BUNDLE_FILES_MAX);
 			goto out;
 		}
-		if (!valid_file_name(de->d_name)) {
+		if (!bundle_file_name_valid(de->d_name)) {
 			r = err_set(e, -EINVAL, "%s/%s: file names must be "
 			    "[A-Za-z0-9._-]{1,64}", dir, de->d_name);
 			goto out;

@@ -122,6 +122,12 @@ int	sigblock_parse(const uint8_t *buf, size_t len, struct sigblock *s,
 int	sigblock_encode(const struct sigblock *s, uint8_t **out,
 	    size_t *outlen, struct err *e);
 
+/* The manifest's name rules, for tools that check their inputs first:
+ * payload names and classes [a-z0-9][a-z0-9._-]{0,63}; file names
+ * [A-Za-z0-9._-]{1,64} but "." and "..". 1 if valid. */
+int	bundle_name_valid(const char *s);
+int	bundle_file_name_valid(const char *s);
+
 /* Hex helpers shared by the manifest code and the tools. */
 void	bundle_hex(const uint8_t *bin, size_t len, char *out);	/* 2*len+1 */
 

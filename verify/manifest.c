@@ -85,8 +85,8 @@ is_alnum(int c)
 }
 
 /* Payload names and slot classes: [a-z0-9][a-z0-9._-]{0,63}. */
-static int
-valid_ident(const char *s)
+int
+bundle_name_valid(const char *s)
 {
 	size_t i;
 
@@ -100,8 +100,8 @@ valid_ident(const char *s)
 }
 
 /* File names become paths in a slot folder: no '/', no "." or "..". */
-static int
-valid_file_name(const char *s)
+int
+bundle_file_name_valid(const char *s)
 {
 	size_t i;
 
@@ -305,7 +305,7 @@ parse_files(const cJSON *arr, struct bundle_payload *p, const char *ppath,
 		if ((r = get_str(cJSON_GetObjectItemCaseSensitive(f, "name"),
 		    path, "name", &name, e)) < 0)
 			return r;
-		if (!valid_file_name(name))
+		if (!bundle_file_name_valid(name))
 			return bad(e, path, "name", "not a plain file name "
 			    "([A-Za-z0-9._-]{1,64}, not . or ..)");
 		for (j = 0; j < i; j++)
@@ -355,7 +355,7 @@ parse_payload(const cJSON *o, struct manifest *m, size_t idx,
 	if ((r = get_str(cJSON_GetObjectItemCaseSensitive(o, "name"), path,
 	    "name", &s, e)) < 0)
 		return r;
-	if (!valid_ident(s))
+	if (!bundle_name_valid(s))
 		return bad(e, path, "name", "not [a-z0-9][a-z0-9._-]{0,63}");
 	for (j = 0; j < idx; j++)
 		if (strcmp(m->payloads[j].name, s) == 0)
@@ -365,7 +365,7 @@ parse_payload(const cJSON *o, struct manifest *m, size_t idx,
 	if ((r = get_str(cJSON_GetObjectItemCaseSensitive(o, "class"), path,
 	    "class", &s, e)) < 0)
 		return r;
-	if (!valid_ident(s))
+	if (!bundle_name_valid(s))
 		return bad(e, path, "class", "not [a-z0-9][a-z0-9._-]{0,63}");
 	/* One payload per class: two would race for the same slot. */
 	for (j = 0; j < idx; j++)
