@@ -4,11 +4,11 @@
  * install_open() reads header, manifest and signature block and checks the
  * signature before the manifest JSON is even parsed, so no untrusted byte
  * reaches the JSON parser on a device. install_payloads() then runs a small
- * pipeline: this thread reads each chunk into a free buffer, worker threads
- * check the chunk's signed SHA-256, decompress it and write it. A chunk is
- * written only once every earlier chunk has passed its check (the verified
- * frontier), so a tampered chunk stops the install with nothing at or
- * after it on the slot, whatever order the workers finish in.
+ * pipeline: this thread reads each chunk and checks its signed SHA-256,
+ * in order; worker threads decompress and write the chunks it hands them.
+ * A tampered chunk is never handed over, nor is any chunk after it, so
+ * nothing at or after it reaches the slot whatever order the workers
+ * finish in. A read-back thread trails the writers.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -210,10 +210,8 @@ struct pipeline {
 	size_t			 umax;		/* largest chunk_size */
 	uint64_t		 total;		/* chunks in the bundle */
 	uint64_t		 next_seq;	/* next job to hand out */
-	uint64_t		 queued;	/* jobs read and queued */
-	uint64_t		 frontier;	/* chunks [0, frontier) verified */
+	uint64_t		 queued;	/* jobs read, verified, queued */
 	uint64_t		 wfront;	/* chunks [0, wfront) written */
-	uint8_t			*verified;	/* bit per chunk */
 	uint8_t			*written;	/* bit per chunk */
 	int			 eof;		/* reader is done */
 	int			 stop;		/* a failure: write nothing more */
@@ -299,10 +297,9 @@ check_plain(struct pipeline *p, size_t payload, size_t index,
 }
 
 /*
- * One per core: takes a compressed chunk, checks its signed SHA-256,
- * decompresses it into the worker's own buffer (which frees the
- * compressed one for the reader at once), then writes it once every
- * earlier chunk has passed its check.
+ * One per core: takes a verified compressed chunk, decompresses it into
+ * the worker's own buffer (which frees the compressed one for the reader
+ * at once) and writes it.
  */
 static void *
 worker(void *arg)
@@ -344,31 +341,20 @@ worker(void *arg)
 
 		pl = &p->in->m->payloads[payload];
 		c = &pl->chunks[index];
-		r = chunk_check_compressed(c, index, j->cbuf, c->csize, &e);
-		if (r < 0)
-			err_prefix(&e, "%s: payload %s", p->in->srcname,
-			    pl->name);
-		else if ((r = frame_decode(dec, j->cbuf, c->csize, ubuf,
-		    c->usize, &e)) < 0)
+		if ((r = frame_decode(dec, j->cbuf, c->csize, ubuf, c->usize,
+		    &e)) < 0)
 			err_prefix(&e, "%s: payload %s: chunk %zu",
 			    p->in->srcname, pl->name, index);
 
 		pthread_mutex_lock(&p->lock);
 		j->busy = 0;
+		pthread_cond_broadcast(&p->cond);
 		if (r < 0) {
-			/* The frontier stops before this chunk for good. */
 			fail_locked(p, &e);
 			break;
 		}
-		bit_set(p->verified, seq);
-		while (p->frontier < p->total &&
-		    bit_get(p->verified, p->frontier))
-			p->frontier++;
-		pthread_cond_broadcast(&p->cond);
-		/* Write only behind the frontier; check-only goes in order
-		 * for the payload hash. */
-		while (!p->stop && (p->check_only ? p->wfront != seq :
-		    p->frontier <= seq))
+		/* Check-only goes in order, for the payload hash. */
+		while (!p->stop && p->check_only && p->wfront != seq)
 			pthread_cond_wait(&p->cond, &p->lock);
 		if (p->stop)
 			break;
@@ -546,7 +532,6 @@ pipeline_free(struct pipeline *p)
 		for (i = 0; i < p->njobs; i++)
 			free(p->jobs[i].cbuf);
 	free(p->jobs);
-	free(p->verified);
 	free(p->written);
 	trust_sha256_free(p->psha);
 }
@@ -568,7 +553,6 @@ pipeline_alloc(struct pipeline *p, size_t n, struct err *e)
 	}
 	p->njobs = n;
 	if ((p->jobs = calloc(n, sizeof(*p->jobs))) == NULL ||
-	    (p->verified = calloc(p->total / 8 + 1, 1)) == NULL ||
 	    (p->written = calloc(p->total / 8 + 1, 1)) == NULL)
 		return err_set(e, -ENOMEM, "chunk buffers");
 	for (i = 0; i < n; i++)
@@ -577,7 +561,8 @@ pipeline_alloc(struct pipeline *p, size_t n, struct err *e)
 	return 0;
 }
 
-/* Reads every chunk from the stream into free job buffers, in order. */
+/* Reads every chunk from the stream into a free job buffer, in order,
+ * and hands it to the workers only once its signed SHA-256 matches. */
 static void
 read_chunks(struct pipeline *p)
 {
@@ -616,6 +601,14 @@ read_chunks(struct pipeline *p)
 					err_set(&re, -EPIPE, "%s: truncated in "
 					    "payload %s at chunk %zu",
 					    in->srcname, pl->name, k);
+				fail(p, &re);
+				return;
+			}
+			/* Authenticated before any worker may decompress it. */
+			if (chunk_check_compressed(&pl->chunks[k], k, j->cbuf,
+			    (size_t)n, &re) < 0) {
+				err_prefix(&re, "%s: payload %s", in->srcname,
+				    pl->name);
 				fail(p, &re);
 				return;
 			}
