@@ -708,7 +708,10 @@ create_payload(const struct create_source *s, const struct create_opts *o,
 		bp->chunks[next_write] = j->c;
 		bp->chunks[next_write].offset = coff;
 		coff += j->clen;
+		/* Workers scan every job's state under the lock. */
+		pthread_mutex_lock(&p.mu);
 		j->state = JOB_FREE;
+		pthread_mutex_unlock(&p.mu);
 		next_write++;
 	}
 	trust_sha256_final(h, bp->sha256);

@@ -464,7 +464,7 @@ readback(void *arg)
 	uint8_t *buf = NULL, *later = NULL;
 	uint64_t next = 0, end, seq, done = 0;
 	size_t i;
-	int r = 0;
+	int r = 0, stop;
 
 	if ((r = chunk_xxh3_open(&h, &e)) < 0 ||
 	    (later = calloc(p->total / 8 + 1, 1)) == NULL ||
@@ -480,8 +480,9 @@ readback(void *arg)
 		while (!p->stop && p->wfront == next)
 			pthread_cond_wait(&p->cond, &p->lock);
 		end = p->wfront;
+		stop = p->stop;
 		pthread_mutex_unlock(&p->lock);
-		if (p->stop)
+		if (stop)
 			goto out;
 		for (; next < end; next++) {
 			if (!early_ok(p, next)) {
