@@ -10,39 +10,11 @@
 
 #include "agent/err.h"
 #include "verify/bundle.h"
+#include "verify/endian.h"
 
 #define SIGBLOCK_MAGIC	"UPKS"
 #define SIG_MAX		1024u
 #define CERT_MAX	16384u
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = (uint8_t)v;
-}
 
 int
 sigblock_length(const uint8_t *head, size_t *lenp, struct err *e)
