@@ -38,20 +38,36 @@ FUZZ_BIN = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 INTEG	 = $(sort $(wildcard tests/integration/*.sh))
 E2E	 = $(sort $(wildcard tests/e2e/*_test.sh))
 
-# Every Debian package that building, the tests and the demo need.
-DEPS	 = build-essential pkg-config clang libclang-rt-14-dev \
+# Debian packages: DEPS_CORE builds upkit and runs the demo, the unit and
+# integration tests; DEPS_E2E adds the QEMU boots (emulators, firmware,
+# the arm64 cross toolchain and :arm64 libraries). make deps installs both.
+DEPS_CORE = build-essential pkg-config clang libclang-rt-14-dev \
 	   libmbedtls-dev libcurl4-openssl-dev libzstd-dev libubootenv-dev \
 	   libcjson-dev libinih-dev libxxhash-dev libubootenv-tool \
 	   u-boot-tools squashfs-tools busybox-static e2fsprogs zstd \
 	   util-linux cpio nginx openssl time grub-common grub-emu \
-	   grub-efi-amd64-bin fdisk dosfstools mtools \
-	   qemu-system-x86 qemu-system-arm ovmf u-boot-qemu \
+	   grub-efi-amd64-bin fdisk dosfstools mtools
+DEPS_E2E = qemu-system-x86 qemu-system-arm ovmf u-boot-qemu \
 	   gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	   libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64 libzstd-dev:arm64 \
 	   libubootenv-dev:arm64 libcjson-dev:arm64 libinih-dev:arm64 \
 	   libxxhash-dev:arm64
 
-.PHONY: all deps check unit demo bench fuzz install clean e2e soak arm64
+# $(call install_missing,PACKAGES): apt-get installs the ones missing,
+# quietly, and says nothing when all are there.
+define install_missing
+	@missing=$$(for p in $(1); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+.PHONY: all deps deps-core check unit demo bench fuzz install clean e2e soak arm64
 all: $(B)/upkit
 
 $(B)/%.o: %.c
@@ -83,18 +99,13 @@ $(B)/tests/badwrite.so: tests/shim/badwrite.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
-deps:
+deps-core:
+	$(call install_missing,$(DEPS_CORE))
+
+deps: deps-core
 	@dpkg --print-foreign-architectures | grep -qx arm64 || \
 	    dpkg --add-architecture arm64
-	@missing=$$(for p in $(DEPS); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-	    grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	    echo "installing:" $$missing; \
-	    apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	        --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call install_missing,$(DEPS_E2E))
 
 unit: $(UNIT_BIN)
 
@@ -122,7 +133,7 @@ arm64:
 	    CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar SAN= \
 	    build/arm64/upkit
 
-demo: deps all
+demo: deps-core all
 	sh tests/demo.sh $(abspath $(B)/upkit)
 
 $(B)/tests/sha256bench: tests/bench/sha256bench.c $(B)/libupkit.a
@@ -130,7 +141,7 @@ $(B)/tests/sha256bench: tests/bench/sha256bench.c $(B)/libupkit.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libupkit.a \
 	    $(LDFLAGS) $(LDLIBS)
 
-bench: deps all $(B)/tests/sha256bench
+bench: deps-core all $(B)/tests/sha256bench
 	SHA256BENCH=$(abspath $(B)/tests/sha256bench) \
 	    sh tests/bench.sh $(abspath $(B)/upkit)
 
