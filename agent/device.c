@@ -40,7 +40,7 @@ report_repair(struct device *d, struct err *e)
 static const char *
 slot_status(const struct device *d, char name)
 {
-	const char *s = d->state->slot[name == 'B'].status;
+	const char *s = d->state->slot[state_slot_index(name)].status;
 
 	return s != NULL ? s : "";
 }

@@ -68,12 +68,6 @@ struct health {
 };
 
 static int
-bootidx(char name)
-{
-	return name == 'B';
-}
-
-static int
 is(const char *s, const char *want)
 {
 	return s != NULL && strcmp(s, want) == 0;
@@ -316,7 +310,7 @@ static int
 run_checks(struct health *h, struct err *e)
 {
 	const struct config *c = h->dev->config;
-	const struct state_slot *b = &h->dev->state->slot[bootidx(h->booted)];
+	const struct state_slot *b = &h->dev->state->slot[state_slot_index(h->booted)];
 	struct dirent **list = NULL;
 	struct stat sb;
 	char **envp = NULL, slotvar[16], *vervar = NULL, path[4096];
@@ -408,7 +402,7 @@ record(struct health *h, char slot, const char *result, const char *reason,
 	int r;
 
 	time_rfc3339(now);
-	if ((r = state_set(&s->last_version, s->slot[bootidx(slot)].version,
+	if ((r = state_set(&s->last_version, s->slot[state_slot_index(slot)].version,
 	    e)) < 0 ||
 	    (r = state_set(&s->last_target, tg, e)) < 0 ||
 	    (r = state_set(&s->last_result, result, e)) < 0 ||
@@ -423,7 +417,7 @@ static int
 commit(struct health *h, struct err *e)
 {
 	struct state *s = h->dev->state;
-	struct state_slot *b = &s->slot[bootidx(h->booted)];
+	struct state_slot *b = &s->slot[state_slot_index(h->booted)];
 	struct bootstate st = h->dev->boot;
 	int r;
 
@@ -441,7 +435,7 @@ commit(struct health *h, struct err *e)
 static int
 rollback(struct health *h, const char *reason, struct err *e)
 {
-	struct state_slot *b = &h->dev->state->slot[bootidx(h->booted)];
+	struct state_slot *b = &h->dev->state->slot[state_slot_index(h->booted)];
 	struct bootstate st = h->dev->boot;
 	int r;
 
@@ -470,9 +464,9 @@ fell_back(struct health *h, struct err *e)
 	snprintf(h->reason, sizeof(h->reason), "slot %c did not boot "
 	    "(bootloader fell back to %c after %d attempts)", h->other,
 	    h->booted, attempts);
-	if ((r = state_set(&s->slot[bootidx(h->other)].status, "bad",
+	if ((r = state_set(&s->slot[state_slot_index(h->other)].status, "bad",
 	    e)) < 0 ||
-	    (r = state_set(&s->slot[bootidx(h->booted)].status, "good",
+	    (r = state_set(&s->slot[state_slot_index(h->booted)].status, "good",
 	    e)) < 0)
 		return r;
 	return record(h, h->other, "rolled-back", h->reason, e);
@@ -499,7 +493,7 @@ report(struct health *h, const char *result, const char *fmt, ...)
 		fflush(stdout);
 		return;
 	}
-	b = &h->dev->state->slot[bootidx(h->booted)];
+	b = &h->dev->state->slot[state_slot_index(h->booted)];
 	if ((o = cJSON_CreateObject()) == NULL)
 		return;
 	cJSON_AddStringToObject(o, "event", "result");
@@ -553,7 +547,7 @@ report_error(struct health *h, int code, const struct err *e)
 static int
 do_rollback(struct health *h, const char *reason, int code, struct err *e)
 {
-	const struct state_slot *b = &h->dev->state->slot[bootidx(h->booted)];
+	const struct state_slot *b = &h->dev->state->slot[state_slot_index(h->booted)];
 	int r;
 
 	if ((r = rollback(h, reason, e)) < 0)
@@ -577,7 +571,7 @@ static int
 recover_arm(struct health *h, struct err *e)
 {
 	struct state *s = h->dev->state;
-	struct state_slot *b = &s->slot[bootidx(h->booted)];
+	struct state_slot *b = &s->slot[state_slot_index(h->booted)];
 	int r;
 
 	if (!is(b->status, "bad") || !is(s->last_result, "installing") ||
@@ -601,8 +595,8 @@ static int
 health_run(struct health *h, struct err *e)
 {
 	struct state *s = h->dev->state;
-	const struct state_slot *b = &s->slot[bootidx(h->booted)];
-	const struct state_slot *o = &s->slot[bootidx(h->other)];
+	const struct state_slot *b = &s->slot[state_slot_index(h->booted)];
+	const struct state_slot *o = &s->slot[state_slot_index(h->other)];
 	struct bootstate st;
 	int r;
 
@@ -633,7 +627,7 @@ health_run(struct health *h, struct err *e)
 		 * nothing to conclude.
 		 */
 		if (h->dev->boot.order[0] == h->other &&
-		    h->dev->boot.left[bootidx(h->other)] > 0) {
+		    h->dev->boot.left[state_slot_index(h->other)] > 0) {
 			report(h, "pending", "slot %c (%s) is armed for a "
 			    "trial boot: it boots next", h->other,
 			    dash(o->version));
@@ -670,7 +664,7 @@ static int
 commit_run(struct health *h, struct err *e)
 {
 	const struct state_slot *b =
-	    &h->dev->state->slot[bootidx(h->booted)];
+	    &h->dev->state->slot[state_slot_index(h->booted)];
 	int r;
 
 	if (!is(b->status, "trial")) {
@@ -689,7 +683,7 @@ commit_run(struct health *h, struct err *e)
 static int
 rollback_run(struct health *h, struct err *e)
 {
-	const struct state_slot *o = &h->dev->state->slot[bootidx(h->other)];
+	const struct state_slot *o = &h->dev->state->slot[state_slot_index(h->other)];
 	const struct bootstate *bs = &h->dev->boot;
 
 	/*
@@ -700,7 +694,7 @@ rollback_run(struct health *h, struct err *e)
 	if (is(o->status, "bad") || is(o->status, "trial") ||
 	    (o->status == NULL && o->version == NULL &&
 	    (strchr(bs->order, h->other) == NULL ||
-	    bs->left[bootidx(h->other)] == 0)))
+	    bs->left[state_slot_index(h->other)] == 0)))
 		return err_set(e, -ENOENT, "slot %c is %s: nothing to roll "
 		    "back to", h->other, o->status != NULL ? o->status :
 		    "empty");

@@ -692,7 +692,7 @@ install_payloads(struct install *in, struct slot_writer *const *writers,
 		pthread_join(tids[i], NULL);
 	if (rbstarted) {
 		/* Every write is done or the pipeline stopped: wake the
-		 * read-back for its last batch. */
+		 * read-back for its last chunks and the final fsync. */
 		pthread_mutex_lock(&p.lock);
 		if (!p.stop && p.wfront != p.total) {
 			struct err te;

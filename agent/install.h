@@ -5,8 +5,8 @@
  * verifies the signature and the certificate chain: nothing is written
  * anywhere before it returns 0. install_payloads() then streams every
  * chunk: read, check its signed compressed SHA-256, decompress (in
- * parallel on every core), write at its offset; fsync and read back in
- * batches, matching every chunk's signed XXH3.
+ * parallel on every core), write at its offset; read every chunk back
+ * behind the writing and match its signed XXH3.
  * Memory is a few chunk buffers, never proportional to the image.
  */
 #ifndef AGENT_INSTALL_H
@@ -52,8 +52,9 @@ int	install_verified(const struct install *in);
  * SHA-256 does not match stops everything with -EBADMSG before it or any
  * later chunk is written. With writers, returns 0 only once every chunk
  * is written, fsync'd (slot_writer_finish) and read back from the slot
- * matching its signed XXH3 (-EIO otherwise); this happens in batches
- * behind the writing. Refuses an unverified install (k NULL) with
+ * matching its signed XXH3 (-EIO otherwise). Chunks written past the
+ * page cache are read back while later ones are written, the rest after
+ * the final fsync. Refuses an unverified install (k NULL) with
  * writers. */
 int	install_payloads(struct install *in, struct slot_writer *const *writers,
 	    const struct install_progress *prog, struct err *e);

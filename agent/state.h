@@ -19,6 +19,13 @@ struct state_slot {
 	char		*installed;		/* RFC 3339 time */
 };
 
+/* Index of a boot name in state.slot[]: 'A' is 0, 'B' is 1. */
+static inline int
+state_slot_index(char bootname)
+{
+	return bootname == 'B';
+}
+
 struct state {
 	uint64_t	 security_floor;
 	struct state_slot slot[2];		/* [0] is A, [1] is B */

@@ -10,8 +10,8 @@
  *   MARK_BAD  the target leaves BOOT_ORDER (LEFT=0) in one env store, so
  *             a half-written slot can never be booted.
  *   WRITING   every chunk: check its signed SHA-256, decompress, write;
- *             behind the writing, fsync and read back each batch and
- *             match every chunk's signed XXH3.
+ *             behind the writing, read every chunk back and match its
+ *             signed XXH3; fsync.
  *   SWAP      files slots written aside are renamed into place.
  *   ARM       one env store: the target first in BOOT_ORDER with
  *             boot-attempts tries (a trial boot); the booted slot stays
@@ -73,12 +73,6 @@ struct update {
 	struct progress		 prog;
 	int			 exit_code;
 };
-
-static int
-bootidx(char name)
-{
-	return name == 'B';
-}
 
 static int
 load_keyring(struct update *u, struct err *e)
@@ -206,7 +200,7 @@ verify(struct update *u, struct err *e)
 	    u->m->compatible);
 
 	u->exit_code = EXIT_POLICY;
-	run = &u->state->slot[bootidx(u->booted)];
+	run = &u->state->slot[state_slot_index(u->booted)];
 	memset(&pol, 0, sizeof(pol));
 	pol.compatible = u->cfg->compatible;
 	pol.installed_version = run->version;
@@ -240,7 +234,7 @@ save_state(struct update *u, const char *result, const char *reason,
 static int
 mark_bad(struct update *u, struct err *e)
 {
-	struct state_slot *t = &u->state->slot[bootidx(u->target)];
+	struct state_slot *t = &u->state->slot[state_slot_index(u->target)];
 	struct bootstate st = u->dev->boot;
 	int r;
 
@@ -264,7 +258,7 @@ mark_bad(struct update *u, struct err *e)
 		return r;
 	bootstate_mark_bad(&st, u->target);
 	/* We run on the booted slot, so it boots: keep it selectable. */
-	if (st.left[bootidx(u->booted)] == 0 ||
+	if (st.left[state_slot_index(u->booted)] == 0 ||
 	    strchr(st.order, u->booted) == NULL)
 		bootstate_mark_good(&st, u->booted, u->cfg->boot_attempts);
 	if ((r = u->dev->env_ops->commit(u->dev->env, &st, e)) < 0)
@@ -291,7 +285,7 @@ swap(struct update *u, struct err *e)
 static int
 arm(struct update *u, struct err *e)
 {
-	struct state_slot *t = &u->state->slot[bootidx(u->target)];
+	struct state_slot *t = &u->state->slot[state_slot_index(u->target)];
 	struct bootstate st = u->dev->boot;
 	char now[32];
 	int r;
