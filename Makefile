@@ -21,7 +21,8 @@ B	?= build
 endif
 
 VERIFY_SRC = verify/bundle.c verify/manifest.c verify/sigblock.c \
-	     verify/trust.c verify/policy.c verify/chunk.c
+	     verify/trust.c verify/policy.c verify/chunk.c \
+	     verify/sha256.c
 SLOTS_SRC  = slots/writer.c slots/frame.c slots/bootstate.c slots/bootenv.c \
 	     slots/uboot.c slots/grub.c
 AGENT_SRC  = agent/err.c agent/config.c agent/state.c agent/util.c \
