@@ -60,6 +60,7 @@ struct slot_writer {
 	int		 fd;		/* buffered */
 	int		 dfd;		/* O_DIRECT, or -1 if unsupported */
 	int		 nodirect;	/* an O_DIRECT transfer was refused */
+	int		 nozero;	/* fallocate cannot zero a range */
 	/* files */
 	struct wfile	*files;
 	size_t		 nfiles;
@@ -115,6 +116,39 @@ aligned(const void *buf, size_t len, uint64_t off)
 {
 	return (uintptr_t)buf % ALIGN == 0 && len % ALIGN == 0 &&
 	    off % ALIGN == 0;
+}
+
+/* Whether len bytes at p are all zero. */
+static int
+all_zero(const char *p, size_t len)
+{
+	/* The first byte is zero and each byte equals the next. */
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/*
+ * Zeroes a range of a raw slot without sending the zeros: the device does
+ * it (WRITE ZEROES on NVMe, SCSI, virtio and loop devices; unwritten
+ * extents in an image file), which saves the transfer and, on flash, the
+ * wear. ZERO_RANGE keeps the blocks allocated, so a file slot never
+ * becomes sparse and a later write cannot fail for lack of space. Where
+ * the device has no such command, the kernel writes zero pages itself.
+ * -EOPNOTSUPP when the slot cannot do it at all: write the zeros instead.
+ */
+static int
+zero_range(struct slot_writer *w, size_t len, uint64_t off)
+{
+	if (__atomic_load_n(&w->nozero, __ATOMIC_RELAXED))
+		return -EOPNOTSUPP;
+	if (fallocate(w->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+	    (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (errno == EOPNOTSUPP || errno == ENOSYS || errno == ENODEV ||
+	    errno == EINVAL || errno == ENOTTY) {
+		__atomic_store_n(&w->nozero, 1, __ATOMIC_RELAXED);
+		return -EOPNOTSUPP;
+	}
+	return -errno;
 }
 
 /* Drops the cached pages of a range so the next read hits the storage.
@@ -458,7 +492,10 @@ slot_writer_pwrite(struct slot_writer *w, const void *buf, size_t len,
 		return r;
 	if (w->type == SLOT_RAW) {
 		r = -EINVAL;
-		if (w->dfd != -1 && aligned(buf, len, off) &&
+		if (aligned(buf, len, off) && all_zero(p, len) &&
+		    (r = zero_range(w, len, off)) == -EOPNOTSUPP)
+			r = -EINVAL;
+		if (r == -EINVAL && w->dfd != -1 && aligned(buf, len, off) &&
 		    (r = pwrite_all(w->dfd, p, len, off)) == -EINVAL)
 			__atomic_store_n(&w->nodirect, 1, __ATOMIC_RELAXED);
 		/* EINVAL from O_DIRECT: the device wants a larger

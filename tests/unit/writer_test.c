@@ -1,5 +1,10 @@
 /* Slot writers on real files and folders in a mkdtemp folder. */
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -270,6 +275,102 @@ test_raw(void)
 	CHECK(slot_writer_open(&s, 1, NULL, 0, &w, &e) < 0);
 }
 
+static int
+fs_zeroes_in_place(const char *file)
+{
+	struct statfs sf;
+
+	return statfs(file, &sf) == 0 && (sf.f_type == EXT4_SUPER_MAGIC ||
+	    sf.f_type == XFS_SUPER_MAGIC);
+}
+
+/* Whether the extent at off is unwritten (allocated, reads as zeros). */
+static int
+unwritten_at(const char *file, uint64_t off)
+{
+	struct {
+		struct fiemap		fm;
+		struct fiemap_extent	fe[1];
+	} m;
+	int fd, ok;
+
+	CHECK((fd = open(file, O_RDONLY)) != -1);
+	memset(&m, 0, sizeof(m));
+	m.fm.fm_start = off;
+	m.fm.fm_length = 4096;
+	m.fm.fm_flags = FIEMAP_FLAG_SYNC;
+	m.fm.fm_extent_count = 1;
+	CHECK(ioctl(fd, FS_IOC_FIEMAP, &m) == 0);
+	ok = m.fm.fm_mapped_extents == 1 &&
+	    (m.fe[0].fe_flags & FIEMAP_EXTENT_UNWRITTEN) != 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * A run of zeros over old data reads back as zeros, aligned (zeroed by
+ * the device or the file system) or not (written), on a file system that
+ * can zero a range (tmp) and on one that cannot (tmpfs: written). The
+ * slot file keeps its blocks: a zeroed range is never a hole.
+ */
+static void
+test_zeros(const char *file)
+{
+	enum { SZ = 16 * 4096 };
+	char name[] = "rootfs.1", class[] = "rootfs";
+	struct slot s = { name, class, 'B', SLOT_RAW, NULL };
+	struct slot_writer *w;
+	struct stat st;
+	struct err e;
+	unsigned char *zeros, *want;
+	blkcnt_t blocks;
+	int fd;
+
+	CHECK(posix_memalign((void **)&zeros, 4096, SZ) == 0);
+	memset(zeros, 0, SZ);
+	CHECK((want = malloc(SZ)) != NULL);
+	memcpy(want, payload, SZ);
+	CHECK((fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644)) != -1);
+	CHECK(write(fd, payload, SZ) == SZ && fsync(fd) == 0);
+	CHECK(fstat(fd, &st) == 0);
+	blocks = st.st_blocks;
+	close(fd);
+
+	s.device = (char *)file;
+	CHECK_OK(slot_writer_open(&s, SZ, NULL, 0, &w, &e), &e);
+	/* Aligned: pages 2-5. Unaligned: 100 bytes in page 8. A page of
+	 * data among zeros stays. */
+	CHECK_OK(slot_writer_pwrite(w, zeros, 4 * 4096, 2 * 4096, &e), &e);
+	memset(want + 2 * 4096, 0, 4 * 4096);
+	CHECK_OK(slot_writer_pwrite(w, zeros, 100, 8 * 4096 + 7, &e), &e);
+	memset(want + 8 * 4096 + 7, 0, 100);
+	CHECK_OK(slot_writer_pwrite(w, zeros, 2 * 4096, 12 * 4096, &e), &e);
+	CHECK_OK(slot_writer_pwrite(w, payload + 13 * 4096, 4096, 13 * 4096,
+	    &e), &e);
+	memset(want + 12 * 4096, 0, 4096);
+	CHECK_OK(slot_writer_finish(w, &e), &e);
+	/* Through the writer's O_DIRECT read, then through a new open. */
+	{
+		unsigned char *got;
+
+		CHECK(posix_memalign((void **)&got, 4096, SZ) == 0);
+		CHECK_OK(slot_writer_read(w, got, SZ, 0, &e), &e);
+		CHECK(memcmp(got, want, SZ) == 0);
+		free(got);
+	}
+	CHECK_OK(slot_writer_commit(w, &e), &e);
+	slot_writer_free(w);
+	CHECK(file_is(file, want, SZ, 0644));
+	CHECK(stat(file, &st) == 0 && st.st_blocks >= blocks);
+	/* ext4 and XFS zero a range as unwritten extents: the zeros were
+	 * not sent. */
+	if (fs_zeroes_in_place(file))
+		CHECK(unwritten_at(file, 2 * 4096));
+	CHECK(unlink(file) == 0);
+	free(want);
+	free(zeros);
+}
+
 static const struct slot_file files3[] = {
 	{ "kernel", 700000, 0644 },
 	{ "empty", 0, 0600 },
@@ -417,6 +518,14 @@ main(void)
 	for (i = 0; i < PAYLOAD; i++)
 		payload[i] = (unsigned char)rand();
 	test_raw();
+	test_zeros(path("zeros.img"));
+	if (access("/dev/shm", W_OK) == 0) {
+		char shm[64];
+
+		snprintf(shm, sizeof(shm), "/dev/shm/writer_test.%d",
+		    (int)getpid());
+		test_zeros(shm);
+	}
 	test_files();
 	free(payload);
 	{
