@@ -16,6 +16,13 @@ B	?= build/san
 CFLAGS	+= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 LDFLAGS	+= -fsanitize=address,undefined
+else ifeq ($(TSAN),1)
+# ThreadSanitizer: the install pipeline's threads. halt_on_error makes a
+# race a failed test; exitcode 66 is TSan's own, beside upkit's 0-9.
+B	?= build/tsan
+CFLAGS	+= -O1 -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=thread
+export TSAN_OPTIONS ?= halt_on_error=1 exitcode=66
 else
 B	?= build
 endif
@@ -111,8 +118,9 @@ deps: deps-core
 unit: $(UNIT_BIN)
 
 # Real boots in QEMU (tests/e2e). check runs them once, in the plain
-# build: under SAN=1 the guest would run a sanitized upkit at TCG speed.
-ifneq ($(SAN),1)
+# build: under SAN=1 or TSAN=1 the guest would run a sanitized upkit at
+# TCG speed.
+ifeq ($(SAN)$(TSAN),)
 E2E_RUN	 = $(E2E)
 endif
 check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/badwrite.so \
@@ -131,7 +139,7 @@ soak: deps $(B)/upkit arm64
 ARM64_PC = /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
 arm64:
 	PKG_CONFIG_LIBDIR=$(ARM64_PC) $(MAKE) B=build/arm64 \
-	    CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar SAN= \
+	    CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar SAN= TSAN= \
 	    build/arm64/upkit
 
 demo: deps-core all
