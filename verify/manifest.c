@@ -184,32 +184,304 @@ dup_str(const char *s, char **out, const char *path, const char *key,
 }
 
 /*
- * The chunk table: [offset, csize, csha256, usha256, xxh3]. *next is
- * where the next chunk must start in the payload area, carried across
- * payloads so the whole area is covered exactly once.
+ * The chunk tables are nearly all of a big manifest: about 200 bytes of
+ * JSON a chunk, which as a cJSON tree would take 600 more (six nodes, three
+ * strings): 10 MiB for a 16 GiB disk image, in an agent meant to run in a
+ * few. So cJSON parses the manifest with each payload's "chunks" value cut
+ * out and an empty array in its place, and the rows are read from the text
+ * straight into the chunk table. The scanner below walks the JSON grammar
+ * just far enough to find those values.
+ */
+#define SCAN_DEPTH	64	/* a manifest nests 4 deep */
+
+struct span {
+	size_t		 start;		/* the value, '[' ... ']' */
+	size_t		 end;
+};
+
+struct scan {
+	const char	*s;
+	size_t		 len;
+	size_t		 pos;
+};
+
+static void
+scan_ws(struct scan *sc)
+{
+	while (sc->pos < sc->len && strchr(" \t\r\n", sc->s[sc->pos]) != NULL &&
+	    sc->s[sc->pos] != '\0')
+		sc->pos++;
+}
+
+static int
+scan_is(struct scan *sc, char c)
+{
+	scan_ws(sc);
+	if (sc->pos < sc->len && sc->s[sc->pos] == c) {
+		sc->pos++;
+		return 1;
+	}
+	return 0;
+}
+
+/* A string; *escaped says whether it holds a backslash. -1 if unended. */
+static int
+scan_string(struct scan *sc, int *escaped)
+{
+	*escaped = 0;
+	if (!scan_is(sc, '"'))
+		return -1;
+	while (sc->pos < sc->len) {
+		switch (sc->s[sc->pos++]) {
+		case '"':
+			return 0;
+		case '\\':
+			*escaped = 1;
+			sc->pos++;
+			break;
+		default:
+			break;
+		}
+	}
+	return -1;
+}
+
+/* Steps over one value. What it is not sure of, cJSON or the row parser
+ * checks: this only has to find where values end, in valid JSON. */
+static int
+scan_value(struct scan *sc, int depth)
+{
+	int esc;
+
+	if (depth > SCAN_DEPTH)
+		return -1;
+	scan_ws(sc);
+	if (sc->pos >= sc->len)
+		return -1;
+	switch (sc->s[sc->pos]) {
+	case '"':
+		return scan_string(sc, &esc);
+	case '[':
+		sc->pos++;
+		if (scan_is(sc, ']'))
+			return 0;
+		do {
+			if (scan_value(sc, depth + 1) < 0)
+				return -1;
+		} while (scan_is(sc, ','));
+		return scan_is(sc, ']') ? 0 : -1;
+	case '{':
+		sc->pos++;
+		if (scan_is(sc, '}'))
+			return 0;
+		do {
+			if (scan_string(sc, &esc) < 0 || !scan_is(sc, ':') ||
+			    scan_value(sc, depth + 1) < 0)
+				return -1;
+		} while (scan_is(sc, ','));
+		return scan_is(sc, '}') ? 0 : -1;
+	default:
+		/* A number, true, false or null. */
+		if (strchr("-0123456789tfn", sc->s[sc->pos]) == NULL ||
+		    sc->s[sc->pos] == '\0')
+			return -1;
+		while (sc->pos < sc->len && sc->s[sc->pos] != '\0' &&
+		    strchr("+-.0123456789eEtruefalsn", sc->s[sc->pos]) != NULL)
+			sc->pos++;
+		return 0;
+	}
+}
+
+/* Steps over an object key; 1 if it is the quoted word key. Keys with
+ * escapes are refused: cJSON would read "chu\u006eks" as "chunks". */
+static int
+scan_key(struct scan *sc, const char *key, struct err *e)
+{
+	size_t at, n = strlen(key);
+	int esc;
+
+	scan_ws(sc);
+	at = sc->pos;
+	if (scan_string(sc, &esc) < 0 || !scan_is(sc, ':'))
+		return err_set(e, -EBADMSG, "manifest: not valid JSON (at "
+		    "byte %zu)", at);
+	if (esc)
+		return err_set(e, -EBADMSG, "manifest: a key with escapes "
+		    "(at byte %zu)", at);
+	return sc->pos - at >= n + 2 && strncmp(sc->s + at + 1, key, n) == 0 &&
+	    sc->s[at + 1 + n] == '"';
+}
+
+/* Finds each payload's "chunks" value: spans[i] for payloads[i], start 0
+ * where there is none. The first of two equal keys counts, as in cJSON. */
+static int
+find_chunks(const char *s, size_t len, struct span *spans, struct err *e)
+{
+	struct scan sc = { s, len, 0 };
+	size_t i, at;
+	int r, seen = 0, found;
+
+	if (!scan_is(&sc, '{') || scan_is(&sc, '}'))
+		return 0;	/* not an object, or empty: parse_tree says */
+	do {
+		if ((r = scan_key(&sc, "payloads", e)) < 0)
+			return r;
+		scan_ws(&sc);
+		at = sc.pos;
+		if (r == 0 || seen || !scan_is(&sc, '[')) {
+			sc.pos = at;
+			if (scan_value(&sc, 1) < 0)
+				goto invalid;
+			continue;
+		}
+		seen = 1;
+		if (scan_is(&sc, ']'))
+			continue;
+		i = 0;
+		do {
+			scan_ws(&sc);
+			at = sc.pos;
+			if (!scan_is(&sc, '{')) {
+				sc.pos = at;
+				if (scan_value(&sc, 2) < 0)
+					goto invalid;
+			} else if (!scan_is(&sc, '}')) {
+				found = 0;
+				do {
+					if ((r = scan_key(&sc, "chunks",
+					    e)) < 0)
+						return r;
+					scan_ws(&sc);
+					at = sc.pos;
+					if (scan_value(&sc, 3) < 0)
+						goto invalid;
+					if (r == 1 && !found &&
+					    i < BUNDLE_PAYLOADS_MAX &&
+					    s[at] == '[') {
+						spans[i].start = at;
+						spans[i].end = sc.pos;
+					}
+					found |= r;
+				} while (scan_is(&sc, ','));
+				if (!scan_is(&sc, '}'))
+					goto invalid;
+			}
+			i++;
+		} while (scan_is(&sc, ','));
+		if (!scan_is(&sc, ']'))
+			goto invalid;
+	} while (scan_is(&sc, ','));
+	if (scan_is(&sc, '}'))
+		return 0;
+invalid:
+	return err_set(e, -EBADMSG, "manifest: not valid JSON (at byte %zu)",
+	    sc.pos);
+}
+
+/* A row's integer: digits only, as upkit writes them, at most 2^53 - 1. */
+static int
+row_int(struct scan *sc, const char *path, const char *key, uint64_t min,
+    uint64_t max, uint64_t *out, struct err *e)
+{
+	char what[96];
+	uint64_t v = 0;
+	size_t n = 0;
+
+	scan_ws(sc);
+	while (sc->pos < sc->len && sc->s[sc->pos] >= '0' &&
+	    sc->s[sc->pos] <= '9') {
+		v = v * 10 + (uint64_t)(sc->s[sc->pos++] - '0');
+		if (++n > 16 || v > JSON_INT_MAX)
+			return bad(e, path, key, "not an integer");
+	}
+	/* A sign, a fraction, an exponent, a leading zero or no digits. */
+	if (n == 0 || (n > 1 && sc->s[sc->pos - n] == '0') ||
+	    (sc->pos < sc->len && strchr(".eE", sc->s[sc->pos]) != NULL &&
+	    sc->s[sc->pos] != '\0'))
+		return bad(e, path, key, "not an integer");
+	if (v < min || v > max) {
+		snprintf(what, sizeof(what), "%llu out of range %llu..%llu",
+		    (unsigned long long)v, (unsigned long long)min,
+		    (unsigned long long)max);
+		return bad(e, path, key, what);
+	}
+	*out = v;
+	return 0;
+}
+
+/* A row's hex string of n bytes, without escapes. */
+static int
+row_hex(struct scan *sc, const char *path, const char *key, uint8_t *out,
+    size_t n, struct err *e)
+{
+	char what[64];
+	size_t i;
+	int hi, lo;
+
+	if (!scan_is(sc, '"'))
+		return bad(e, path, key, "not a string");
+	snprintf(what, sizeof(what), "not %zu hex digits", 2 * n);
+	if (sc->len - sc->pos < 2 * n + 1)
+		return bad(e, path, key, what);
+	for (i = 0; i < n; i++) {
+		if ((hi = unhex((unsigned char)sc->s[sc->pos])) < 0 ||
+		    (lo = unhex((unsigned char)sc->s[sc->pos + 1])) < 0)
+			return bad(e, path, key, what);
+		out[i] = (uint8_t)(hi << 4 | lo);
+		sc->pos += 2;
+	}
+	if (sc->s[sc->pos++] != '"')
+		return bad(e, path, key, what);
+	return 0;
+}
+
+/* The separator after item k of a row: ',' before item 4, ']' after. */
+static int
+row_next(struct scan *sc, int k, const char *path, struct err *e)
+{
+	if (!scan_is(sc, k < 4 ? ',' : ']'))
+		return err_set(e, -EBADMSG, "manifest: %s: not an array of 5 "
+		    "items", path);
+	return 0;
+}
+
+/*
+ * The chunk table: rows [offset, csize, csha256, usha256, xxh3], read from
+ * the text at sp. *next is where the next chunk must start in the payload
+ * area, carried across payloads so the whole area is covered exactly once.
  */
 static int
-parse_chunks(const cJSON *arr, struct bundle_payload *p, const char *ppath,
-    uint64_t *next, struct err *e)
+parse_chunks(const cJSON *arr, const char *text, const struct span *sp,
+    struct bundle_payload *p, const char *ppath, uint64_t *next,
+    struct err *e)
 {
 	char path[64], what[96];
-	const cJSON *c;
+	struct scan sc;
 	struct bundle_chunk *ch;
-	uint64_t v, want, usize, sum = 0;
+	uint64_t v, want, usize, count = 0, sum = 0;
 	uint8_t x[8];
 	size_t i, k;
 	int r;
 
 	if (arr == NULL)
 		return bad(e, ppath, "chunks", "missing");
-	if (!cJSON_IsArray(arr))
+	if (!cJSON_IsArray(arr) || sp->start == sp->end)
 		return bad(e, ppath, "chunks", "not an array");
 	want = (p->size + p->chunk_size - 1) / p->chunk_size;
 	/* Count before allocating: size alone could ask for 2^41 chunks. */
-	if ((uint64_t)cJSON_GetArraySize(arr) != want) {
-		snprintf(what, sizeof(what), "%d chunks, size %llu needs %llu",
-		    cJSON_GetArraySize(arr), (unsigned long long)p->size,
-		    (unsigned long long)want);
+	sc.s = text;
+	sc.len = sp->end;
+	sc.pos = sp->start + 1;
+	if (!scan_is(&sc, ']'))
+		do {
+			if (scan_value(&sc, 4) < 0)
+				return bad(e, ppath, "chunks", "not valid JSON");
+			count++;
+		} while (scan_is(&sc, ','));
+	if (count != want) {
+		snprintf(what, sizeof(what), "%llu chunks, size %llu needs "
+		    "%llu", (unsigned long long)count,
+		    (unsigned long long)p->size, (unsigned long long)want);
 		return bad(e, ppath, "chunks", what);
 	}
 	if ((p->chunks = calloc(want, sizeof(*p->chunks))) == NULL)
@@ -217,19 +489,21 @@ parse_chunks(const cJSON *arr, struct bundle_payload *p, const char *ppath,
 		    (unsigned long long)want);
 	p->nchunks = want;
 	p->offset = *next;
-	i = 0;
-	cJSON_ArrayForEach(c, arr) {
+	sc.pos = sp->start + 1;
+	for (i = 0; i < want; i++) {
 		ch = &p->chunks[i];
 		snprintf(path, sizeof(path), "%s.chunks[%zu]", ppath, i);
-		if (!cJSON_IsArray(c) || cJSON_GetArraySize(c) != 5)
+		if (i > 0 && !scan_is(&sc, ','))
+			return bad(e, ppath, "chunks", "not valid JSON");
+		if (!scan_is(&sc, '['))
 			return err_set(e, -EBADMSG, "manifest: %s: not an "
 			    "array of 5 items", path);
 		usize = p->size - (uint64_t)i * p->chunk_size;
 		if (usize > p->chunk_size)
 			usize = p->chunk_size;
 		ch->usize = (uint32_t)usize;
-		if ((r = get_int(cJSON_GetArrayItem(c, 0), path, "offset", 0,
-		    JSON_INT_MAX, &v, e)) < 0)
+		if ((r = row_int(&sc, path, "offset", 0, JSON_INT_MAX, &v,
+		    e)) < 0 || (r = row_next(&sc, 0, path, e)) < 0)
 			return r;
 		if (v != *next) {
 			snprintf(what, sizeof(what), "%llu, expected %llu "
@@ -238,17 +512,17 @@ parse_chunks(const cJSON *arr, struct bundle_payload *p, const char *ppath,
 			return bad(e, path, "offset", what);
 		}
 		ch->offset = v;
-		if ((r = get_int(cJSON_GetArrayItem(c, 1), path, "csize", 1,
-		    ZSTD_COMPRESSBOUND(usize), &v, e)) < 0)
+		if ((r = row_int(&sc, path, "csize", 1,
+		    ZSTD_COMPRESSBOUND(usize), &v, e)) < 0 ||
+		    (r = row_next(&sc, 1, path, e)) < 0)
 			return r;
 		ch->csize = (uint32_t)v;
-		if ((r = get_hex(cJSON_GetArrayItem(c, 2), path, "csha256",
-		    ch->csha, 32, e)) < 0 ||
-		    (r = get_hex(cJSON_GetArrayItem(c, 3), path, "usha256",
-		    ch->usha, 32, e)) < 0)
-			return r;
-		if ((r = get_hex(cJSON_GetArrayItem(c, 4), path, "xxh3", x,
-		    sizeof(x), e)) < 0)
+		if ((r = row_hex(&sc, path, "csha256", ch->csha, 32, e)) < 0 ||
+		    (r = row_next(&sc, 2, path, e)) < 0 ||
+		    (r = row_hex(&sc, path, "usha256", ch->usha, 32, e)) < 0 ||
+		    (r = row_next(&sc, 3, path, e)) < 0 ||
+		    (r = row_hex(&sc, path, "xxh3", x, sizeof(x), e)) < 0 ||
+		    (r = row_next(&sc, 4, path, e)) < 0)
 			return r;
 		for (k = 0; k < sizeof(x); k++)
 			ch->xxh3 = ch->xxh3 << 8 | x[k];
@@ -256,7 +530,6 @@ parse_chunks(const cJSON *arr, struct bundle_payload *p, const char *ppath,
 		if (*next > JSON_INT_MAX)
 			return bad(e, path, "offset", "payload area too large");
 		sum += ch->csize;
-		i++;
 	}
 	if (sum != p->csize) {
 		snprintf(what, sizeof(what), "%llu but the chunks add up to "
@@ -338,8 +611,8 @@ parse_files(const cJSON *arr, struct bundle_payload *p, const char *ppath,
 }
 
 static int
-parse_payload(const cJSON *o, struct manifest *m, size_t idx,
-    uint64_t *next, struct err *e)
+parse_payload(const cJSON *o, const char *text, const struct span *sp,
+    struct manifest *m, size_t idx, uint64_t *next, struct err *e)
 {
 	struct bundle_payload *p = &m->payloads[idx];
 	char path[32], what[96];
@@ -412,12 +685,13 @@ parse_payload(const cJSON *o, struct manifest *m, size_t idx,
 	if ((r = parse_files(cJSON_GetObjectItemCaseSensitive(o, "files"), p,
 	    path, e)) < 0)
 		return r;
-	return parse_chunks(cJSON_GetObjectItemCaseSensitive(o, "chunks"), p,
-	    path, next, e);
+	return parse_chunks(cJSON_GetObjectItemCaseSensitive(o, "chunks"),
+	    text, sp, p, path, next, e);
 }
 
 static int
-parse_tree(const cJSON *root, struct manifest *m, struct err *e)
+parse_tree(const cJSON *root, const char *text, const struct span *spans,
+    struct manifest *m, struct err *e)
 {
 	const cJSON *arr, *o;
 	const char *s;
@@ -470,7 +744,8 @@ parse_tree(const cJSON *root, struct manifest *m, struct err *e)
 	cJSON_ArrayForEach(o, arr) {
 		/* Count first so manifest_free() sees half-built payloads. */
 		m->npayloads = i + 1;
-		if ((r = parse_payload(o, m, i, &next, e)) < 0)
+		if ((r = parse_payload(o, text, &spans[i], m, i, &next,
+		    e)) < 0)
 			return r;
 		i++;
 	}
@@ -481,32 +756,56 @@ int
 manifest_parse(const void *buf, size_t len, struct manifest **mp,
     struct err *e)
 {
+	struct span spans[BUNDLE_PAYLOADS_MAX];
 	struct manifest *m = NULL;
 	cJSON *root = NULL;
-	const char *end = NULL;
-	char *text = NULL;
+	const char *end = NULL, *in = buf;
+	char *text = NULL, *t;
+	size_t i, n, from;
 	int r;
 
 	*mp = NULL;
 	if (len > BUNDLE_MANIFEST_MAX)
 		return err_set(e, -EBADMSG, "manifest: %zu bytes, more than "
 		    "%u", len, BUNDLE_MANIFEST_MAX);
-	/* cJSON wants a NUL-terminated string; an embedded NUL then shows
-	 * up as the parse ending before len. */
-	if ((text = malloc(len + 1)) == NULL ||
+	memset(spans, 0, sizeof(spans));
+	if ((r = find_chunks(in, len, spans, e)) < 0)
+		return r;
+	/* The text for cJSON: the manifest with each chunk table (in
+	 * order, as the scan found them) cut down to "[]", NUL-terminated;
+	 * an embedded NUL then shows up as the parse ending early. */
+	n = len + 1;
+	for (i = 0; i < BUNDLE_PAYLOADS_MAX; i++)
+		n -= spans[i].end - spans[i].start - (spans[i].end != 0 ? 2 : 0);
+	if ((text = malloc(n)) == NULL ||
 	    (m = calloc(1, sizeof(*m))) == NULL) {
 		r = err_set(e, -ENOMEM, "manifest: %zu bytes", len);
 		goto fail;
 	}
-	memcpy(text, buf, len);
-	text[len] = '\0';
+	for (t = text, from = 0, i = 0; i < BUNDLE_PAYLOADS_MAX; i++) {
+		if (spans[i].end == 0)
+			continue;
+		memcpy(t, in + from, spans[i].start - from);
+		t += spans[i].start - from;
+		memcpy(t, "[]", 2);
+		t += 2;
+		from = spans[i].end;
+	}
+	memcpy(t, in + from, len - from);
+	t[len - from] = '\0';
 	root = cJSON_ParseWithOpts(text, &end, 1);
-	if (root == NULL || end != text + len) {
+	if (root == NULL || end != t + (len - from)) {
+		/* The offset in the manifest as sent: put the cut tables
+		 * back in front of it. */
+		from = end != NULL ? (size_t)(end - text) : 0;
+		for (i = 0; i < BUNDLE_PAYLOADS_MAX; i++)
+			if (spans[i].end != 0 && from > spans[i].start)
+				from += spans[i].end - spans[i].start - 2;
 		r = err_set(e, -EBADMSG, "manifest: not valid JSON (at byte "
-		    "%td)", end != NULL ? end - text : (ptrdiff_t)0);
+		    "%zu)", from);
 		goto fail;
 	}
-	if ((r = parse_tree(root, m, e)) < 0)
+	if ((r = parse_tree(root, in, spans, m, e)) < 0)
 		goto fail;
 	cJSON_Delete(root);
 	free(text);

@@ -110,6 +110,27 @@ static const struct bad {
 	{ "[60,5,", "[60,0,", "payloads[1].chunks[0]: csize" },
 	{ "[60,5,", "[60,\"5\",",
 	    "manifest: payloads[1].chunks[0]: csize: not an integer" },
+	/* Chunk rows are read from the text: integers as upkit writes
+	 * them, keys without escapes (cJSON would read this as chunks). */
+	{ "[10,20,", "[1e1,20,", "payloads[0].chunks[1]: offset: not an "
+	    "integer" },
+	{ "[10,20,", "[10.0,20,", "chunks[1]: offset: not an integer" },
+	{ "[10,20,", "[010,20,", "chunks[1]: offset: not an integer" },
+	{ "[10,20,", "[-10,20,", "chunks[1]: offset: not an integer" },
+	{ "[10,20,", "[10,99999999999999999,", "chunks[1]: csize: not an "
+	    "integer" },
+	{ "[10,20,\"", "[10,20,\"\\u0030", "chunks[1]: csha256: not 64" },
+	{ "\"chunks\":[[60", "\"chu\\u006eks\":[[60",
+	    "manifest: a key with escapes" },
+	{ "\"payloads\":[", "\"p\\u0061yloads\":[",
+	    "manifest: a key with escapes" },
+	{ "\"chunks\":[[60", "\"chunks\":{\"a\":[60",
+	    "manifest: not valid JSON" },
+	{ "\"chunks\":[[60", "\"chunks\":7,\"x\":[[60",
+	    "payloads[1]: chunks: not an array" },
+	{ "\"chunks\":[[60", "\"chunks\":[[60,[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+	    "manifest: not valid JSON" },
 	{ "[30,30,", "[30,200,", "payloads[0].chunks[2]: csize" },
 	{ "\"compressed_size\":60", "\"compressed_size\":61",
 	    "payloads[0]: compressed_size" },
@@ -312,6 +333,25 @@ main(void)
 	s = edit(H16 "\"]]}]", "FFEEDDCCBBAA9988\"]]}]");
 	CHECK_OK(manifest_parse(s, strlen(s), &m, &e), &e);
 	CHECK(m->payloads[1].chunks[0].xxh3 == 0xffeeddccbbaa9988ull);
+	manifest_free(m);
+	free(s);
+	/* Whitespace anywhere JSON allows it, inside chunk rows too. */
+	s = edit("\"chunks\":[[0,10,\"", "\"chunks\" :\n [ [ 0 ,\t10 ,\r\n \"");
+	CHECK_OK(manifest_parse(s, strlen(s), &m, &e), &e);
+	check_base(m);
+	manifest_free(m);
+	free(s);
+	/* "chunks" as a value or under another key is not a chunk table;
+	 * of two "chunks" keys the first counts, as in cJSON. */
+	s = edit("\"compatible\"", "\"x\":{\"chunks\":[[1]]},\"y\":\"chunks\","
+	    "\"compatible\"");
+	CHECK_OK(manifest_parse(s, strlen(s), &m, &e), &e);
+	check_base(m);
+	manifest_free(m);
+	free(s);
+	s = edit(H16 "\"]]}]", H16 "\"]],\"chunks\":[]}]");
+	CHECK_OK(manifest_parse(s, strlen(s), &m, &e), &e);
+	check_base(m);
 	manifest_free(m);
 	free(s);
 	s = edit(",\"mode\":384", "");
