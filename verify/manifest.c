@@ -33,11 +33,27 @@ bad(struct err *e, const char *path, const char *key, const char *what)
 	    *path != '\0' ? ": " : "", key, what);
 }
 
+/* Sets *out to v if it is in min..max. */
+static int
+in_range(uint64_t v, const char *path, const char *key, uint64_t min,
+    uint64_t max, uint64_t *out, struct err *e)
+{
+	char what[96];
+
+	if (v < min || v > max) {
+		snprintf(what, sizeof(what), "%llu out of range %llu..%llu",
+		    (unsigned long long)v, (unsigned long long)min,
+		    (unsigned long long)max);
+		return bad(e, path, key, what);
+	}
+	*out = v;
+	return 0;
+}
+
 static int
 get_int(const cJSON *it, const char *path, const char *key, uint64_t min,
     uint64_t max, uint64_t *out, struct err *e)
 {
-	char what[96];
 	double v;
 
 	if (it == NULL)
@@ -50,14 +66,7 @@ get_int(const cJSON *it, const char *path, const char *key, uint64_t min,
 	if (!(v >= 0 && v <= (double)JSON_INT_MAX) ||
 	    (double)(uint64_t)v != v)
 		return bad(e, path, key, "not an integer");
-	if ((uint64_t)v < min || (uint64_t)v > max) {
-		snprintf(what, sizeof(what), "%llu out of range %llu..%llu",
-		    (unsigned long long)v, (unsigned long long)min,
-		    (unsigned long long)max);
-		return bad(e, path, key, what);
-	}
-	*out = (uint64_t)v;
-	return 0;
+	return in_range((uint64_t)v, path, key, min, max, out, e);
 }
 
 static int
@@ -150,26 +159,35 @@ unhex(int c)
 	return -1;
 }
 
+/* Decodes 2n hex digits at s into out[n]: 0, or -1 at a non-digit. */
+static int
+unhex_n(const char *s, uint8_t *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if ((hi = unhex((unsigned char)s[2 * i])) < 0 ||
+		    (lo = unhex((unsigned char)s[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 static int
 get_hex(const cJSON *it, const char *path, const char *key, uint8_t *out,
     size_t n, struct err *e)
 {
 	char what[64];
 	const char *s;
-	size_t i;
-	int hi, lo, r;
+	int r;
 
 	if ((r = get_str(it, path, key, &s, e)) < 0)
 		return r;
 	snprintf(what, sizeof(what), "not %zu hex digits", 2 * n);
-	if (strlen(s) != 2 * n)
+	if (strlen(s) != 2 * n || unhex_n(s, out, n) < 0)
 		return bad(e, path, key, what);
-	for (i = 0; i < n; i++) {
-		if ((hi = unhex((unsigned char)s[2 * i])) < 0 ||
-		    (lo = unhex((unsigned char)s[2 * i + 1])) < 0)
-			return bad(e, path, key, what);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
 	return 0;
 }
 
@@ -383,7 +401,6 @@ static int
 row_int(struct scan *sc, const char *path, const char *key, uint64_t min,
     uint64_t max, uint64_t *out, struct err *e)
 {
-	char what[96];
 	uint64_t v = 0;
 	size_t n = 0;
 
@@ -399,14 +416,7 @@ row_int(struct scan *sc, const char *path, const char *key, uint64_t min,
 	    (sc->pos < sc->len && strchr(".eE", sc->s[sc->pos]) != NULL &&
 	    sc->s[sc->pos] != '\0'))
 		return bad(e, path, key, "not an integer");
-	if (v < min || v > max) {
-		snprintf(what, sizeof(what), "%llu out of range %llu..%llu",
-		    (unsigned long long)v, (unsigned long long)min,
-		    (unsigned long long)max);
-		return bad(e, path, key, what);
-	}
-	*out = v;
-	return 0;
+	return in_range(v, path, key, min, max, out, e);
 }
 
 /* A row's hex string of n bytes, without escapes. */
@@ -415,23 +425,15 @@ row_hex(struct scan *sc, const char *path, const char *key, uint8_t *out,
     size_t n, struct err *e)
 {
 	char what[64];
-	size_t i;
-	int hi, lo;
 
 	if (!scan_is(sc, '"'))
 		return bad(e, path, key, "not a string");
 	snprintf(what, sizeof(what), "not %zu hex digits", 2 * n);
-	if (sc->len - sc->pos < 2 * n + 1)
+	if (sc->len - sc->pos < 2 * n + 1 ||
+	    unhex_n(sc->s + sc->pos, out, n) < 0 ||
+	    sc->s[sc->pos + 2 * n] != '"')
 		return bad(e, path, key, what);
-	for (i = 0; i < n; i++) {
-		if ((hi = unhex((unsigned char)sc->s[sc->pos])) < 0 ||
-		    (lo = unhex((unsigned char)sc->s[sc->pos + 1])) < 0)
-			return bad(e, path, key, what);
-		out[i] = (uint8_t)(hi << 4 | lo);
-		sc->pos += 2;
-	}
-	if (sc->s[sc->pos++] != '"')
-		return bad(e, path, key, what);
+	sc->pos += 2 * n + 1;
 	return 0;
 }
 
