@@ -1,9 +1,8 @@
 /*
- * verify/manifest: the JSON manifest. Parsing runs before the signature
- * is checked (the signature covers these very bytes, but we must parse the
- * header first to know how many to read), so it treats the input as
- * hostile: every count is checked against the JSON before allocating and
- * every integer must be exact in a double.
+ * verify/manifest: the JSON manifest. An install parses it only once the
+ * signature over it holds, but `bundle info` parses what it is given, so
+ * the parser treats its input as hostile: every count is checked against
+ * the JSON before allocating and every integer must be exact in a double.
  */
 #include <errno.h>
 #include <stdint.h>
