@@ -55,7 +55,7 @@ DEPS_CORE = build-essential pkg-config clang libclang-rt-14-dev \
 	   u-boot-tools squashfs-tools busybox-static e2fsprogs zstd \
 	   util-linux cpio nginx openssl time grub-common grub-emu \
 	   grub-efi-amd64-bin fdisk dosfstools mtools
-DEPS_E2E = qemu-system-x86 qemu-system-arm ovmf u-boot-qemu \
+DEPS_E2E = qemu-system-x86 qemu-system-arm qemu-user ovmf u-boot-qemu \
 	   gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	   libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64 libzstd-dev:arm64 \
 	   libubootenv-dev:arm64 libcjson-dev:arm64 libinih-dev:arm64 \
@@ -135,12 +135,13 @@ e2e: deps $(B)/upkit arm64
 soak: deps $(B)/upkit arm64
 	SOAK=1 UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
 
-# upkit for the aarch64 guest: Debian's cross compiler and :arm64 libs.
+# upkit for the aarch64 guest, and the unit tests for qemu-aarch64
+# (tests/e2e/arm64_unit_test.sh): Debian's cross compiler and :arm64 libs.
 ARM64_PC = /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
 arm64:
 	PKG_CONFIG_LIBDIR=$(ARM64_PC) $(MAKE) B=build/arm64 \
 	    CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar SAN= TSAN= \
-	    build/arm64/upkit
+	    build/arm64/upkit unit
 
 demo: deps-core all
 	sh tests/demo.sh $(abspath $(B)/upkit)
