@@ -60,7 +60,7 @@ struct slot_writer {
 	int		 fd;		/* buffered */
 	int		 dfd;		/* O_DIRECT, or -1 if unsupported */
 	int		 nodirect;	/* an O_DIRECT transfer was refused */
-	int		 nozero;	/* fallocate cannot zero a range */
+	int		 nozero;	/* fallocate failed: write zeros */
 	/* files */
 	struct wfile	*files;
 	size_t		 nfiles;
@@ -131,24 +131,23 @@ all_zero(const char *p, size_t len)
  * it (WRITE ZEROES on NVMe, SCSI, virtio and loop devices; unwritten
  * extents in an image file), which saves the transfer and, on flash, the
  * wear. ZERO_RANGE keeps the blocks allocated, so a file slot never
- * becomes sparse and a later write cannot fail for lack of space. Where
- * the device has no such command, the kernel writes zero pages itself.
- * -EOPNOTSUPP when the slot cannot do it at all: write the zeros instead.
+ * becomes sparse. Where the device has no such command, the kernel writes
+ * zero pages itself. When fallocate fails for any reason, the caller
+ * writes the zeros instead, for this range and every later one: it cannot
+ * zero at all (tmpfs, an old kernel), or it needs room the file system no
+ * longer has (an extent split on a full disk), where writing over blocks
+ * the slot already owns needs none. A real fault shows up in that write.
  */
 static int
 zero_range(struct slot_writer *w, size_t len, uint64_t off)
 {
 	if (__atomic_load_n(&w->nozero, __ATOMIC_RELAXED))
-		return -EOPNOTSUPP;
+		return -1;
 	if (fallocate(w->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
 	    (off_t)off, (off_t)len) == 0)
 		return 0;
-	if (errno == EOPNOTSUPP || errno == ENOSYS || errno == ENODEV ||
-	    errno == EINVAL || errno == ENOTTY) {
-		__atomic_store_n(&w->nozero, 1, __ATOMIC_RELAXED);
-		return -EOPNOTSUPP;
-	}
-	return -errno;
+	__atomic_store_n(&w->nozero, 1, __ATOMIC_RELAXED);
+	return -1;
 }
 
 /* Drops the cached pages of a range so the next read hits the storage.
@@ -491,11 +490,11 @@ slot_writer_pwrite(struct slot_writer *w, const void *buf, size_t len,
 	if ((r = check_range(w, "write", len, off, e)) < 0)
 		return r;
 	if (w->type == SLOT_RAW) {
-		r = -EINVAL;
 		if (aligned(buf, len, off) && all_zero(p, len) &&
-		    (r = zero_range(w, len, off)) == -EOPNOTSUPP)
-			r = -EINVAL;
-		if (r == -EINVAL && w->dfd != -1 && aligned(buf, len, off) &&
+		    zero_range(w, len, off) == 0)
+			return 0;
+		r = -EINVAL;
+		if (w->dfd != -1 && aligned(buf, len, off) &&
 		    (r = pwrite_all(w->dfd, p, len, off)) == -EINVAL)
 			__atomic_store_n(&w->nodirect, 1, __ATOMIC_RELAXED);
 		/* EINVAL from O_DIRECT: the device wants a larger

@@ -3,13 +3,15 @@
 # zeroed by the device, not sent: over a slot full of old data, through a
 # loop device (WRITE ZEROES) and on an image file, the slot ends up equal
 # to the image, the zeroed runs are unwritten extents of the file behind
-# the slot (ext4 here), and the slot file keeps its blocks (no holes).
+# the slot (ext4 here), and the slot file keeps its blocks (no holes). On
+# a full file system, where zeroing in place needs room for an extent
+# split, the zeros are written over the slot's own blocks instead.
 set -eu
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/lib.sh"
 need_upkit
 need_root
-need losetup openssl fw_printenv mkenvimage filefrag
+need losetup openssl fw_printenv mkenvimage filefrag mke2fs mount
 ws_init
 losetup -f >/dev/null 2>&1 || skip "no free loop device"
 
@@ -79,4 +81,26 @@ run loop update -c "$CFG.loop" --from "$WS/b.upk" --no-reboot \
 expect_rc loop 0
 check "$loop_b" "$ROOT_B"
 [ "$(stat -c %b "$ROOT_B")" -ge "$BLOCKS" ] || die "$ROOT_B has holes now"
+
+# An image-file slot on a full ext4: the slot's blocks are all allocated,
+# not one more is free. Zeroing in place would split the file's one
+# extent into more than the inode holds, which needs a block.
+truncate -s 32M "$WS/full.fs"
+mke2fs -q -F -t ext4 -b 4096 "$WS/full.fs" || die "mke2fs $WS/full.fs"
+mkdir "$WS/full"
+loop_f=$(loop_attach "$WS/full.fs")
+mount "$loop_f" "$WS/full" || die "mount $loop_f"
+ws_mount "$WS/full"
+FULL_B=$WS/full/rootfs-b.img
+gen_bytes "$(filesize "$ROOT_B")" old-b >"$FULL_B"
+sed "s|^device = $ROOT_B\$|device = $FULL_B|" "$CFG" >"$CFG.full"
+dd if=/dev/zero of="$WS/full/filler" bs=1M status=none 2>/dev/null || :
+dd if=/dev/zero of="$WS/full/filler2" bs=4k status=none 2>/dev/null || :
+sync -f "$WS/full/filler2"
+[ "$(df -k --output=avail "$WS/full" | tail -n 1)" -eq 0 ] ||
+    die "$WS/full is not full"
+run full update -c "$CFG.full" --from "$WS/b.upk" --no-reboot \
+    --allow-downgrade
+expect_rc full 0
+prefix_equal "$img" "$FULL_B"
 exit 0
