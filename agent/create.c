@@ -166,7 +166,7 @@ create_add_files(struct create_plan *p, const char *class, const char *dir,
 	struct create_source *s = NULL;
 	struct dirent *de;
 	struct stat st;
-	char **names = NULL, path[4096];
+	char **names = NULL, **grown, path[4096];
 	size_t i, n = 0;
 	uint64_t total = 0;
 	DIR *d;
@@ -190,9 +190,11 @@ create_add_files(struct create_plan *p, const char *class, const char *dir,
 			    "[A-Za-z0-9._-]{1,64}", dir, de->d_name);
 			goto out;
 		}
-		if ((names = reallocarray(names, n + 1,
+		/* names stays valid if the array cannot grow, so out:
+		 * frees what it holds. */
+		if ((grown = reallocarray(names, n + 1,
 		    sizeof(*names))) == NULL ||
-		    (names[n] = strdup(de->d_name)) == NULL) {
+		    ((names = grown)[n] = strdup(de->d_name)) == NULL) {
 			r = err_set(e, -ENOMEM, "%s: out of memory", dir);
 			goto out;
 		}
