@@ -50,7 +50,7 @@ main(int argc, char **argv)
 	secs = (double)(b.tv_sec - a.tv_sec) +
 	    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	printf("%.3f %.0f %s %s\n", secs, total / (1 << 20) / secs,
-	    sha256_engine()[0] == 'n' ? "mbedtls" : sha256_engine(), hex);
+	    sha256_hw() ? sha256_engine() : "mbedtls", hex);
 	trust_sha256_free(h);
 	free(buf);
 	close(fd);
