@@ -33,6 +33,7 @@ enum kind {
 	KIND_SECONDS,		/* 1..CONFIG_SECONDS_MAX */
 	KIND_SLOT_TYPE,
 	KIND_BOOTNAME,
+	KIND_BOOL,		/* yes/no, true/false, 1/0 */
 };
 
 struct key {
@@ -48,6 +49,8 @@ static const struct key config_keys[] = {
 	CKEY("system", "compatible", KIND_COMPATIBLE, compatible, 1),
 	CKEY("system", "bootloader", KIND_BOOTLOADER, bootloader, 1),
 	CKEY("system", "data-directory", KIND_ABSPATH, data_directory, 0),
+	CKEY("system", "data-directory-volatile", KIND_BOOL, data_volatile,
+	    0),
 	CKEY("system", "boot-attempts", KIND_ATTEMPTS, boot_attempts, 0),
 	CKEY("system", "cmdline", KIND_STRING, cmdline, 0),
 	CKEY("keyring", "path", KIND_STRING, keyring_path, 1),
@@ -356,6 +359,17 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 			    sec, k->name, val);
 		*((char *)base + k->off) = val[0];
 		return 1;
+	case KIND_BOOL:
+		if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 ||
+		    strcmp(val, "1") == 0)
+			*(int *)((char *)base + k->off) = 1;
+		else if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0 ||
+		    strcmp(val, "0") == 0)
+			*(int *)((char *)base + k->off) = 0;
+		else
+			return fail(p, p->line, "[%s] %s: \"%s\" is not yes "
+			    "or no", sec, k->name, val);
+		return 1;
 	case KIND_STRING:
 	case KIND_ABSPATH:
 	case KIND_COMPATIBLE:
@@ -401,6 +415,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_SECONDS:
 	case KIND_SLOT_TYPE:
 	case KIND_BOOTNAME:
+	case KIND_BOOL:
 		break;
 	}
 	if ((*strp = strdup(val)) == NULL) {

@@ -22,6 +22,7 @@ struct config {
 	char		*compatible;		/* required */
 	char		*bootloader;		/* "uboot", "grub" */
 	char		*data_directory;	/* default /var/lib/upkit */
+	int		 data_volatile;		/* tmpfs is intended; default 0 */
 	int		 boot_attempts;		/* default 3, 1..9 */
 	char		*cmdline;		/* default /proc/cmdline */
 	/* [keyring] */

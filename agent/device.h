@@ -2,7 +2,9 @@
  * agent/device: the device as the agent's commands see it: the config,
  * the state in the data directory, the bootloader env (backend chosen by
  * [system] bootloader) with its boot selection loaded, and the slot the
- * running system booted from. Opening reads; it changes nothing.
+ * running system booted from. Opening reads; it changes nothing on disk.
+ * Where env and state.json disagree on the trial slot or the security
+ * floor, the env wins (docs/boot-selection.md), in d->state too.
  */
 #ifndef AGENT_DEVICE_H
 #define AGENT_DEVICE_H
@@ -31,6 +33,7 @@ struct device {
 	int				 boot_unset;
 	char				 booted;	/* 'A' or 'B' */
 	int				 lockfd;	/* DATA/lock, or -1 */
+	int				 loads;	/* times state and env were read */
 };
 
 /* Loads config_path (see config_path()), DATA/state.json, the bootloader
@@ -41,8 +44,10 @@ int	device_open(const char *config_path, struct device **dp,
 /* The exit code (agent/cmd.h) for a device_open() failure at stage. */
 int	device_exit_code(enum device_stage stage);
 /* Takes DATA/lock (flock, not waiting) for a command that changes the
- * env, a slot or the state; -EBUSY if another upkit holds it. Released
- * by device_free(). */
+ * env, a slot or the state; -EBUSY at once if another upkit holds it.
+ * Then reads state and env again, as they are under the lock. Released
+ * by device_free(). Reading commands never take it, and the env itself
+ * is locked only inside each read and store (slots/uboot.c). */
 int	device_lock(struct device *d, struct err *e);
 /* Flushes and runs the system's reboot command; returns only if that
  * failed (or, in tests, if a stand-in returns). */

@@ -368,13 +368,6 @@ out:
 	return r;
 }
 
-static int
-same_boot(const struct bootstate *a, const struct bootstate *b)
-{
-	return strcmp(a->order, b->order) == 0 && a->left[0] == b->left[0] &&
-	    a->left[1] == b->left[1];
-}
-
 /* One env store of st, skipped when the env already holds it. */
 static int
 store_env(struct health *h, const struct bootstate *st, struct err *e)
@@ -382,7 +375,7 @@ store_env(struct health *h, const struct bootstate *st, struct err *e)
 	struct device *d = h->dev;
 	int r;
 
-	if (!d->boot_unset && same_boot(&d->boot, st))
+	if (!d->boot_unset && bootstate_equal(&d->boot, st))
 		return 0;
 	if ((r = d->env_ops->commit(d->env, st, e)) < 0) {
 		h->fail_code = EXIT_BOOTENV;
@@ -421,13 +414,22 @@ commit(struct health *h, struct err *e)
 	struct bootstate st = h->dev->boot;
 	int r;
 
-	bootstate_mark_good(&st, h->booted, h->dev->config->boot_attempts);
+	/* The trial's floor is in the env (UPKIT_TRIAL_FLOOR) and in the
+	 * state; either may be all that is left of it. */
+	if (st.trial == h->booted && b->security_version > st.trial_floor)
+		st.trial_floor = b->security_version;
+	if (st.trial != h->booted) {
+		st.trial = h->booted;
+		st.trial_floor = b->security_version > st.floor ?
+		    b->security_version : st.floor;
+	}
+	bootstate_commit(&st, h->booted, h->dev->config->boot_attempts);
 	if ((r = store_env(h, &st, e)) < 0)
 		return r;
 	if ((r = state_set(&b->status, "good", e)) < 0)
 		return r;
-	if (b->security_version > s->security_floor)
-		s->security_floor = b->security_version;
+	if (st.floor > s->security_floor)
+		s->security_floor = st.floor;
 	return record(h, h->booted, "committed", NULL, e);
 }
 
@@ -560,37 +562,6 @@ do_rollback(struct health *h, const char *reason, int code, struct err *e)
 	return code;
 }
 
-/*
- * update stores the arm in the env, then records "trial" in state.json.
- * A power cut between the two boots a slot that state.json still calls
- * "bad" with an install in progress. The env only ever arms a slot after
- * every chunk was written, fsync'd and read back, so the arm stands:
- * finish recording it, and the checks run as for any trial.
- */
-static int
-recover_arm(struct health *h, struct err *e)
-{
-	struct state *s = h->dev->state;
-	struct state_slot *b = &s->slot[state_slot_index(h->booted)];
-	int r;
-
-	if (!is(b->status, "bad") || !is(s->last_result, "installing") ||
-	    s->journal_target == NULL || s->journal_target[0] != h->booted ||
-	    s->journal_target[1] != '\0')
-		return 0;
-	fprintf(stderr, "upkit: slot %c booted from an arm whose state was "
-	    "not saved (power cut at the end of the install): recording "
-	    "it as a trial of %s\n", h->booted, dash(s->last_version));
-	if ((r = state_set(&b->status, "trial", e)) < 0 ||
-	    (r = state_set(&b->version, s->last_version, e)) < 0 ||
-	    (r = state_set(&s->last_result, "installed", e)) < 0 ||
-	    (r = state_set(&s->journal_bundle, NULL, e)) < 0 ||
-	    (r = state_set(&s->journal_target, NULL, e)) < 0)
-		return r;
-	s->journal_chunks = 0;
-	return device_save_state(h->dev, e);
-}
-
 static int
 health_run(struct health *h, struct err *e)
 {
@@ -603,8 +574,6 @@ health_run(struct health *h, struct err *e)
 	/* A blank or corrupt env was rebuilt from state.json when the
 	 * device was opened; health runs at every boot, so it stores it. */
 	if (h->dev->boot_unset && (r = store_env(h, &h->dev->boot, e)) < 0)
-		return r;
-	if ((r = recover_arm(h, e)) < 0)
 		return r;
 	if (is(b->status, "trial")) {
 		if (h->json && (h->checks = cJSON_CreateArray()) == NULL)

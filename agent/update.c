@@ -291,6 +291,10 @@ arm(struct update *u, struct err *e)
 	int r;
 
 	bootstate_arm(&st, u->target, u->cfg->boot_attempts);
+	/* A commit raises the floor to this; the env keeps it, so a lost
+	 * data directory cannot lose it. */
+	if (u->m->security_version > st.trial_floor)
+		st.trial_floor = u->m->security_version;
 	if ((r = u->dev->env_ops->commit(u->dev->env, &st, e)) < 0)
 		return r;
 	u->dev->boot = st;

@@ -2,8 +2,12 @@
  * slots/bootenv: boot selection, one scheme for every bootloader:
  * BOOT_ORDER="A B", BOOT_A_LEFT, BOOT_B_LEFT. The boot script boots the
  * first slot in BOOT_ORDER with attempts left, after decrementing its
- * counter. Backends (uboot now, grub next) load and store these three
- * variables; every transition is one bootenv_ops.commit(), which leaves
+ * counter. upkit keeps three more variables of its own beside them, so
+ * that what must survive a reboot does not depend on the data directory
+ * (docs/boot-selection.md): UPKIT_TRIAL (the slot on a trial boot),
+ * UPKIT_TRIAL_FLOOR (the security floor once that trial commits) and
+ * UPKIT_FLOOR (the security floor). Backends (uboot, grub) load and store
+ * all six; every transition is one bootenv_ops.commit(), which leaves
  * either the old or the new env after a power cut. Other variables in the
  * env are kept as they are.
  */
@@ -11,16 +15,36 @@
 #define SLOTS_BOOTENV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct err;
 struct bootenv;			/* opaque: backend context */
 
 #define BOOTENV_SLOTS	2	/* boot names 'A' and 'B' */
 
-/* The three selection variables, decoded. */
+/* The selection variables and upkit's own, decoded. */
 struct bootstate {
-	char	order[BOOTENV_SLOTS + 1];	/* "AB", "BA", "A", "" */
-	int	left[BOOTENV_SLOTS];		/* [0] is A, [1] is B */
+	char		order[BOOTENV_SLOTS + 1];	/* "AB", "BA", "A", "" */
+	int		left[BOOTENV_SLOTS];	/* [0] is A, [1] is B */
+	char		trial;			/* 'A', 'B', or 0: none */
+	uint64_t	trial_floor;		/* floor once the trial commits */
+	uint64_t	floor;			/* security floor */
+};
+
+/* The names of the variables, in the order of struct bootstate_text. */
+#define BOOTENV_VARS	6
+extern const char *const bootstate_names[BOOTENV_VARS];
+
+/* A bootstate as the strings a backend stores; val[i] is the value of
+ * bootstate_names[i] and points into the buffers. An empty string means
+ * unset (UPKIT_TRIAL and UPKIT_TRIAL_FLOOR without a trial). */
+struct bootstate_text {
+	const char	*val[BOOTENV_VARS];
+	char		 order[2 * BOOTENV_SLOTS];
+	char		 left[BOOTENV_SLOTS][4];
+	char		 trial[2];
+	char		 trial_floor[24];
+	char		 floor[24];
 };
 
 struct bootenv_ops {
@@ -46,14 +70,34 @@ struct bootenv_ops {
 /* The backend called name, or NULL. */
 const struct bootenv_ops *bootenv_find(const char *name);
 
-/* Transitions on a bootstate; pure functions, no I/O. bootname is 'A' or
- * 'B'. mark_bad: LEFT=0 and out of BOOT_ORDER. arm: first in BOOT_ORDER
- * with LEFT=attempts (trial). mark_good: first, LEFT=attempts. */
+/* Decodes the values of bootstate_names (NULL: unset) into *st. -ENOENT
+ * if BOOT_ORDER is unset; -EBADMSG naming the variable if a value does
+ * not parse. A counter never set counts as 0; an unset floor as 0. */
+int	bootstate_decode(const char *const val[BOOTENV_VARS],
+	    struct bootstate *st, struct err *e);
+/* Encodes *st for a store; -EINVAL if a counter is out of 0..99. */
+int	bootstate_encode(const struct bootstate *st, struct bootstate_text *t,
+	    struct err *e);
+
+/*
+ * Transitions on a bootstate; pure functions, no I/O. bootname is 'A' or
+ * 'B'.
+ *   mark_bad   LEFT=0 and out of BOOT_ORDER; no longer the trial.
+ *   arm        first in BOOT_ORDER with LEFT=attempts, and the trial;
+ *              trial_floor starts at floor: the caller raises it to the
+ *              bundle's security version.
+ *   commit     the trial slot is kept: first, LEFT=attempts, the floor
+ *              rises to trial_floor, no trial any more.
+ *   mark_good  first, LEFT=attempts; the trial, if any, stays as it is.
+ */
 void	bootstate_mark_bad(struct bootstate *st, char bootname);
 void	bootstate_arm(struct bootstate *st, char bootname, int attempts);
+void	bootstate_commit(struct bootstate *st, char bootname, int attempts);
 void	bootstate_mark_good(struct bootstate *st, char bootname,
 	    int attempts);
-/* Default for an empty env: "AB", both at attempts. */
+/* Two bootstates that a backend would store identically. */
+int	bootstate_equal(const struct bootstate *a, const struct bootstate *b);
+/* Default for an empty env: "AB", both at attempts, no trial, floor 0. */
 void	bootstate_default(struct bootstate *st, int attempts);
 /* BOOT_ORDER as stored: "A B". out holds 2*BOOTENV_SLOTS bytes. */
 void	bootstate_order_format(const struct bootstate *st, char *out);

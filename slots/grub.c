@@ -680,27 +680,18 @@ fail:
 static int
 grub_load(struct bootenv *b, struct bootstate *st, struct err *e)
 {
-	struct bootstate new;
+	const char *val[BOOTENV_VARS];
 	struct item *it;
 	int i, r;
 
 	b->repair[0] = '\0';
 	if ((r = env_sync(b, 0, e)) < 0)
 		return r;
-	if ((it = vars_find(&b->vars, "BOOT_ORDER")) == NULL)
-		return err_set(e, -ENOENT, "grubenv %s: no BOOT_ORDER",
-		    b->path);
-	if ((r = bootstate_order_parse(it->value, &new, e)) < 0)
+	for (i = 0; i < BOOTENV_VARS; i++)
+		val[i] = (it = vars_find(&b->vars, bootstate_names[i])) !=
+		    NULL ? it->value : NULL;
+	if ((r = bootstate_decode(val, st, e)) < 0)
 		return err_prefix(e, "grubenv %s", b->path);
-	for (i = 0; i < BOOTENV_SLOTS; i++) {
-		/* A counter never set counts as no attempts left. */
-		new.left[i] = 0;
-		if ((it = vars_find(&b->vars, sel_vars[1 + i])) != NULL &&
-		    (r = bootstate_left_parse(sel_vars[1 + i], it->value,
-		    &new.left[i], e)) < 0)
-			return err_prefix(e, "grubenv %s", b->path);
-	}
-	*st = new;
 	return 0;
 }
 
@@ -731,14 +722,11 @@ static int
 grub_commit(struct bootenv *b, const struct bootstate *st, struct err *e)
 {
 	unsigned char blk[ENVBLK_SIZE];
-	char order[2 * BOOTENV_SLOTS], left[8];
+	struct bootstate_text t;
 	int i, r;
 
-	for (i = 0; i < BOOTENV_SLOTS; i++)
-		if (st->left[i] < 0 || st->left[i] > 99)
-			return err_set(e, -EINVAL, "grubenv %s: %s=%d out of "
-			    "range 0..99", b->path, sel_vars[1 + i],
-			    st->left[i]);
+	if ((r = bootstate_encode(st, &t, e)) < 0)
+		return err_prefix(e, "grubenv %s", b->path);
 	/*
 	 * Start from the disk, not from open: GRUB's boot-time save_env and
 	 * grub-editenv may have changed other variables since, and P must
@@ -746,14 +734,9 @@ grub_commit(struct bootenv *b, const struct bootstate *st, struct err *e)
 	 */
 	if ((r = env_sync(b, 1, e)) < 0)
 		return r;
-	bootstate_order_format(st, order);
-	if ((r = vars_set(&b->vars, "BOOT_ORDER", order)) < 0)
-		goto nomem;
-	for (i = 0; i < BOOTENV_SLOTS; i++) {
-		snprintf(left, sizeof(left), "%d", st->left[i]);
-		if ((r = vars_set(&b->vars, sel_vars[1 + i], left)) < 0)
+	for (i = 0; i < BOOTENV_VARS; i++)
+		if ((r = vars_set(&b->vars, bootstate_names[i], t.val[i])) < 0)
 			goto nomem;
-	}
 	if ((r = block_build(&b->vars, blk)) < 0) {
 		/* Forget the refused values; the disk still has the old. */
 		b->synced = 0;

@@ -20,35 +20,46 @@
 struct bootenv {
 	struct uboot_ctx	*ctx;
 	char			*path;		/* fw_env.config, for messages */
-	int			 opened;	/* libuboot_open() was called */
+	/* The values of bootstate_names[] as last read (NULL: unset). */
+	char			*val[BOOTENV_VARS];
 };
 
-static const char *const left_vars[BOOTENV_SLOTS] = {
-	"BOOT_A_LEFT",
-	"BOOT_B_LEFT",
-};
+static void
+vals_free(struct bootenv *b)
+{
+	int i;
+
+	for (i = 0; i < BOOTENV_VARS; i++) {
+		free(b->val[i]);
+		b->val[i] = NULL;
+	}
+}
 
 static void
 uboot_close(struct bootenv *b)
 {
 	if (b == NULL)
 		return;
-	if (b->opened)
-		libuboot_close(b->ctx);
 	if (b->ctx != NULL)
 		libuboot_exit(b->ctx);
+	vals_free(b);
 	free(b->path);
 	free(b);
 }
 
-/* Reads the env from storage into b->ctx. */
+/*
+ * Reads the env from storage into b->ctx. libubootenv takes its
+ * machine-wide lock (/var/lock/fw_printenv.lock, the one fw_printenv and
+ * fw_setenv wait on) here and drops it in libuboot_close(): every caller
+ * closes as soon as it has read or stored, so no command holds the lock
+ * longer than one env read or store, however long an install runs.
+ */
 static int
-env_load(struct bootenv *b, struct err *e)
+env_open(struct bootenv *b, struct err *e)
 {
 	int r;
 
 	r = libuboot_open(b->ctx);
-	b->opened = 1;
 	/*
 	 * -ENODATA: no copy has a valid CRC (a blank, zero-filled or
 	 * garbage env). libubootenv then holds an empty variable list and
@@ -56,20 +67,29 @@ env_load(struct bootenv *b, struct err *e)
 	 * should behave: load reports -ENOENT and the agent starts from
 	 * bootstate_default().
 	 */
-	if (r < 0 && r != -ENODATA)
+	if (r < 0 && r != -ENODATA) {
+		libuboot_close(b->ctx);
 		return err_set(e, r, "u-boot env %s: open: %s", b->path,
 		    strerror(-r));
+	}
 	return 0;
 }
 
+/* Reads the env and keeps upkit's variables; the lock is held only
+ * inside. */
 static int
-reopen(struct bootenv *b, struct err *e)
+env_read(struct bootenv *b, struct err *e)
 {
-	if (b->opened) {
-		libuboot_close(b->ctx);
-		b->opened = 0;
-	}
-	return env_load(b, e);
+	int i, r;
+
+	if ((r = env_open(b, e)) < 0)
+		return r;
+	vals_free(b);
+	/* libuboot_get_env returns a malloc'd copy, or NULL if unset. */
+	for (i = 0; i < BOOTENV_VARS; i++)
+		b->val[i] = libuboot_get_env(b->ctx, bootstate_names[i]);
+	libuboot_close(b->ctx);
+	return 0;
 }
 
 static int
@@ -97,7 +117,7 @@ uboot_open(const char *path, struct bootenv **bp, struct err *e)
 		    "missing env device: %s", path, strerror(-r));
 		goto fail;
 	}
-	if ((r = env_load(b, e)) < 0)
+	if ((r = env_read(b, e)) < 0)
 		goto fail;
 	*bp = b;
 	return 0;
@@ -109,40 +129,26 @@ fail:
 static int
 uboot_get(struct bootenv *b, const char *name, char **valp, struct err *e)
 {
-	(void)e;
-	/* libuboot_get_env returns a malloc'd copy, or NULL if unset. */
+	int r;
+
+	*valp = NULL;
+	if (strcmp(name, "upkit.repair") == 0)
+		return 0;		/* libubootenv repairs nothing */
+	if ((r = env_open(b, e)) < 0)
+		return r;
 	*valp = libuboot_get_env(b->ctx, name);
+	libuboot_close(b->ctx);
 	return 0;
 }
 
 static int
 uboot_load(struct bootenv *b, struct bootstate *st, struct err *e)
 {
-	struct bootstate new;
-	char *v = NULL;
-	int i, r;
+	int r;
 
-	if ((v = libuboot_get_env(b->ctx, "BOOT_ORDER")) == NULL)
-		return err_set(e, -ENOENT, "u-boot env %s: no BOOT_ORDER",
-		    b->path);
-	if ((r = bootstate_order_parse(v, &new, e)) < 0)
-		goto fail;
-	for (i = 0; i < BOOTENV_SLOTS; i++) {
-		free(v);
-		/* A counter never set counts as no attempts left. */
-		new.left[i] = 0;
-		if ((v = libuboot_get_env(b->ctx, left_vars[i])) == NULL)
-			continue;
-		if ((r = bootstate_left_parse(left_vars[i], v, &new.left[i],
-		    e)) < 0)
-			goto fail;
-	}
-	free(v);
-	*st = new;
+	if ((r = bootstate_decode((const char *const *)b->val, st, e)) < 0)
+		return err_prefix(e, "u-boot env %s", b->path);
 	return 0;
-fail:
-	free(v);
-	return err_prefix(e, "u-boot env %s", b->path);
 }
 
 /*
@@ -178,40 +184,40 @@ sync_devices(struct bootenv *b, struct err *e)
 static int
 uboot_commit(struct bootenv *b, const struct bootstate *st, struct err *e)
 {
-	char order[2 * BOOTENV_SLOTS], left[8];
+	struct bootstate_text t;
 	int i, r;
 
-	/* Check everything before changing the in-memory env, so a
-	 * refused state leaves nothing half set for a later store. */
-	for (i = 0; i < BOOTENV_SLOTS; i++)
-		if (st->left[i] < 0 || st->left[i] > 99)
-			return err_set(e, -EINVAL, "u-boot env %s: %s=%d out "
-			    "of range 0..99", b->path, left_vars[i],
-			    st->left[i]);
+	/* Check everything before opening, so a refused state leaves
+	 * nothing half set. */
+	if ((r = bootstate_encode(st, &t, e)) < 0)
+		return err_prefix(e, "u-boot env %s", b->path);
 	/*
-	 * libubootenv 0.3.2 flips to the other copy after a store but keeps
-	 * the old flag value, so a second store in one session writes the
-	 * same flag to both copies and a reader may pick the older one.
-	 * Reloading makes every commit a fresh session (and picks up what
-	 * others, such as the boot script, changed since open).
+	 * A fresh read before each store: libubootenv 0.3.2 flips to the
+	 * other copy after a store but keeps the old flag value, so a
+	 * second store in one session would write the same flag to both
+	 * copies. It also picks up what others, such as the boot script,
+	 * changed since.
 	 */
-	if ((r = reopen(b, e)) < 0)
+	if ((r = env_open(b, e)) < 0)
 		return r;
-	bootstate_order_format(st, order);
-	if ((r = libuboot_set_env(b->ctx, "BOOT_ORDER", order)) < 0)
-		return err_set(e, r, "u-boot env %s: set BOOT_ORDER: %s",
-		    b->path, strerror(-r));
-	for (i = 0; i < BOOTENV_SLOTS; i++) {
-		snprintf(left, sizeof(left), "%d", st->left[i]);
-		if ((r = libuboot_set_env(b->ctx, left_vars[i], left)) < 0)
-			return err_set(e, r, "u-boot env %s: set %s: %s",
-			    b->path, left_vars[i], strerror(-r));
-	}
+	for (i = 0; i < BOOTENV_VARS; i++)
+		if ((r = libuboot_set_env(b->ctx, bootstate_names[i],
+		    *t.val[i] != '\0' ? t.val[i] : NULL)) < 0) {
+			err_set(e, r, "u-boot env %s: set %s: %s", b->path,
+			    bootstate_names[i], strerror(-r));
+			goto out;
+		}
 	/* The one write of the transition; see the top of the file. */
 	if ((r = libuboot_env_store(b->ctx)) < 0)
-		return err_set(e, r, "u-boot env %s: store: %s", b->path,
+		err_set(e, r, "u-boot env %s: store: %s", b->path,
 		    strerror(-r));
-	return sync_devices(b, e);
+out:
+	libuboot_close(b->ctx);
+	if (r < 0)
+		return r;
+	if ((r = sync_devices(b, e)) < 0)
+		return r;
+	return env_read(b, e);
 }
 
 const struct bootenv_ops uboot_ops = {

@@ -17,12 +17,17 @@ setenv upkit_argaddr 0x40310000
 # partition, the format libubootenv writes. Import only the names upkit
 # owns: the file may hold stale runtime values (fdtcontroladdr, bootcmd)
 # that must not replace this U-Boot's. Names in the list but missing
-# from the file are deleted, so an absent counter reads as 0.
+# from the file are deleted, so an absent counter reads as 0. The
+# UPKIT_* names are upkit's own (docs/boot-selection.md): the script
+# never reads them, but must carry them through its export.
 setenv BOOT_ORDER
 setenv BOOT_A_LEFT
 setenv BOOT_B_LEFT
+setenv UPKIT_TRIAL
+setenv UPKIT_TRIAL_FLOOR
+setenv UPKIT_FLOOR
 if load ${upkit_dev} ${upkit_envaddr} uboot.env; then
-	env import -c ${upkit_envaddr} 0x4000 BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT
+	env import -c ${upkit_envaddr} 0x4000 BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT UPKIT_TRIAL UPKIT_TRIAL_FLOOR UPKIT_FLOOR
 fi
 
 # First slot in BOOT_ORDER with attempts left. Neither U-Boot (x86 builds
@@ -65,8 +70,8 @@ done
 if test -n "${upkit_slot}"; then
 	# The counter is on disk before the kernel runs: a kernel that hangs
 	# or resets still uses up one attempt. The list is the same as the
-	# import's; anything else in uboot.env is dropped here (README.md).
-	env export -c -s 0x4000 ${upkit_envaddr} BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT
+	# import's; anything else in the file is dropped here (README.md).
+	env export -c -s 0x4000 ${upkit_envaddr} BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT UPKIT_TRIAL UPKIT_TRIAL_FLOOR UPKIT_FLOOR
 	if fatwrite ${upkit_dev} ${upkit_envaddr} uboot.env 0x4000; then
 		echo "upkit: booting slot ${upkit_slot}, ${upkit_next} attempts left"
 	else

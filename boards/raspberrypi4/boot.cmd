@@ -21,8 +21,11 @@ setenv upkit_argaddr 0x02510000
 setenv BOOT_ORDER
 setenv BOOT_A_LEFT
 setenv BOOT_B_LEFT
+setenv UPKIT_TRIAL
+setenv UPKIT_TRIAL_FLOOR
+setenv UPKIT_FLOOR
 if load ${upkit_dev} ${upkit_envaddr} upkit.env; then
-	env import -c ${upkit_envaddr} 0x4000 BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT
+	env import -c ${upkit_envaddr} 0x4000 BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT UPKIT_TRIAL UPKIT_TRIAL_FLOOR UPKIT_FLOOR
 fi
 
 # First slot in BOOT_ORDER with attempts left. Neither U-Boot (x86 builds
@@ -66,7 +69,7 @@ if test -n "${upkit_slot}"; then
 	# The counter is on disk before the kernel runs: a kernel that hangs
 	# or resets still uses up one attempt. The list is the same as the
 	# import's; anything else in upkit.env is dropped here (README.md).
-	env export -c -s 0x4000 ${upkit_envaddr} BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT
+	env export -c -s 0x4000 ${upkit_envaddr} BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT UPKIT_TRIAL UPKIT_TRIAL_FLOOR UPKIT_FLOOR
 	if fatwrite ${upkit_dev} ${upkit_envaddr} upkit.env 0x4000; then
 		echo "upkit: booting slot ${upkit_slot}, ${upkit_next} attempts left"
 	else

@@ -21,6 +21,9 @@ if [ "$(id -u)" -eq 0 ] &&
 	mount -t tmpfs -o size=256k upkit-test "$DATA" ||
 	    die "mount tmpfs on $DATA"
 	ws_mount "$DATA"
+	# Intended here: upkit refuses a tmpfs data directory otherwise.
+	sed -i 's/^\[system\]$/[system]\ndata-directory-volatile = yes/' \
+	    "$CFG"
 fi
 mk_bundle "$WS/keys" "$WS/b.upk" 1.0.0 --linuxkit "$WS/img/lk"
 size=$(filesize "$WS/b.upk")

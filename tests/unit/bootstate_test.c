@@ -25,7 +25,7 @@ is(const struct bootstate *st, const char *order, int a, int b)
 static void
 test_transitions(void)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 
 	bootstate_default(&st, 3);
 	CHECK(is(&st, "AB", 3, 3));
@@ -67,7 +67,7 @@ test_transitions(void)
 static void
 test_format(void)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	char out[2 * BOOTENV_SLOTS];
 
 	set(&st, "BA", 0, 0);
@@ -84,7 +84,7 @@ test_format(void)
 static void
 parse_ok(const char *s, const char *want)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct err e;
 
 	set(&st, "AB", 7, 8);
@@ -95,7 +95,7 @@ parse_ok(const char *s, const char *want)
 static void
 parse_bad(const char *s, const char *inmsg)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct err e;
 
 	set(&st, "BA", 1, 2);

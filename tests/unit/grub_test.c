@@ -124,7 +124,7 @@ get(struct bootenv *b, const char *name)
 static void
 commit(struct bootenv *b, const char *order, int a, int bl)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct err e;
 
 	snprintf(st.order, sizeof(st.order), "%s", order);
@@ -136,7 +136,7 @@ commit(struct bootenv *b, const char *order, int a, int bl)
 static void
 test_editenv_roundtrip(void)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct bootenv *b;
 	struct err e;
 	const char *l;
@@ -172,8 +172,9 @@ test_editenv_roundtrip(void)
 	snprintf(ref, sizeof(ref), "%s.ref", env);
 	unlink(ref);
 	CHECK(run("grub-editenv %s create && grub-editenv %s set "
-	    "'BOOT_ORDER=B A' BOOT_A_LEFT=3 BOOT_B_LEFT=3 saved_entry=linux",
-	    ref, ref) != NULL);
+	    "'BOOT_ORDER=B A' BOOT_A_LEFT=3 BOOT_B_LEFT=3 saved_entry=linux "
+	    "UPKIT_TRIAL= UPKIT_TRIAL_FLOOR= UPKIT_FLOOR=0", ref, ref) !=
+	    NULL);
 	CHECK(read_file(env, got, sizeof(got)) == BLK);
 	CHECK(read_file(ref, want, sizeof(want)) == BLK);
 	CHECK(memcmp(got, want, BLK) == 0);
@@ -198,7 +199,7 @@ test_editenv_roundtrip(void)
 static void
 test_no_order(void)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct bootenv *b;
 	struct err e;
 	const char *l;
@@ -241,7 +242,7 @@ test_no_order(void)
 static void
 test_escapes(void)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct bootenv *b;
 	struct err e;
 	const char *l;
@@ -277,8 +278,8 @@ two_commits(unsigned char *old, unsigned char *new, int big)
 
 	fresh_env();
 	if (big) {
-		memset(cmd, 'v', 600);
-		cmd[600] = '\0';
+		memset(cmd, 'v', 520);
+		cmd[520] = '\0';
 		CHECK(run("grub-editenv %s set LONG=%s", env, cmd) != NULL);
 	}
 	b = env_open();
@@ -296,7 +297,7 @@ static void
 check_repaired(const unsigned char *new, const char *what)
 {
 	unsigned char got[BLK];
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct bootenv *b;
 	struct err e;
 	const char *l;
@@ -322,7 +323,7 @@ static void
 test_torn(void)
 {
 	unsigned char old[BLK], new[BLK], torn[BLK];
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct bootenv *b;
 	struct err e;
 	ino_t ino;
@@ -385,7 +386,7 @@ static void
 test_torn_small(void)
 {
 	unsigned char old[BLK], new[BLK], torn[BLK];
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct bootenv *b;
 	struct err e;
 
@@ -407,7 +408,7 @@ static void
 test_no_backup(void)
 {
 	unsigned char old[BLK], new[BLK], blk[BLK];
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct bootenv *b;
 	struct err e;
 	const char *l;
@@ -443,7 +444,8 @@ test_no_backup(void)
 	/* A commit writes a valid block again, as GRUB needs. */
 	commit(b, "A", 3, 0);
 	CHECK((l = run("grub-editenv %s list", env)) != NULL);
-	CHECK(strcmp(l, "BOOT_ORDER=A\nBOOT_A_LEFT=3\nBOOT_B_LEFT=0\n") == 0);
+	CHECK(strcmp(l, "BOOT_ORDER=A\nBOOT_A_LEFT=3\nBOOT_B_LEFT=0\n"
+	    "UPKIT_TRIAL=\nUPKIT_TRIAL_FLOOR=\nUPKIT_FLOOR=0\n") == 0);
 	CHECK_OK(ops->load(b, &st, &e), &e);
 	check_state(&st, "A", 3, 0);
 	ops->close(b);
@@ -453,7 +455,7 @@ static void
 test_nospace(void)
 {
 	unsigned char before[BLK], after[BLK], kb[4096], ka[4096];
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct bootenv *b;
 	struct err e;
 	char val[1024];
@@ -461,8 +463,8 @@ test_nospace(void)
 
 	fresh_env();
 	/* grub-editenv's block holds it; with the selection it won't fit. */
-	memset(val, 'v', 880);
-	val[880] = '\0';
+	memset(val, 'v', 830);
+	val[830] = '\0';
 	CHECK(run("grub-editenv %s set BIG=%s", env, val) != NULL);
 	b = env_open();
 	commit(b, "A", 1, 0);
@@ -471,8 +473,8 @@ test_nospace(void)
 	for (pad = 0; before[BLK - 1 - pad] == '#'; pad++)
 		;
 	CHECK(pad > 1 && pad < 100);
-	memset(val + 880, 'v', pad - 1);
-	val[880 + pad - 1] = '\0';
+	memset(val + 830, 'v', pad - 1);
+	val[830 + pad - 1] = '\0';
 	CHECK(run("grub-editenv %s set BIG=%s", env, val) != NULL);
 	CHECK(read_file(env, before, BLK) == BLK);
 	CHECK(before[BLK - 1] == '#' && before[BLK - 2] == '\n');

@@ -91,7 +91,7 @@ set_env(const char *order, int a, int b)
 {
 	const struct bootenv_ops *ops = bootenv_find("uboot");
 	struct bootenv *be;
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct err e = { 0, "" };
 
 	CHECK(ops != NULL);
@@ -108,7 +108,7 @@ expect_env(const char *order, int a, int b)
 {
 	const struct bootenv_ops *ops = bootenv_find("uboot");
 	struct bootenv *be;
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct err e = { 0, "" };
 
 	CHECK_OK(ops->open(envcfg, &be, &e), &e);

@@ -200,7 +200,7 @@ test_trial(void)
 {
 	const struct bootenv_ops *ops;
 	struct bootenv *b;
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct state *s;
 	struct err e = { 0, "" };
 	cJSON *root;

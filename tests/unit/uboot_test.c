@@ -125,7 +125,7 @@ copy_has(const char *p, const char *s)
 static void
 state_is(struct bootenv *b, const char *order, int a, int bb)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct err e;
 
 	CHECK_OK(ops->load(b, &st, &e), &e);
@@ -143,7 +143,7 @@ test_blank(const char *cfg, const char *env, int fill)
 		"BOOT_ORDER=B A", "BOOT_A_LEFT=3", "BOOT_B_LEFT=1", NULL
 	};
 	struct bootenv *b;
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct err e;
 	char *v;
 
@@ -179,7 +179,7 @@ test_single(const char *cfg)
 		"bootcmd=run upkit", "upkit_serial=1234", NULL
 	};
 	struct bootenv *b;
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct err e;
 	char *v;
 
@@ -244,7 +244,7 @@ test_redundant(const char *cfg, const char *env1, const char *env2)
 		"keep=me", NULL
 	};
 	struct bootenv *b;
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct err e;
 
 	make_env(env1, 0);
