@@ -147,8 +147,16 @@ file_write_atomic(const char *path, const void *buf, size_t len,
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return err_set(e, -ENAMETOOLONG, "%s: path too long", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    mode)) == -1) {
+	/* A new file, never what a name planted at tmp points to: a
+	 * symlink there would have us write its target. A stale tmp (a
+	 * crash, or a plant) is removed, the link itself, not its target;
+	 * O_EXCL fails if one reappears before the open. */
+	if (unlink(tmp) == -1 && errno != ENOENT) {
+		r = -errno;
+		return err_set(e, r, "remove %s: %s", tmp, strerror(-r));
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode)) == -1) {
 		r = -errno;
 		return err_set(e, r, "create %s: %s", tmp, strerror(-r));
 	}

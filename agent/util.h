@@ -16,7 +16,8 @@ struct err;
 int	file_read(const char *path, size_t max, char **bufp, size_t *lenp,
 	    struct err *e);
 /* Replaces path atomically: writes path.tmp, fsyncs, renames, fsyncs
- * the folder. */
+ * the folder. path.tmp is always a new file: anything there, a symlink
+ * included, is removed first, never written through. */
 int	file_write_atomic(const char *path, const void *buf, size_t len,
 	    mode_t mode, struct err *e);
 /* fsyncs the folder that holds path (or path itself if a folder). */
