@@ -24,6 +24,7 @@ struct config {
 	char		*data_directory;	/* default /var/lib/upkit */
 	int		 boot_attempts;		/* default 3, 1..9 */
 	char		*cmdline;		/* default /proc/cmdline */
+	int		 special_modes;		/* allow-special-modes */
 	/* [keyring] */
 	char		*keyring_path;		/* required */
 	char		*keyring_crl;		/* NULL if none */
