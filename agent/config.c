@@ -33,7 +33,7 @@ enum kind {
 	KIND_SECONDS,		/* 1..CONFIG_SECONDS_MAX */
 	KIND_SLOT_TYPE,
 	KIND_BOOTNAME,
-	KIND_BOOL,		/* yes/no, true/false, 1/0 */
+	KIND_YESNO,		/* yes or no, stored as 1 or 0 */
 };
 
 struct key {
@@ -49,10 +49,11 @@ static const struct key config_keys[] = {
 	CKEY("system", "compatible", KIND_COMPATIBLE, compatible, 1),
 	CKEY("system", "bootloader", KIND_BOOTLOADER, bootloader, 1),
 	CKEY("system", "data-directory", KIND_ABSPATH, data_directory, 0),
-	CKEY("system", "data-directory-volatile", KIND_BOOL, data_volatile,
+	CKEY("system", "data-directory-volatile", KIND_YESNO, data_volatile,
 	    0),
 	CKEY("system", "boot-attempts", KIND_ATTEMPTS, boot_attempts, 0),
 	CKEY("system", "cmdline", KIND_STRING, cmdline, 0),
+	CKEY("system", "allow-special-modes", KIND_YESNO, special_modes, 0),
 	CKEY("keyring", "path", KIND_STRING, keyring_path, 1),
 	CKEY("keyring", "crl", KIND_STRING, keyring_crl, 0),
 	CKEY("uboot", "config", KIND_STRING, uboot_config, 0),
@@ -359,16 +360,11 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 			    sec, k->name, val);
 		*((char *)base + k->off) = val[0];
 		return 1;
-	case KIND_BOOL:
-		if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 ||
-		    strcmp(val, "1") == 0)
-			*(int *)((char *)base + k->off) = 1;
-		else if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0 ||
-		    strcmp(val, "0") == 0)
-			*(int *)((char *)base + k->off) = 0;
-		else
+	case KIND_YESNO:
+		if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0)
 			return fail(p, p->line, "[%s] %s: \"%s\" is not yes "
 			    "or no", sec, k->name, val);
+		*(int *)((char *)base + k->off) = strcmp(val, "yes") == 0;
 		return 1;
 	case KIND_STRING:
 	case KIND_ABSPATH:
@@ -415,7 +411,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_SECONDS:
 	case KIND_SLOT_TYPE:
 	case KIND_BOOTNAME:
-	case KIND_BOOL:
+	case KIND_YESNO:
 		break;
 	}
 	if ((*strp = strdup(val)) == NULL) {
@@ -595,6 +591,9 @@ check(struct parse *p)
 	    (r = set_default(&c->health_directory, "/etc/upkit/health.d", c,
 	    p->e)) < 0)
 		return r;
+	/* The writers get the policy through their slot. */
+	for (i = 0; i < c->nslots; i++)
+		c->slots[i].special_modes = c->special_modes;
 	return check_slots(p);
 }
 

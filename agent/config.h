@@ -25,6 +25,7 @@ struct config {
 	int		 data_volatile;		/* tmpfs is intended; default 0 */
 	int		 boot_attempts;		/* default 3, 1..9 */
 	char		*cmdline;		/* default /proc/cmdline */
+	int		 special_modes;		/* allow-special-modes */
 	/* [keyring] */
 	char		*keyring_path;		/* required */
 	char		*keyring_crl;		/* NULL if none */

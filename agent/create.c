@@ -215,10 +215,19 @@ create_add_files(struct create_plan *p, const char *class, const char *dir,
 		goto out;
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if ((r = stat_regular(path, &st, e)) < 0) {
-			if (r == -EINVAL)
-				err_prefix(e, "%s: no subfolders or special "
-				    "files", dir);
+		/* lstat: a symlink would bundle whatever it points to,
+		 * outside DIR too (docs/exit-codes.md, exit 2). */
+		if (lstat(path, &st) == -1) {
+			r = -errno;
+			err_set(e, r, "%s: %s", path, strerror(-r));
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			r = err_set(e, -EINVAL, "%s: %s: --files takes regular "
+			    "files only (no symlinks, subfolders or special "
+			    "files)", path, S_ISLNK(st.st_mode) ?
+			    "a symlink" : S_ISDIR(st.st_mode) ?
+			    "a subfolder" : "not a regular file");
 			goto out;
 		}
 		total += (uint64_t)st.st_size;

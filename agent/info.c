@@ -44,15 +44,23 @@ bundle_exit(int r)
 static int
 open_source(const char *file, int *fdp)
 {
+	struct err e;
 	int r;
 
 	if (strcmp(file, "-") == 0) {
 		*fdp = STDIN_FILENO;
-		return 0;
-	}
-	if ((*fdp = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
+	} else if ((*fdp = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
 		r = -errno;
 		fprintf(stderr, "upkit: open %s: %s\n", file, strerror(-r));
+		return r;
+	}
+	/* A folder opens, but its read fails: say what it is (exit 4). */
+	if ((r = source_check(*fdp, *fdp == STDIN_FILENO ? "standard input" :
+	    file, &e)) < 0) {
+		fprintf(stderr, "upkit: %s\n", e.msg);
+		if (*fdp != STDIN_FILENO)
+			close(*fdp);
+		*fdp = -1;
 		return r;
 	}
 	return 0;

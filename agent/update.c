@@ -124,12 +124,15 @@ open_source(struct update *u, struct err *e)
 
 	if (strcmp(u->from, "-") == 0) {
 		u->fd = STDIN_FILENO;
-		return 0;
+		return source_check(u->fd, "standard input", e);
 	}
 	if ((u->fd = open(u->from, O_RDONLY | O_CLOEXEC)) == -1) {
 		r = -errno;
 		return err_set(e, r, "open %s: %s", u->from, strerror(-r));
 	}
+	/* A folder opens, but its read fails: say what it is (exit 4). */
+	if ((r = source_check(u->fd, u->from, e)) < 0)
+		return r;
 	/* The bundle is read once, front to back. */
 	posix_fadvise(u->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return 0;

@@ -147,8 +147,16 @@ file_write_atomic(const char *path, const void *buf, size_t len,
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return err_set(e, -ENAMETOOLONG, "%s: path too long", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    mode)) == -1) {
+	/* A new file, never what a name planted at tmp points to: a
+	 * symlink there would have us write its target. A stale tmp (a
+	 * crash, or a plant) is removed, the link itself, not its target;
+	 * O_EXCL fails if one reappears before the open. */
+	if (unlink(tmp) == -1 && errno != ENOENT) {
+		r = -errno;
+		return err_set(e, r, "remove %s: %s", tmp, strerror(-r));
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode)) == -1) {
 		r = -errno;
 		return err_set(e, r, "create %s: %s", tmp, strerror(-r));
 	}
@@ -182,6 +190,25 @@ fail:
 		close(fd);
 	unlink(tmp);
 	return r;
+}
+
+int
+source_check(int fd, const char *name, struct err *e)
+{
+	struct stat st;
+	int r;
+
+	if (fstat(fd, &st) == -1) {
+		r = -errno;
+		return err_set(e, r, "stat %s: %s", name, strerror(-r));
+	}
+	if (S_ISDIR(st.st_mode))
+		return err_set(e, -EISDIR, "%s: is a directory", name);
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) &&
+	    !S_ISSOCK(st.st_mode) && !S_ISCHR(st.st_mode))
+		return err_set(e, -EINVAL, "%s: not a regular file, pipe or "
+		    "character device", name);
+	return 0;
 }
 
 void

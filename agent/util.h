@@ -16,7 +16,8 @@ struct err;
 int	file_read(const char *path, size_t max, char **bufp, size_t *lenp,
 	    struct err *e);
 /* Replaces path atomically: writes path.tmp, fsyncs, renames, fsyncs
- * the folder. */
+ * the folder. path.tmp is always a new file: anything there, a symlink
+ * included, is removed first, never written through. */
 int	file_write_atomic(const char *path, const void *buf, size_t len,
 	    mode_t mode, struct err *e);
 /* fsyncs the folder that holds path (or path itself if a folder). */
@@ -28,6 +29,11 @@ int	write_all(int fd, const void *buf, size_t len);
 /* Reads up to len bytes, fewer only at end of file. Returns the count
  * or -errno. */
 ssize_t	read_full(int fd, void *buf, size_t len);
+/* Whether the open fd can be read as a bundle stream: a regular file, a
+ * FIFO, a socket or a character device. -EISDIR ("NAME: is a directory")
+ * or -EINVAL for anything else, so that the reason is not a read error
+ * blamed on the bundle later. */
+int	source_check(int fd, const char *name, struct err *e);
 /* Current UTC time as RFC 3339 ("2026-11-28T01:02:03Z"). */
 void	time_rfc3339(char out[32]);
 /* The booted boot name from upkit.slot=X in the kernel command line file

@@ -31,9 +31,11 @@ struct slot {
 	char		 bootname;	/* 'A' or 'B' */
 	enum slot_type	 type;
 	char		*device;	/* raw: device or file; files: folder */
+	int		 special_modes;	/* files: keep setuid, setgid, sticky */
 };
 
-/* One file of a files slot; the payload is their concatenation. */
+/* One file of a files slot; the payload is their concatenation. The
+ * writer applies mode & 0777, or & 07777 with the slot's special_modes. */
 struct slot_file {
 	const char	*name;
 	uint64_t	 size;

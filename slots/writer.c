@@ -50,6 +50,11 @@ struct wfile {
 	int		 fd;
 };
 
+/* What a bundle may set on a file: rwx for all, and setuid, setgid and
+ * sticky only where the device's config allows (special_modes). */
+#define MODE_PLAIN	0777u
+#define MODE_SPECIAL	07777u
+
 struct slot_writer {
 	char		*name;		/* slot name, for messages */
 	char		 bootname;
@@ -68,6 +73,7 @@ struct slot_writer {
 	char		*aside;		/* <parent>/.<base>.upkit-new */
 	char		*old;		/* <parent>/.<base>.upkit-old */
 	int		 committed;
+	uint32_t	 modemask;	/* MODE_PLAIN or MODE_SPECIAL */
 };
 
 static int
@@ -379,7 +385,7 @@ files_open(struct slot_writer *w, const struct slot_file *files,
 		}
 		f->off = off;
 		f->size = files[i].size;
-		f->mode = files[i].mode & 07777;
+		f->mode = files[i].mode & w->modemask;
 		off += f->size;
 		/* O_EXCL also catches a name listed twice. */
 		f->fd = open(f->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -428,6 +434,7 @@ slot_writer_open(const struct slot *s, uint64_t size,
 	w->type = s->type;
 	w->bootname = s->bootname;
 	w->size = size;
+	w->modemask = s->special_modes ? MODE_SPECIAL : MODE_PLAIN;
 	if ((w->name = strdup(s->name)) == NULL ||
 	    (w->device = strdup(s->device)) == NULL) {
 		r = err_set(e, -ENOMEM, "slot %s: out of memory", s->name);

@@ -753,6 +753,32 @@ parse_tree(const cJSON *root, const char *text, const struct span *spans,
 	return 0;
 }
 
+/*
+ * cJSON decodes \u0000 into a NUL that ends the C string early: a file
+ * name "kernel\u0000x" would come out as "kernel" and pass every check
+ * made on it. No field of a manifest may hold a NUL, so refuse the
+ * escape anywhere in a string, before cJSON sees it.
+ */
+static int
+find_nul_escape(const char *s, size_t len, struct err *e)
+{
+	size_t i;
+	int instr = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '"') {
+			instr = !instr;
+		} else if (instr && s[i] == '\\' && i + 1 < len) {
+			if (s[i + 1] == 'u' && len - i >= 6 &&
+			    memcmp(s + i + 2, "0000", 4) == 0)
+				return err_set(e, -EBADMSG, "manifest: \\u0000 "
+				    "in a string (at byte %zu)", i);
+			i++;	/* the escaped character, '"' included */
+		}
+	}
+	return 0;
+}
+
 int
 manifest_parse(const void *buf, size_t len, struct manifest **mp,
     struct err *e)
@@ -769,6 +795,8 @@ manifest_parse(const void *buf, size_t len, struct manifest **mp,
 	if (len > BUNDLE_MANIFEST_MAX)
 		return err_set(e, -EBADMSG, "manifest: %zu bytes, more than "
 		    "%u", len, BUNDLE_MANIFEST_MAX);
+	if ((r = find_nul_escape(in, len, e)) < 0)
+		return r;
 	memset(spans, 0, sizeof(spans));
 	if ((r = find_chunks(in, len, spans, e)) < 0)
 		return r;

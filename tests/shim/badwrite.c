@@ -9,11 +9,22 @@
  * Also a power cut between two steps: with $FAILRENAME_PATH set, every
  * rename() onto that path after the first $FAILRENAME_SKIP fails with
  * EIO, as if the machine had stopped before the rename.
+ *
+ * A power cut at the first write: with $BADWRITE_KILL=1, the first
+ * pwrite(), write() or fallocate() that would change $BADWRITE_PATH
+ * kills the process (SIGKILL) before the byte lands, so a test sees what
+ * the env held before any byte of the target was written.
+ *
+ * Storage that cannot flush: with $FAILSYNC_PATH set, fsync(),
+ * fdatasync() and syncfs() fail with EIO on that file or folder and on
+ * anything open under it (a files slot's aside folder and its files).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +47,16 @@ is_target(int fd)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* $BADWRITE_KILL: the first write to the target never returns. */
+static void
+maybe_kill(int fd)
+{
+	const char *kill = getenv("BADWRITE_KILL");
+
+	if (kill != NULL && strcmp(kill, "1") == 0 && is_target(fd))
+		raise(SIGKILL);
+}
+
 static ssize_t
 bad_pwrite(pwrite_fn real, int fd, const void *buf, size_t len, off_t off)
 {
@@ -43,6 +64,8 @@ bad_pwrite(pwrite_fn real, int fd, const void *buf, size_t len, off_t off)
 	void *copy;
 	ssize_t n;
 
+	if (len > 0)
+		maybe_kill(fd);
 	if (len == 0 || at == NULL || off + (off_t)len <= atoll(at) ||
 	    !is_target(fd))
 		return real(fd, buf, len, off);
@@ -94,4 +117,108 @@ rename(const char *from, const char *to)
 		return -1;
 	}
 	return real(from, to);
+}
+
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+
+ssize_t
+write(int fd, const void *buf, size_t len)
+{
+	static write_fn real;
+
+	if (real == NULL)
+		real = (write_fn)dlsym(RTLD_NEXT, "write");
+	if (len > 0)
+		maybe_kill(fd);
+	return real(fd, buf, len);
+}
+
+typedef int (*fallocate_fn)(int, int, off_t, off_t);
+
+int
+fallocate(int fd, int mode, off_t off, off_t len)
+{
+	static fallocate_fn real;
+
+	if (real == NULL)
+		real = (fallocate_fn)dlsym(RTLD_NEXT, "fallocate");
+	maybe_kill(fd);
+	return real(fd, mode, off, len);
+}
+
+int
+fallocate64(int fd, int mode, off_t off, off_t len)
+{
+	static fallocate_fn real;
+
+	if (real == NULL)
+		real = (fallocate_fn)dlsym(RTLD_NEXT, "fallocate64");
+	maybe_kill(fd);
+	return real(fd, mode, off, len);
+}
+
+/* Whether fd is $FAILSYNC_PATH itself, or open under it. */
+static int
+sync_fails(int fd)
+{
+	const char *want = getenv("FAILSYNC_PATH");
+	char link[64], at[PATH_MAX], *top;
+	struct stat a, b;
+	ssize_t n;
+	size_t k;
+	int r;
+
+	if (want == NULL || fstat(fd, &a) == -1)
+		return 0;
+	if (stat(want, &b) == 0 && (S_ISBLK(a.st_mode) ?
+	    S_ISBLK(b.st_mode) && a.st_rdev == b.st_rdev :
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+		return 1;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, at, sizeof(at) - 1)) <= 0 ||
+	    (top = realpath(want, NULL)) == NULL)
+		return 0;
+	at[n] = '\0';
+	k = strlen(top);
+	r = strncmp(at, top, k) == 0 && at[k] == '/';
+	free(top);
+	return r;
+}
+
+typedef int (*sync_fn)(int);
+
+static int
+bad_sync(const char *name, sync_fn *real, int fd)
+{
+	if (*real == NULL)
+		*real = (sync_fn)dlsym(RTLD_NEXT, name);
+	if (sync_fails(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	return (*real)(fd);
+}
+
+int
+fsync(int fd)
+{
+	static sync_fn real;
+
+	return bad_sync("fsync", &real, fd);
+}
+
+int
+fdatasync(int fd)
+{
+	static sync_fn real;
+
+	return bad_sync("fdatasync", &real, fd);
+}
+
+int
+syncfs(int fd)
+{
+	static sync_fn real;
+
+	return bad_sync("syncfs", &real, fd);
 }

@@ -54,6 +54,10 @@ static const struct bad bad[] = {
 	    ":4: [system] boot-attempts: \"3x\" is not an integer" },
 	{ SYS "boot-attempts =\n", -EINVAL,
 	    ":4: [system] boot-attempts: \"\" is not an integer" },
+	{ SYS "allow-special-modes = true\n", -EINVAL,
+	    ":4: [system] allow-special-modes: \"true\" is not yes or no" },
+	{ SYS "allow-special-modes =\n", -EINVAL,
+	    ":4: [system] allow-special-modes: \"\" is not yes or no" },
 	{ BASE "[health]\ntimeout = 0\n", -EINVAL,
 	    ":9: [health] timeout: \"0\" is not a number of seconds from 1 "
 	    "to 86400" },
@@ -299,8 +303,24 @@ test_good(const char *path)
 	CHECK(c->health_timeout == 60);
 	CHECK(c->health_deadline == 300);
 	CHECK(c->nslots == 2);
+	CHECK(!c->special_modes && !c->slots[0].special_modes &&
+	    !c->slots[1].special_modes);
 	config_free(c);
 	config_free(NULL);
+
+	/* allow-special-modes reaches every slot: the writer reads no
+	 * config. */
+	write_text(path, SYS "allow-special-modes = yes\n" KEYRING UBOOT SLOTS,
+	    strlen(SYS "allow-special-modes = yes\n" KEYRING UBOOT SLOTS));
+	CHECK_OK(config_load(path, &c, &e), &e);
+	CHECK(c->special_modes && c->slots[0].special_modes &&
+	    c->slots[1].special_modes);
+	config_free(c);
+	write_text(path, SYS "allow-special-modes = no\n" KEYRING UBOOT SLOTS,
+	    strlen(SYS "allow-special-modes = no\n" KEYRING UBOOT SLOTS));
+	CHECK_OK(config_load(path, &c, &e), &e);
+	CHECK(!c->special_modes && !c->slots[1].special_modes);
+	config_free(c);
 }
 
 static void

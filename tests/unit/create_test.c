@@ -86,6 +86,19 @@ test_inputs(void)
 	sh("mkdir -p sub/inner && printf x > sub/f");
 	CHECK(create_add_files(&p, "other", at("sub"), &e) == -EINVAL);
 	CHECK(strstr(e.msg, "sub/inner") != NULL);
+	/* A symlink, even to a regular file, is refused by name: it
+	 * would bundle a file from outside the folder. */
+	sh("mkdir -p link && printf x > link/a && printf secret > outside && "
+	    "ln -s ../outside link/b");
+	CHECK(create_add_files(&p, "other", at("link"), &e) == -EINVAL);
+	CHECK(strstr(e.msg, "link/b") != NULL &&
+	    strstr(e.msg, "symlink") != NULL);
+	sh("rm link/b && ln -s a link/b");
+	CHECK(create_add_files(&p, "other", at("link"), &e) == -EINVAL);
+	CHECK(strstr(e.msg, "link/b") != NULL);
+	sh("rm link/b && mkfifo link/b");
+	CHECK(create_add_files(&p, "other", at("link"), &e) == -EINVAL);
+	CHECK(strstr(e.msg, "link/b: not a regular file") != NULL);
 	sh("mkdir -p badname && printf x > 'badname/a b'");
 	CHECK(create_add_files(&p, "other", at("badname"), &e) == -EINVAL);
 	CHECK(strstr(e.msg, "a b") != NULL);

@@ -163,6 +163,12 @@ static const struct bad {
 	{ "\"kernel\"", "\"" N65 "\"", "payloads[0].files[0]: name" },
 	{ "\"kernel\"", "\"cmdline\"", "payloads[0].files[1]: name: "
 	    "duplicate" },
+	/* cJSON would cut the name at the NUL, to "kernel". */
+	{ "\"kernel\"", "\"kernel\\u0000x\"", "\\u0000 in a string" },
+	{ "\"kernel\"", "\"kernel\\u0000\"", "\\u0000 in a string" },
+	{ "\"1.2.0\"", "\"1.2.0\\u0000\"", "\\u0000 in a string" },
+	{ "\"2026-11-28T01:02:03Z\"", "\"a\\\"\\u0000\"",
+	    "\\u0000 in a string" },
 	{ "\"mode\":420", "\"mode\":4096", "payloads[0].files[0]: mode" },
 	{ "\"mode\":420", "\"mode\":\"420\"", "payloads[0].files[0]: mode" },
 	{ "\"mode\":420", "\"mode\":-1", "payloads[0].files[0]: mode" },
@@ -352,6 +358,12 @@ main(void)
 	s = edit(H16 "\"]]}]", H16 "\"]],\"chunks\":[]}]");
 	CHECK_OK(manifest_parse(s, strlen(s), &m, &e), &e);
 	check_base(m);
+	manifest_free(m);
+	free(s);
+	/* An escaped backslash before "u0000" is no NUL. */
+	s = edit("\"2026-11-28T01:02:03Z\"", "\"a\\\\u0000\"");
+	CHECK_OK(manifest_parse(s, strlen(s), &m, &e), &e);
+	CHECK(strcmp(m->created, "a\\u0000") == 0);
 	manifest_free(m);
 	free(s);
 	s = edit(",\"mode\":384", "");

@@ -170,7 +170,9 @@ test_atomic(void)
 {
 	struct state *s, *t;
 	struct err e = { 0, "" };
-	char tmp[192];
+	struct stat st;
+	FILE *f;
+	char tmp[192], victim[128], buf[160];
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	CHECK((s = calloc(1, sizeof(*s))) != NULL);
@@ -189,6 +191,30 @@ test_atomic(void)
 	CHECK_OK(state_load(datadir, &t, &e), &e);
 	CHECK(strcmp(t->slot[1].version, "3.0.1") == 0);
 	state_free(t);
+
+	/* A symlink planted at the tmp name, to a victim file and to
+	 * none: the save neither writes the victim nor makes state.json a
+	 * link, and the victim keeps its bytes. */
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	write_text(victim, "precious\n");
+	CHECK(symlink(victim, tmp) == 0);
+	CHECK_OK(state_save(datadir, s, &e), &e);
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
+	CHECK(lstat(victim, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == 9);
+	CHECK((f = fopen(victim, "r")) != NULL);
+	CHECK(fgets(buf, sizeof(buf), f) != NULL);
+	CHECK(strcmp(buf, "precious\n") == 0);
+	fclose(f);
+	CHECK(access(tmp, F_OK) == -1 && errno == ENOENT);
+	CHECK_OK(state_load(datadir, &t, &e), &e);
+	same(s, t);
+	state_free(t);
+	snprintf(buf, sizeof(buf), "%s/nowhere", dir);
+	CHECK(symlink(buf, tmp) == 0);
+	CHECK_OK(state_save(datadir, s, &e), &e);
+	CHECK(access(buf, F_OK) == -1 && errno == ENOENT);
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
 
 	/* A data directory that cannot be created: an error naming it. */
 	CHECK(state_save("/proc/upkit-no-such-dir", s, &e) < 0);

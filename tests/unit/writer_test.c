@@ -202,7 +202,7 @@ static void
 test_raw(void)
 {
 	char name[] = "rootfs.1", class[] = "rootfs", big[512], small[512];
-	struct slot s = { name, class, 'B', SLOT_RAW, NULL };
+	struct slot s = { name, class, 'B', SLOT_RAW, NULL, 0 };
 	struct slot_writer *w;
 	struct err e;
 	uint64_t sz;
@@ -318,7 +318,7 @@ test_zeros(const char *file)
 {
 	enum { SZ = 16 * 4096 };
 	char name[] = "rootfs.1", class[] = "rootfs";
-	struct slot s = { name, class, 'B', SLOT_RAW, NULL };
+	struct slot s = { name, class, 'B', SLOT_RAW, NULL, 0 };
 	struct slot_writer *w;
 	struct stat st;
 	struct err e;
@@ -397,7 +397,7 @@ test_files(void)
 {
 	char name[] = "boot.1", class[] = "boot";
 	char target[512], aside[512], old[512];
-	struct slot s = { name, class, 'B', SLOT_FILES, NULL };
+	struct slot s = { name, class, 'B', SLOT_FILES, NULL, 0 };
 	struct slot_writer *w;
 	struct err e;
 	uint64_t sz;
@@ -507,6 +507,42 @@ test_files(void)
 	check_files3(target);
 }
 
+/* setuid, setgid and sticky bits from a bundle: dropped unless the
+ * slot allows them (config: allow-special-modes). */
+static void
+test_special_modes(void)
+{
+	static const struct slot_file f[] = {
+		{ "suid", 1, 04755 }, { "sgid", 1, 02750 },
+		{ "sticky", 1, 01777 }, { "all", 1, 07777 },
+		{ "plain", 1, 0640 },
+	};
+	static const unsigned plain[] = { 0755, 0750, 0777, 0777, 0640 };
+	char name[] = "special.1", class[] = "special", target[512];
+	struct slot s = { name, class, 'B', SLOT_FILES, NULL, 0 };
+	struct slot_writer *w;
+	struct err e;
+	char p[600];
+	size_t i;
+	int allow;
+
+	strcpy(target, path("special"));
+	s.device = target;
+	for (allow = 0; allow <= 1; allow++) {
+		s.special_modes = allow;
+		CHECK_OK(slot_writer_open(&s, 5, f, 5, &w, &e), &e);
+		CHECK_OK(slot_writer_pwrite(w, payload, 5, 0, &e), &e);
+		CHECK_OK(slot_writer_finish(w, &e), &e);
+		CHECK_OK(slot_writer_commit(w, &e), &e);
+		slot_writer_free(w);
+		for (i = 0; i < 5; i++) {
+			snprintf(p, sizeof(p), "%s/%s", target, f[i].name);
+			CHECK(file_is(p, payload + i, 1,
+			    allow ? f[i].mode : plain[i]));
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -527,6 +563,7 @@ main(void)
 		test_zeros(shm);
 	}
 	test_files();
+	test_special_modes();
 	free(payload);
 	{
 		char cmd[600];
