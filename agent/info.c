@@ -22,25 +22,6 @@
 
 #define KEYRING_MAX	(1u << 20)
 
-/* Exit code for an install_open()/install_payloads() failure: the bytes
- * were there but wrong, or they could not be read at all. */
-static int
-bundle_exit(int r)
-{
-	switch (-r) {
-	case EBADMSG:
-	case EKEYREJECTED:
-	case EPIPE:
-	case EFBIG:
-	case E2BIG:
-		return EXIT_BUNDLE;
-	case ENOMEM:
-		return EXIT_FAIL;
-	default:
-		return EXIT_INPUT;
-	}
-}
-
 static int
 open_source(const char *file, int *fdp)
 {
@@ -227,7 +208,7 @@ cmd_bundle_info(int argc, char **argv)
 		return EXIT_INPUT;
 	if ((r = install_open(fd, file, NULL, &in, &e)) < 0) {
 		fprintf(stderr, "upkit: bundle info: %s\n", e.msg);
-		rc = bundle_exit(r);
+		rc = install_exit_code(NULL, r);
 		goto out;
 	}
 	if (json)
@@ -318,7 +299,7 @@ cmd_bundle_verify(int argc, char **argv)
 		goto out;
 	}
 	if ((r = install_open(fd, file, k, &in, &e)) < 0) {
-		rc = bundle_exit(r);
+		rc = install_exit_code(NULL, r);
 		goto fail;
 	}
 	m = install_manifest(in);
@@ -330,7 +311,7 @@ cmd_bundle_verify(int argc, char **argv)
 	/* No writers: every chunk is read, checked against its signed
 	 * hashes, decompressed and checked again, then dropped. */
 	if ((r = install_payloads(in, writers, NULL, &e)) < 0) {
-		rc = bundle_exit(r);
+		rc = install_exit_code(in, r);
 		goto fail;
 	}
 	for (i = 0; i < m->npayloads; i++) {

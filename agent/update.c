@@ -191,9 +191,10 @@ verify(struct update *u, struct err *e)
 	u->exit_code = EXIT_INPUT;
 	if ((r = open_source(u, e)) < 0)
 		return r;
-	u->exit_code = EXIT_BUNDLE;
-	if ((r = install_open(u->fd, u->from, u->keyring, &u->in, e)) < 0)
+	if ((r = install_open(u->fd, u->from, u->keyring, &u->in, e)) < 0) {
+		u->exit_code = install_exit_code(NULL, r);
 		return r;
+	}
 	u->m = install_manifest(u->in);
 	progress_step(&u->prog, "bundle %s %s for %s: signature and "
 	    "certificate chain verified", u->from, u->m->version,
@@ -304,12 +305,6 @@ arm(struct update *u, struct err *e)
 		return r;
 	u->state->journal_chunks = 0;
 	return save_state(u, "installed", NULL, e);
-}
-
-static int
-exit_for_write(int code)
-{
-	return code == -EBADMSG || code == -EPIPE ? EXIT_BUNDLE : EXIT_SLOT;
 }
 
 static void
@@ -455,7 +450,7 @@ cmd_update(int argc, char **argv)
 			    &(struct install_progress){ progress_update,
 			    &u.prog }, &e);
 			if (r < 0)
-				u.exit_code = exit_for_write(r);
+				u.exit_code = install_exit_code(u.in, r);
 			break;
 		case UPDATE_SWAP:
 			u.exit_code = EXIT_SLOT;
