@@ -229,7 +229,7 @@ static int
 load_keyring(const char *path, const char *crlpath, struct keyring **kp,
     struct err *e)
 {
-	char *pem = NULL, *crl = NULL;
+	char *pem = NULL, *crl = NULL, when[32];
 	size_t pemlen, crllen = 0;
 	int r;
 
@@ -238,8 +238,20 @@ load_keyring(const char *path, const char *crlpath, struct keyring **kp,
 	if (crlpath != NULL &&
 	    (r = file_read(crlpath, KEYRING_MAX, &crl, &crllen, e)) < 0)
 		goto out;
-	if ((r = keyring_load(pem, pemlen, crl, crllen, kp, e)) < 0)
+	if ((r = keyring_load(pem, pemlen, NULL, 0, kp, e)) < 0) {
 		err_prefix(e, "keyring %s", path);
+		goto out;
+	}
+	if (crlpath != NULL &&
+	    (r = keyring_load_crl(*kp, crl, crllen, crlpath, e)) < 0) {
+		keyring_free(*kp);
+		*kp = NULL;
+		goto out;
+	}
+	if (keyring_crl_expired(*kp, when, sizeof(when)))
+		fprintf(stderr, "upkit: warning: CRL %s is past its nextUpdate "
+		    "(%s): what it revokes stays revoked; install a fresh "
+		    "one\n", crlpath, when);
 out:
 	free(pem);
 	free(crl);

@@ -77,7 +77,7 @@ struct update {
 static int
 load_keyring(struct update *u, struct err *e)
 {
-	char *pem = NULL, *crl = NULL;
+	char *pem = NULL, *crl = NULL, when[32];
 	size_t pemlen, crllen = 0;
 	int r;
 
@@ -89,8 +89,18 @@ load_keyring(struct update *u, struct err *e)
 		err_prefix(e, "keyring CRL");
 		goto out;
 	}
-	if ((r = keyring_load(pem, pemlen, crl, crllen, &u->keyring, e)) < 0)
+	if ((r = keyring_load(pem, pemlen, NULL, 0, &u->keyring, e)) < 0) {
 		err_prefix(e, "keyring %s", u->cfg->keyring_path);
+		goto out;
+	}
+	/* An empty CRL file is refused here, not taken for none. */
+	if (u->cfg->keyring_crl != NULL && (r = keyring_load_crl(u->keyring,
+	    crl, crllen, u->cfg->keyring_crl, e)) < 0)
+		goto out;
+	if (keyring_crl_expired(u->keyring, when, sizeof(when)))
+		fprintf(stderr, "upkit: warning: CRL %s is past its nextUpdate "
+		    "(%s): what it revokes stays revoked; install a fresh "
+		    "one\n", u->cfg->keyring_crl, when);
 out:
 	free(pem);
 	free(crl);
