@@ -650,7 +650,6 @@ create_payload(const struct create_source *s, const struct create_opts *o,
 	    .work = PTHREAD_COND_INITIALIZER,
 	    .done = PTHREAD_COND_INITIALIZER, .origin = s->origin };
 	struct reader rd = { .s = s, .fd = -1 };
-	struct trust_sha256 *h = NULL;
 	struct worker *w = NULL;
 	struct job *j;
 	size_t i, nw, next_read = 0, next_write = 0;
@@ -678,8 +677,7 @@ create_payload(const struct create_source *s, const struct create_opts *o,
 			    "chunk buffers", s->origin, p.njobs);
 			goto out;
 		}
-	if ((r = trust_sha256_open(&h, e)) < 0 ||
-	    (r = pool_start(&p, w, nw, o->level, e)) < 0)
+	if ((r = pool_start(&p, w, nw, o->level, e)) < 0)
 		goto out;
 	while (next_write < bp->nchunks) {
 		/* Jobs below next_write were written and are FREE again, so
@@ -694,7 +692,6 @@ create_payload(const struct create_source *s, const struct create_opts *o,
 			    o->chunk_size;
 			if ((r = reader_read(&rd, j->in, j->ulen, e)) < 0)
 				goto out;
-			trust_sha256_update(h, j->in, j->ulen);
 			pthread_mutex_lock(&p.mu);
 			j->state = JOB_READY;
 			pthread_cond_signal(&p.work);
@@ -725,7 +722,10 @@ create_payload(const struct create_source *s, const struct create_opts *o,
 		pthread_mutex_unlock(&p.mu);
 		next_write++;
 	}
-	trust_sha256_final(h, bp->sha256);
+	/* The hash of the chunk digests (docs/bundle-format.md): the
+	 * device checks it from the manifest alone. */
+	if ((r = chunk_payload_sha256(bp, bp->sha256, e)) < 0)
+		goto out;
 	bp->offset = base;
 	bp->csize = coff - base;
 	r = 0;
@@ -745,7 +745,6 @@ out:
 	}
 	free(p.jobs);
 	free(w);
-	trust_sha256_free(h);
 	if (rd.fd != -1)
 		close(rd.fd);
 	pthread_mutex_destroy(&p.mu);

@@ -22,25 +22,6 @@
 
 #define KEYRING_MAX	(1u << 20)
 
-/* Exit code for an install_open()/install_payloads() failure: the bytes
- * were there but wrong, or they could not be read at all. */
-static int
-bundle_exit(int r)
-{
-	switch (-r) {
-	case EBADMSG:
-	case EKEYREJECTED:
-	case EPIPE:
-	case EFBIG:
-	case E2BIG:
-		return EXIT_BUNDLE;
-	case ENOMEM:
-		return EXIT_FAIL;
-	default:
-		return EXIT_INPUT;
-	}
-}
-
 static int
 open_source(const char *file, int *fdp)
 {
@@ -235,7 +216,7 @@ cmd_bundle_info(int argc, char **argv)
 		return EXIT_INPUT;
 	if ((r = install_open(fd, file, NULL, &in, &e)) < 0) {
 		fprintf(stderr, "upkit: bundle info: %s\n", e.msg);
-		rc = bundle_exit(r);
+		rc = install_exit_code(NULL, r);
 		goto out;
 	}
 	if (json)
@@ -256,7 +237,7 @@ static int
 load_keyring(const char *path, const char *crlpath, struct keyring **kp,
     struct err *e)
 {
-	char *pem = NULL, *crl = NULL;
+	char *pem = NULL, *crl = NULL, when[32];
 	size_t pemlen, crllen = 0;
 	int r;
 
@@ -265,8 +246,20 @@ load_keyring(const char *path, const char *crlpath, struct keyring **kp,
 	if (crlpath != NULL &&
 	    (r = file_read(crlpath, KEYRING_MAX, &crl, &crllen, e)) < 0)
 		goto out;
-	if ((r = keyring_load(pem, pemlen, crl, crllen, kp, e)) < 0)
+	if ((r = keyring_load(pem, pemlen, NULL, 0, kp, e)) < 0) {
 		err_prefix(e, "keyring %s", path);
+		goto out;
+	}
+	if (crlpath != NULL &&
+	    (r = keyring_load_crl(*kp, crl, crllen, crlpath, e)) < 0) {
+		keyring_free(*kp);
+		*kp = NULL;
+		goto out;
+	}
+	if (keyring_crl_expired(*kp, when, sizeof(when)))
+		fprintf(stderr, "upkit: warning: CRL %s is past its nextUpdate "
+		    "(%s): what it revokes stays revoked; install a fresh "
+		    "one\n", crlpath, when);
 out:
 	free(pem);
 	free(crl);
@@ -326,7 +319,7 @@ cmd_bundle_verify(int argc, char **argv)
 		goto out;
 	}
 	if ((r = install_open(fd, file, k, &in, &e)) < 0) {
-		rc = bundle_exit(r);
+		rc = install_exit_code(NULL, r);
 		goto fail;
 	}
 	m = install_manifest(in);
@@ -338,7 +331,7 @@ cmd_bundle_verify(int argc, char **argv)
 	/* No writers: every chunk is read, checked against its signed
 	 * hashes, decompressed and checked again, then dropped. */
 	if ((r = install_payloads(in, writers, NULL, &e)) < 0) {
-		rc = bundle_exit(r);
+		rc = install_exit_code(in, r);
 		goto fail;
 	}
 	for (i = 0; i < m->npayloads; i++) {

@@ -3,12 +3,16 @@
  *
  * install_open() reads header, manifest and signature block and checks the
  * signature before the manifest JSON is even parsed, so no untrusted byte
- * reaches the JSON parser on a device. install_payloads() then runs a small
- * pipeline: this thread reads each chunk and checks its signed SHA-256,
- * in order; worker threads decompress and write the chunks it hands them.
- * A tampered chunk is never handed over, nor is any chunk after it, so
- * nothing at or after it reaches the slot whatever order the workers
- * finish in. A read-back thread trails the writers.
+ * reaches the JSON parser on a device; then each payload's sha256 against
+ * its chunk rows. install_payloads() then runs a small pipeline: this
+ * thread reads each chunk and checks its signed SHA-256, in order; worker
+ * threads decompress the chunks it hands them, check the result against
+ * the row's usha256 and xxh3, and only then write it. A tampered chunk is
+ * never handed over, nor is any chunk after it, so nothing at or after it
+ * reaches the slot whatever order the workers finish in; a chunk whose
+ * row disagrees with its own bytes is not written. A read-back thread
+ * trails the writers. `bundle verify` runs the same pipeline without
+ * writers, so both reach one verdict with the same checks.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/cmd.h"
 #include "agent/err.h"
 #include "agent/install.h"
 #include "agent/util.h"
@@ -29,6 +34,16 @@
 #define ALIGN		4096
 #define PIECE		(128u << 10)	/* read-back buffer */
 
+/* What a failure of install_payloads() was about, for the exit code: an
+ * errno alone cannot tell a read error of the source from one of a slot. */
+enum fault {
+	FAULT_NONE,
+	FAULT_SOURCE,		/* the bundle could not be read */
+	FAULT_BUNDLE,		/* its bytes are wrong or cut short */
+	FAULT_SLOT,		/* a slot write, fsync or read-back */
+	FAULT_OTHER,		/* memory, threads, a caller's error */
+};
+
 struct install {
 	int			 fd;
 	char			*srcname;
@@ -38,6 +53,7 @@ struct install {
 	char			 signer[256];
 	int			 verified;
 	int			 consumed;	/* payloads were read */
+	enum fault		 fault;		/* of install_payloads() */
 };
 
 static int
@@ -141,6 +157,14 @@ install_open(int fd, const char *srcname, const struct keyring *k,
 		    (unsigned long long)total);
 		goto fail;
 	}
+	/* Each chunk's usha256 is checked before it is written; the
+	 * payload hash is the hash of those digests, so it holds once
+	 * this does, on the device and in bundle verify alike. */
+	for (i = 0; i < in->m->npayloads; i++)
+		if ((r = chunk_check_payload(&in->m->payloads[i], e)) < 0) {
+			err_prefix(e, "%s", srcname);
+			goto fail;
+		}
 	*ip = in;
 	r = 0;
 	in = NULL;
@@ -177,6 +201,40 @@ int
 install_verified(const struct install *in)
 {
 	return in->verified;
+}
+
+int
+install_exit_code(const struct install *in, int r)
+{
+	enum fault f = in != NULL ? in->fault : FAULT_NONE;
+
+	/* install_open() fails only on a read, a bad bundle or memory. */
+	if (f == FAULT_NONE)
+		switch (-r) {
+		case EBADMSG:
+		case EKEYREJECTED:
+		case EPIPE:
+			f = FAULT_BUNDLE;
+			break;
+		case ENOMEM:
+			f = FAULT_OTHER;
+			break;
+		default:
+			f = FAULT_SOURCE;
+			break;
+		}
+	switch (f) {
+	case FAULT_SOURCE:
+		return EXIT_INPUT;
+	case FAULT_BUNDLE:
+		return EXIT_BUNDLE;
+	case FAULT_SLOT:
+		return EXIT_SLOT;
+	case FAULT_NONE:
+	case FAULT_OTHER:
+		break;
+	}
+	return EXIT_FAIL;
 }
 
 void
@@ -216,9 +274,9 @@ struct pipeline {
 	int			 eof;		/* reader is done */
 	int			 stop;		/* a failure: write nothing more */
 	struct err		 err;		/* the first failure */
+	enum fault		 fault;		/* and what it was about */
 	uint64_t		 done_bytes;
 	uint64_t		 total_bytes;
-	struct trust_sha256	*psha;		/* check-only: payload hash */
 };
 
 static int
@@ -248,58 +306,31 @@ seq_locate(const struct manifest *m, uint64_t seq, size_t *payload,
 
 /* Records the first failure and wakes everyone; call with the lock. */
 static void
-fail_locked(struct pipeline *p, const struct err *e)
+fail_locked(struct pipeline *p, const struct err *e, enum fault f)
 {
 	if (!p->stop) {
 		p->stop = 1;
 		p->err = *e;
+		p->fault = f;
 	}
 	pthread_cond_broadcast(&p->cond);
 }
 
 static void
-fail(struct pipeline *p, const struct err *e)
+fail(struct pipeline *p, const struct err *e, enum fault f)
 {
 	pthread_mutex_lock(&p->lock);
-	fail_locked(p, e);
+	fail_locked(p, e, f);
 	pthread_mutex_unlock(&p->lock);
-}
-
-/* Check-only mode: the uncompressed SHA-256 and XXH3 of each chunk, and
- * the SHA-256 of the whole payload, fed in order. */
-static int
-check_plain(struct pipeline *p, size_t payload, size_t index,
-    const uint8_t *ubuf, struct err *e)
-{
-	const struct bundle_payload *pl = &p->in->m->payloads[payload];
-	const struct bundle_chunk *c = &pl->chunks[index];
-	uint8_t d[32];
-	int r;
-
-	trust_sha256(ubuf, c->usize, d);
-	if (memcmp(d, c->usha, sizeof(d)) != 0)
-		return err_set(e, -EBADMSG, "payload %s: chunk %zu: "
-		    "uncompressed SHA-256 mismatch", pl->name, index);
-	if ((r = chunk_check_readback(c, index, ubuf, c->usize, e)) < 0)
-		return err_prefix(e, "payload %s", pl->name);
-	if (index == 0 && (r = trust_sha256_open(&p->psha, e)) < 0)
-		return r;
-	trust_sha256_update(p->psha, ubuf, c->usize);
-	if (index + 1 == pl->nchunks) {
-		trust_sha256_final(p->psha, d);
-		trust_sha256_free(p->psha);
-		p->psha = NULL;
-		if (memcmp(d, pl->sha256, sizeof(d)) != 0)
-			return err_set(e, -EBADMSG, "payload %s: SHA-256 "
-			    "mismatch", pl->name);
-	}
-	return 0;
 }
 
 /*
  * One per core: takes a verified compressed chunk, decompresses it into
  * the worker's own buffer (which frees the compressed one for the reader
- * at once) and writes it.
+ * at once), checks the result against the chunk's signed usha256 and
+ * xxh3, and only then writes it. A wrong row is the bundle's fault
+ * (-EBADMSG), found before a byte of it reaches the slot; the read-back
+ * can then only ever find the storage at fault.
  */
 static void *
 worker(void *arg)
@@ -316,14 +347,14 @@ worker(void *arg)
 	int r;
 
 	if (frame_decoder_open(&dec, &e) < 0) {
-		fail(p, &e);
+		fail(p, &e, FAULT_OTHER);
 		return NULL;
 	}
 	/* Aligned, so that raw slots are written past the page cache. */
 	if (posix_memalign((void **)&ubuf, ALIGN, p->umax) != 0) {
 		ubuf = NULL;
 		err_set(&e, -ENOMEM, "chunk buffer");
-		fail(p, &e);
+		fail(p, &e, FAULT_OTHER);
 		goto out;
 	}
 	pthread_mutex_lock(&p->lock);
@@ -350,24 +381,30 @@ worker(void *arg)
 		j->busy = 0;
 		pthread_cond_broadcast(&p->cond);
 		if (r < 0) {
-			fail_locked(p, &e);
+			fail_locked(p, &e, FAULT_BUNDLE);
 			break;
 		}
-		/* Check-only goes in order, for the payload hash. */
-		while (!p->stop && p->check_only && p->wfront != seq)
-			pthread_cond_wait(&p->cond, &p->lock);
+		pthread_mutex_unlock(&p->lock);
+		/* The compressed buffer is the reader's again; the bytes it
+		 * decoded to are checked before a byte of them is written. */
+		if ((r = chunk_check_plain(c, index, ubuf, c->usize, &e)) < 0)
+			err_prefix(&e, "%s: payload %s", p->in->srcname,
+			    pl->name);
+		pthread_mutex_lock(&p->lock);
+		if (r < 0) {
+			fail_locked(p, &e, FAULT_BUNDLE);
+			break;
+		}
 		if (p->stop)
 			break;
-		if (p->check_only) {
-			r = check_plain(p, payload, index, ubuf, &e);
-		} else {
+		if (!p->check_only) {
 			pthread_mutex_unlock(&p->lock);
 			r = slot_writer_pwrite(p->writers[payload], ubuf,
 			    c->usize, (uint64_t)index * pl->chunk_size, &e);
 			pthread_mutex_lock(&p->lock);
 		}
 		if (r < 0) {
-			fail_locked(p, &e);
+			fail_locked(p, &e, FAULT_SLOT);
 			break;
 		}
 		bit_set(p->written, seq);
@@ -472,7 +509,7 @@ readback(void *arg)
 		buf = NULL;
 		if (r == 0)
 			err_set(&e, -ENOMEM, "read-back buffer");
-		fail(p, &e);
+		fail(p, &e, FAULT_OTHER);
 		goto out;
 	}
 	while (next < p->total) {
@@ -506,7 +543,7 @@ readback(void *arg)
 			goto fail;
 	goto out;
 fail:
-	fail(p, &e);
+	fail(p, &e, FAULT_SLOT);
 out:
 	free(later);
 	free(buf);
@@ -534,7 +571,6 @@ pipeline_free(struct pipeline *p)
 			free(p->jobs[i].cbuf);
 	free(p->jobs);
 	free(p->written);
-	trust_sha256_free(p->psha);
 }
 
 static int
@@ -602,7 +638,8 @@ read_chunks(struct pipeline *p)
 					err_set(&re, -EPIPE, "%s: truncated in "
 					    "payload %s at chunk %zu",
 					    in->srcname, pl->name, k);
-				fail(p, &re);
+				fail(p, &re, n < 0 ? FAULT_SOURCE :
+				    FAULT_BUNDLE);
 				return;
 			}
 			/* Authenticated before any worker may decompress it. */
@@ -610,7 +647,7 @@ read_chunks(struct pipeline *p)
 			    (size_t)n, &re) < 0) {
 				err_prefix(&re, "%s: payload %s", in->srcname,
 				    pl->name);
-				fail(p, &re);
+				fail(p, &re, FAULT_BUNDLE);
 				return;
 			}
 			pthread_mutex_lock(&p->lock);
@@ -628,7 +665,7 @@ read_chunks(struct pipeline *p)
 		else
 			err_set(&re, -EBADMSG, "%s: trailing data after the "
 			    "last payload", in->srcname);
-		fail(p, &re);
+		fail(p, &re, n < 0 ? FAULT_SOURCE : FAULT_BUNDLE);
 	}
 }
 
@@ -641,10 +678,11 @@ install_payloads(struct install *in, struct slot_writer *const *writers,
 	size_t i, nthreads, started = 0, nnull = 0;
 	int r = 0, rbstarted = 0;
 
+	in->fault = FAULT_OTHER;
 	for (i = 0; i < in->m->npayloads; i++)
 		nnull += writers[i] == NULL;
-	/* Check-only mode orders its chunks for the payload hash; writes
-	 * need no order. The two don't mix in one pass. */
+	/* Check-only mode skips the read-back; writes need it. The two
+	 * don't mix in one pass. */
 	if (nnull != 0 && nnull != in->m->npayloads)
 		return err_set(e, -EINVAL, "%s: some payloads have no slot",
 		    in->srcname);
@@ -679,7 +717,7 @@ install_payloads(struct install *in, struct slot_writer *const *writers,
 		struct err te;
 
 		err_set(&te, -EAGAIN, "%s: cannot start threads", in->srcname);
-		fail(&p, &te);
+		fail(&p, &te, FAULT_OTHER);
 	} else {
 		read_chunks(&p);
 	}
@@ -700,7 +738,7 @@ install_payloads(struct install *in, struct slot_writer *const *writers,
 			err_set(&te, -EIO, "%s: %llu of %llu chunks written",
 			    in->srcname, (unsigned long long)p.wfront,
 			    (unsigned long long)p.total);
-			fail_locked(&p, &te);
+			fail_locked(&p, &te, FAULT_SLOT);
 		}
 		pthread_cond_broadcast(&p.cond);
 		pthread_mutex_unlock(&p.lock);
@@ -709,11 +747,14 @@ install_payloads(struct install *in, struct slot_writer *const *writers,
 	if (p.stop) {
 		*e = p.err;
 		r = p.err.code;
+		in->fault = p.fault;
 	} else if (p.wfront != p.total) {
 		r = err_set(e, -EIO, "%s: %llu of %llu chunks done",
 		    in->srcname, (unsigned long long)p.wfront,
 		    (unsigned long long)p.total);
-	}
+		in->fault = p.check_only ? FAULT_OTHER : FAULT_SLOT;
+	} else
+		in->fault = FAULT_NONE;
 out:
 	pipeline_free(&p);
 	pthread_cond_destroy(&p.cond);

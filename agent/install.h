@@ -2,11 +2,12 @@
  * agent/install: reads a bundle from a file descriptor (a file, a pipe,
  * later an HTTP download thread) in one sequential pass. install_open()
  * reads the header, manifest and signature block and, given a keyring,
- * verifies the signature and the certificate chain: nothing is written
- * anywhere before it returns 0. install_payloads() then streams every
- * chunk: read, check its signed compressed SHA-256, decompress (in
- * parallel on every core), write at its offset; read every chunk back
- * behind the writing and match its signed XXH3.
+ * verifies the signature and the certificate chain, then each payload's
+ * sha256 against its chunk rows: nothing is written anywhere before it
+ * returns 0. install_payloads() then streams every chunk: read, check its
+ * signed compressed SHA-256, decompress (in parallel on every core), check
+ * its signed uncompressed SHA-256 and XXH3, write at its offset; read
+ * every chunk back behind the writing and match its signed XXH3.
  * Memory is a few chunk buffers, never proportional to the image.
  */
 #ifndef AGENT_INSTALL_H
@@ -47,17 +48,25 @@ const char *install_signer(const struct install *in);
 int	install_verified(const struct install *in);
 
 /* Streams all payloads in manifest order. writers[i] receives payload i;
- * with every writer NULL, only checks (decompress; compare uncompressed
- * SHA-256, XXH3 and the payload's SHA-256). A chunk whose compressed
- * SHA-256 does not match stops everything with -EBADMSG before it or any
- * later chunk is written. With writers, returns 0 only once every chunk
- * is written, fsync'd (slot_writer_finish) and read back from the slot
- * matching its signed XXH3 (-EIO otherwise). Chunks written past the
- * page cache are read back while later ones are written, the rest after
- * the final fsync. Refuses an unverified install (k NULL) with
+ * with every writer NULL, runs the same checks and writes nothing (bundle
+ * verify). A chunk whose compressed SHA-256 does not match stops
+ * everything with -EBADMSG before it or any later chunk is written; one
+ * whose decompressed bytes do not match the row's usha256 or xxh3 stops
+ * everything with -EBADMSG before it is written (chunks after it may be
+ * written already, by other workers). With writers, returns 0 only once
+ * every chunk is written, fsync'd (slot_writer_finish) and read back from
+ * the slot matching its signed XXH3 (-EIO otherwise). Chunks written past
+ * the page cache are read back while later ones are written, the rest
+ * after the final fsync. Refuses an unverified install (k NULL) with
  * writers. */
 int	install_payloads(struct install *in, struct slot_writer *const *writers,
 	    const struct install_progress *prog, struct err *e);
+/* The exit code (agent/cmd.h) for r, a failure of install_open() (in is
+ * NULL then) or of install_payloads(in): EXIT_INPUT when the source could
+ * not be read, EXIT_BUNDLE when its bytes are wrong or cut short,
+ * EXIT_SLOT when a slot failed, EXIT_FAIL otherwise. update and bundle
+ * verify both use it, so one bundle gets one exit code. */
+int	install_exit_code(const struct install *in, int r);
 void	install_free(struct install *in);		/* accepts NULL */
 
 #endif /* AGENT_INSTALL_H */

@@ -77,7 +77,7 @@ struct update {
 static int
 load_keyring(struct update *u, struct err *e)
 {
-	char *pem = NULL, *crl = NULL;
+	char *pem = NULL, *crl = NULL, when[32];
 	size_t pemlen, crllen = 0;
 	int r;
 
@@ -89,8 +89,18 @@ load_keyring(struct update *u, struct err *e)
 		err_prefix(e, "keyring CRL");
 		goto out;
 	}
-	if ((r = keyring_load(pem, pemlen, crl, crllen, &u->keyring, e)) < 0)
+	if ((r = keyring_load(pem, pemlen, NULL, 0, &u->keyring, e)) < 0) {
 		err_prefix(e, "keyring %s", u->cfg->keyring_path);
+		goto out;
+	}
+	/* An empty CRL file is refused here, not taken for none. */
+	if (u->cfg->keyring_crl != NULL && (r = keyring_load_crl(u->keyring,
+	    crl, crllen, u->cfg->keyring_crl, e)) < 0)
+		goto out;
+	if (keyring_crl_expired(u->keyring, when, sizeof(when)))
+		fprintf(stderr, "upkit: warning: CRL %s is past its nextUpdate "
+		    "(%s): what it revokes stays revoked; install a fresh "
+		    "one\n", u->cfg->keyring_crl, when);
 out:
 	free(pem);
 	free(crl);
@@ -194,9 +204,10 @@ verify(struct update *u, struct err *e)
 	u->exit_code = EXIT_INPUT;
 	if ((r = open_source(u, e)) < 0)
 		return r;
-	u->exit_code = EXIT_BUNDLE;
-	if ((r = install_open(u->fd, u->from, u->keyring, &u->in, e)) < 0)
+	if ((r = install_open(u->fd, u->from, u->keyring, &u->in, e)) < 0) {
+		u->exit_code = install_exit_code(NULL, r);
 		return r;
+	}
 	u->m = install_manifest(u->in);
 	progress_step(&u->prog, "bundle %s %s for %s: signature and "
 	    "certificate chain verified", u->from, u->m->version,
@@ -311,12 +322,6 @@ arm(struct update *u, struct err *e)
 		return r;
 	u->state->journal_chunks = 0;
 	return save_state(u, "installed", NULL, e);
-}
-
-static int
-exit_for_write(int code)
-{
-	return code == -EBADMSG || code == -EPIPE ? EXIT_BUNDLE : EXIT_SLOT;
 }
 
 static void
@@ -462,7 +467,7 @@ cmd_update(int argc, char **argv)
 			    &(struct install_progress){ progress_update,
 			    &u.prog }, &e);
 			if (r < 0)
-				u.exit_code = exit_for_write(r);
+				u.exit_code = install_exit_code(u.in, r);
 			break;
 		case UPDATE_SWAP:
 			u.exit_code = EXIT_SLOT;

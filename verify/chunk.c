@@ -32,6 +32,27 @@ chunk_check_compressed(const struct bundle_chunk *c, size_t index,
 }
 
 int
+chunk_check_plain(const struct bundle_chunk *c, size_t index,
+    const void *buf, size_t len, struct err *e)
+{
+	uint8_t sha[32];
+
+	if (len != c->usize)
+		return err_set(e, -EBADMSG, "chunk %zu: %zu uncompressed "
+		    "bytes, expected %u", index, len, c->usize);
+	trust_sha256(buf, len, sha);
+	if (memcmp(sha, c->usha, sizeof(sha)) != 0)
+		return err_set(e, -EBADMSG, "chunk %zu: uncompressed SHA-256 "
+		    "mismatch", index);
+	/* The row's two digests of the same bytes must agree, or the
+	 * read-back would blame the storage for the manifest's error. */
+	if (chunk_xxh3(buf, len) != c->xxh3)
+		return err_set(e, -EBADMSG, "chunk %zu: uncompressed XXH3 "
+		    "mismatch", index);
+	return 0;
+}
+
+int
 chunk_check_readback(const struct bundle_chunk *c, size_t index,
     const void *buf, size_t len, struct err *e)
 {
@@ -100,4 +121,36 @@ chunk_xxh3_free(struct chunk_xxh3 *h)
 		return;
 	XXH3_freeState(h->st);
 	free(h);
+}
+
+int
+chunk_payload_sha256(const struct bundle_payload *p, uint8_t out[32],
+    struct err *e)
+{
+	struct trust_sha256 *h;
+	size_t i;
+	int r;
+
+	if ((r = trust_sha256_open(&h, e)) < 0)
+		return r;
+	for (i = 0; i < p->nchunks; i++)
+		trust_sha256_update(h, p->chunks[i].usha,
+		    sizeof(p->chunks[i].usha));
+	trust_sha256_final(h, out);
+	trust_sha256_free(h);
+	return 0;
+}
+
+int
+chunk_check_payload(const struct bundle_payload *p, struct err *e)
+{
+	uint8_t sha[32];
+	int r;
+
+	if ((r = chunk_payload_sha256(p, sha, e)) < 0)
+		return r;
+	if (memcmp(sha, p->sha256, sizeof(sha)) != 0)
+		return err_set(e, -EBADMSG, "payload %s: sha256 does not match "
+		    "its chunks' usha256", p->name);
+	return 0;
 }

@@ -1,7 +1,10 @@
 /*
- * verify/chunk: checks one chunk against its signed hashes. The compressed
- * SHA-256 authenticates a chunk before it is decompressed; XXH3-64 of the
- * uncompressed bytes checks what was read back from the slot.
+ * verify/chunk: checks chunks against their signed hashes. The compressed
+ * SHA-256 authenticates a chunk before it is decompressed; its SHA-256 and
+ * XXH3-64 authenticate the decompressed bytes before they are written;
+ * XXH3-64 again checks what was read back from the slot. A payload's
+ * sha256 is the hash of its chunks' uncompressed SHA-256 digests, so it is
+ * checked from the signed manifest alone.
  */
 #ifndef VERIFY_CHUNK_H
 #define VERIFY_CHUNK_H
@@ -12,9 +15,17 @@
 struct err;
 struct bundle_chunk;
 
-/* 0, or -EBADMSG naming the chunk index. */
+struct bundle_payload;
+
+/* 0, or -EBADMSG naming the chunk index: the bundle is wrong. */
 int	chunk_check_compressed(const struct bundle_chunk *c, size_t index,
 	    const void *buf, size_t len, struct err *e);
+/* The decompressed bytes against the row's usha256 and xxh3, before they
+ * are written: -EBADMSG names the chunk index and the hash. */
+int	chunk_check_plain(const struct bundle_chunk *c, size_t index,
+	    const void *buf, size_t len, struct err *e);
+/* The same XXH3 on bytes read back from a slot: -EIO, the storage is
+ * wrong (the bytes were proven right before they were written). */
 int	chunk_check_readback(const struct bundle_chunk *c, size_t index,
 	    const void *buf, size_t len, struct err *e);
 uint64_t chunk_xxh3(const void *buf, size_t len);
@@ -30,5 +41,13 @@ void	chunk_xxh3_update(struct chunk_xxh3 *h, const void *buf, size_t len);
 int	chunk_xxh3_check(struct chunk_xxh3 *h, const struct bundle_chunk *c,
 	    size_t index, struct err *e);
 void	chunk_xxh3_free(struct chunk_xxh3 *h);		/* accepts NULL */
+
+/* SHA-256 over the payload's chunk usha256 digests, in order: the value
+ * of its signed sha256 (docs/bundle-format.md). -ENOMEM only. */
+int	chunk_payload_sha256(const struct bundle_payload *p, uint8_t out[32],
+	    struct err *e);
+/* Whether p->sha256 matches its chunk rows: 0, or -EBADMSG naming the
+ * payload. Checked once per bundle, before any chunk is read. */
+int	chunk_check_payload(const struct bundle_payload *p, struct err *e);
 
 #endif /* VERIFY_CHUNK_H */

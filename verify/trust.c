@@ -10,12 +10,14 @@
 #include <time.h>
 
 #include <mbedtls/version.h>
+#include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/rsa.h>
@@ -38,6 +40,7 @@ struct keyring {
 	mbedtls_x509_crt	roots;
 	mbedtls_x509_crl	crl;
 	int			have_crl;
+	char			crlname[256];	/* for messages */
 };
 
 /* The CPU's SHA instructions where it has them (verify/sha256.c),
@@ -75,6 +78,16 @@ static const mbedtls_x509_crt_profile profile = {
 /* DER of SEQUENCE { OID 1.3.6.1.5.5.7.3.3 (codeSigning) }. */
 static const unsigned char eku_code_signing[] = {
 	0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03
+};
+
+/* AlgorithmIdentifier ecdsa-with-SHA256 as RFC 5758 3.2 wants it (no
+ * parameters), and as mbedtls 2.28's x509write writes it (a NULL). */
+static const unsigned char alg_ecdsa_sha256[] = {
+	0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02
+};
+static const unsigned char alg_ecdsa_sha256_null[] = {
+	0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+	0x05, 0x00
 };
 
 static const char *
@@ -208,28 +221,118 @@ keyring_load(const void *pem, size_t pemlen, const void *crl,
 	}
 	free(buf);
 	buf = NULL;
-	if (crl != NULL && crllen > 0) {
-		if ((buf = nul_copy(crl, crllen)) == NULL) {
-			r = err_set(e, -ENOMEM, "keyring: CRL");
-			goto fail;
-		}
-		/* PEM needs the NUL counted; DER must be its exact length. */
-		r = mbedtls_x509_crl_parse(&k->crl, buf,
-		    is_pem(crl, crllen) ? crllen + 1 : crllen);
-		if (r != 0) {
-			r = err_set(e, -EINVAL, "keyring: CRL: %s",
-			    tls_error(r, msg, sizeof(msg)));
-			goto fail;
-		}
-		k->have_crl = 1;
-	}
-	free(buf);
+	if (crl != NULL && crllen > 0 &&
+	    (r = keyring_load_crl(k, crl, crllen, "(unnamed)", e)) < 0)
+		goto fail;
 	*kp = k;
 	return 0;
 fail:
 	free(buf);
 	keyring_free(k);
 	return r;
+}
+
+/* Whether the CRL's signature verifies with root's key, under the same
+ * profile as certificates. mbedtls checks this only while it verifies a
+ * chain, where a bad CRL would look like the signer's fault. */
+static int
+crl_signed_by(const mbedtls_x509_crl *c, const mbedtls_x509_crt *root)
+{
+	const mbedtls_md_info_t *md;
+	unsigned char hash[MBEDTLS_MD_MAX_SIZE];
+
+	if ((profile.allowed_mds & MBEDTLS_X509_ID_FLAG(c->sig_md)) == 0 ||
+	    (md = mbedtls_md_info_from_type(c->sig_md)) == NULL ||
+	    mbedtls_md(md, c->tbs.p, c->tbs.len, hash) != 0)
+		return 0;
+	return mbedtls_pk_verify_ext(c->sig_pk, c->sig_opts,
+	    (mbedtls_pk_context *)&root->pk, c->sig_md, hash,
+	    mbedtls_md_get_size(md), c->sig.p, c->sig.len) == 0;
+}
+
+int
+keyring_load_crl(struct keyring *k, const void *crl, size_t crllen,
+    const char *name, struct err *e)
+{
+	const mbedtls_x509_crl *c;
+	const mbedtls_x509_crt *root;
+	unsigned char *buf;
+	char msg[128], who[256];
+	size_t i;
+	int r, named, good;
+
+	snprintf(k->crlname, sizeof(k->crlname), "%s", name);
+	/* A CRL file that holds no CRL would turn revocation off without
+	 * a word: refuse it, as an empty keyring is refused. */
+	for (i = 0; crl != NULL && i < crllen; i++)
+		if (strchr(" \t\r\n", ((const char *)crl)[i]) == NULL)
+			break;
+	if (crl == NULL || i == crllen)
+		return err_set(e, -EINVAL, "CRL %s: empty", name);
+	if (is_pem(crl, crllen) &&
+	    memmem(crl, crllen, "-----BEGIN X509 CRL-----", 24) == NULL)
+		return err_set(e, -EINVAL, "CRL %s: holds no CRL (no BEGIN "
+		    "X509 CRL line)", name);
+	if ((buf = nul_copy(crl, crllen)) == NULL)
+		return err_set(e, -ENOMEM, "CRL %s", name);
+	/* PEM needs the NUL counted; DER must be its exact length. */
+	r = mbedtls_x509_crl_parse(&k->crl, buf, is_pem(crl, crllen) ?
+	    crllen + 1 : crllen);
+	free(buf);
+	if (r != 0)
+		return err_set(e, -EINVAL, "CRL %s: %s", name,
+		    tls_error(r, msg, sizeof(msg)));
+	if (k->crl.version == 0)
+		return err_set(e, -EINVAL, "CRL %s: holds no CRL", name);
+	/* A CRL in the name of a keyring root must be that root's (or, in
+	 * a rotation, one of the roots of that name): checked here, so that
+	 * a broken CRL is a configuration error naming the file. A CRL from
+	 * another issuer (an intermediate) is checked by mbedtls against
+	 * that issuer during each chain check. */
+	for (c = &k->crl; c != NULL && c->version != 0; c = c->next) {
+		named = good = 0;
+		for (root = &k->roots; root != NULL && root->version != 0;
+		    root = root->next) {
+			if (c->issuer_raw.len != root->subject_raw.len ||
+			    memcmp(c->issuer_raw.p, root->subject_raw.p,
+			    c->issuer_raw.len) != 0)
+				continue;
+			named = 1;
+			if (mbedtls_x509_dn_gets(who, sizeof(who),
+			    &root->subject) < 0)
+				strcpy(who, "?");
+			if (mbedtls_x509_crt_check_key_usage(root,
+			    MBEDTLS_X509_KU_CRL_SIGN) == 0 &&
+			    crl_signed_by(c, root))
+				good = 1;
+		}
+		if (named && !good)
+			return err_set(e, -EINVAL, "CRL %s: signature does not "
+			    "verify with keyring root %s (or the root may not "
+			    "sign CRLs)", name, who);
+	}
+	k->have_crl = 1;
+	return 0;
+}
+
+int
+keyring_crl_expired(const struct keyring *k, char *when, size_t len)
+{
+	const mbedtls_x509_crl *c;
+	const mbedtls_x509_time *t;
+
+	if (!k->have_crl)
+		return 0;
+	for (c = &k->crl; c != NULL && c->version != 0; c = c->next) {
+		t = &c->next_update;
+		/* nextUpdate is optional; without it a CRL never expires. */
+		if (t->year == 0 || !mbedtls_x509_time_is_past(t))
+			continue;
+		snprintf(when, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", t->year,
+		    t->mon, t->day, t->hour, t->min, t->sec);
+		return 1;
+	}
+	return 0;
 }
 
 void
@@ -297,6 +400,29 @@ trust_signer_subject(const struct sigblock *s, char *buf, size_t len,
 	return r;
 }
 
+/*
+ * The signer's extended key usage, where it has one, must list
+ * codeSigning itself. mbedtls_x509_crt_check_extended_key_usage() also
+ * accepts anyExtendedKeyUsage, which would let a certificate issued for
+ * "anything" sign firmware; an issuer who means code signing says so.
+ * mbedtls refuses an empty EKU sequence, so an absent extension is the
+ * only way to an empty list.
+ */
+static int
+code_signing_ok(const mbedtls_x509_crt *crt)
+{
+	const mbedtls_x509_sequence *cur;
+
+	if (crt->ext_key_usage.buf.p == NULL)
+		return 1;
+	for (cur = &crt->ext_key_usage; cur != NULL; cur = cur->next)
+		if (cur->buf.len == sizeof(MBEDTLS_OID_CODE_SIGNING) - 1 &&
+		    memcmp(cur->buf.p, MBEDTLS_OID_CODE_SIGNING,
+		    cur->buf.len) == 0)
+			return 1;
+	return 0;
+}
+
 int
 trust_verify(const struct keyring *k, const struct sigblock *s,
     const uint8_t digest[32], struct err *e)
@@ -330,10 +456,31 @@ trust_verify(const struct keyring *k, const struct sigblock *s,
 	/*
 	 * Devices often boot with the clock at 1970 until NTP or an RTC sets
 	 * it, so a certificate or CRL that is not valid *yet* is accepted.
-	 * Expiry is still enforced: a clock can be slow, not fast.
+	 * Certificate expiry is still enforced: a clock can be slow, not
+	 * fast. A CRL past its nextUpdate still revokes what it lists
+	 * (mbedtls checks the list either way) but does not by itself
+	 * reject anyone: otherwise the update that ships a fresh CRL could
+	 * never install. The agent warns when it loads it.
 	 */
 	flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_FUTURE |
-	    MBEDTLS_X509_BADCRL_FUTURE);
+	    MBEDTLS_X509_BADCRL_FUTURE | MBEDTLS_X509_BADCRL_EXPIRED);
+	/* What is left of the CRL's flags is the CRL's fault, not the
+	 * signer's: an intermediate's CRL that does not verify. */
+	if (flags & (MBEDTLS_X509_BADCRL_NOT_TRUSTED |
+	    MBEDTLS_X509_BADCRL_BAD_MD | MBEDTLS_X509_BADCRL_BAD_PK |
+	    MBEDTLS_X509_BADCRL_BAD_KEY)) {
+		if (mbedtls_x509_crt_verify_info(msg, sizeof(msg), "", flags &
+		    (MBEDTLS_X509_BADCRL_NOT_TRUSTED |
+		    MBEDTLS_X509_BADCRL_BAD_MD | MBEDTLS_X509_BADCRL_BAD_PK |
+		    MBEDTLS_X509_BADCRL_BAD_KEY)) < 0)
+			strcpy(msg, "does not verify");
+		for (i = 0; msg[i] != '\0'; i++)
+			if (msg[i] == '\n')
+				msg[i] = msg[i + 1] != '\0' ? ';' : '\0';
+		r = err_set(e, -EKEYREJECTED, "CRL %s: %s (checking signer "
+		    "%s)", k->crlname, msg, who);
+		goto out;
+	}
 	if (flags != 0) {
 		if (mbedtls_x509_crt_verify_info(msg, sizeof(msg), "", flags) <
 		    0)
@@ -350,14 +497,13 @@ trust_verify(const struct keyring *k, const struct sigblock *s,
 		    tls_error(r, msg, sizeof(msg)));
 		goto out;
 	}
-	/* Both checks pass when the extension is absent, as intended. */
-	if (mbedtls_x509_crt_check_extended_key_usage(&chain,
-	    MBEDTLS_OID_CODE_SIGNING,
-	    MBEDTLS_OID_SIZE(MBEDTLS_OID_CODE_SIGNING)) != 0) {
+	if (!code_signing_ok(&chain)) {
 		r = err_set(e, -EKEYREJECTED, "signer %s: extended key usage "
-		    "lacks codeSigning", who);
+		    "lacks codeSigning (anyExtendedKeyUsage does not count)",
+		    who);
 		goto out;
 	}
+	/* Passes when the extension is absent, as intended. */
 	if (mbedtls_x509_crt_check_key_usage(&chain,
 	    MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
 		r = err_set(e, -EKEYREJECTED, "signer %s: key usage lacks "
@@ -585,6 +731,114 @@ set_serial(mbedtls_x509write_cert *w, struct rng *g)
 #endif
 }
 
+/* A DER tag and length (below 65536) at p; returns the bytes written. */
+static size_t
+der_head(unsigned char *p, unsigned char tag, size_t len)
+{
+	size_t n = 0;
+
+	p[n++] = tag;
+	if (len < 0x80) {
+		p[n++] = (unsigned char)len;
+	} else if (len < 0x100) {
+		p[n++] = 0x81;
+		p[n++] = (unsigned char)len;
+	} else {
+		p[n++] = 0x82;
+		p[n++] = (unsigned char)(len >> 8);
+		p[n++] = (unsigned char)len;
+	}
+	return n;
+}
+
+/*
+ * mbedtls 2.28 writes ecdsa-with-SHA256 with a NULL parameter, both in the
+ * tbsCertificate's signature field and in the signatureAlgorithm after
+ * it. RFC 5758 3.2 says the parameters MUST be absent, and strict parsers
+ * refuse the NULL. This rewrites the DER certificate der (len bytes) into
+ * out without them and signs the new tbsCertificate with the issuer's
+ * key. A certificate without the NULL (mbedtls 3.x writes none) is copied
+ * as it is. Returns 0 or an mbedtls error code.
+ */
+static int
+strip_ecdsa_null(const unsigned char *der, size_t len,
+    mbedtls_pk_context *issuer, struct rng *g, unsigned char *out,
+    size_t size, size_t *outlen)
+{
+	const size_t nl = sizeof(alg_ecdsa_sha256_null);
+	const size_t al = sizeof(alg_ecdsa_sha256);
+	unsigned char *p = (unsigned char *)der, *end = p + len, *q, *tbsend;
+	unsigned char hash[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE], *t;
+	unsigned char head[4];
+	size_t l, n, hn, siglen = 0;
+	int r;
+
+	if (size < len + sizeof(head) + sizeof(sig) + 8)
+		return MBEDTLS_ERR_X509_BUFFER_TOO_SMALL;
+	/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version,
+	 * serialNumber INTEGER, signature AlgorithmIdentifier, ... },
+	 * signatureAlgorithm, signatureValue } */
+	if ((r = mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED |
+	    MBEDTLS_ASN1_SEQUENCE)) != 0)
+		return r;
+	end = p + l;
+	if ((r = mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED |
+	    MBEDTLS_ASN1_SEQUENCE)) != 0)
+		return r;
+	tbsend = p + l;
+	q = p;
+	if ((r = mbedtls_asn1_get_tag(&q, tbsend, &l,
+	    MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 0)) != 0)
+		return r;
+	q += l;
+	if ((r = mbedtls_asn1_get_tag(&q, tbsend, &l,
+	    MBEDTLS_ASN1_INTEGER)) != 0)
+		return r;
+	q += l;
+	if ((size_t)(tbsend - q) < nl ||
+	    memcmp(q, alg_ecdsa_sha256_null, nl) != 0 ||
+	    (size_t)(end - tbsend) < nl ||
+	    memcmp(tbsend, alg_ecdsa_sha256_null, nl) != 0) {
+		memcpy(out, der, len);
+		*outlen = len;
+		return 0;
+	}
+	/* The new tbsCertificate, built after room for the outer header. */
+	t = out + sizeof(head);
+	n = der_head(t, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE,
+	    (size_t)(tbsend - p) - (nl - al));
+	memcpy(t + n, p, (size_t)(q - p));
+	n += (size_t)(q - p);
+	memcpy(t + n, alg_ecdsa_sha256, al);
+	n += al;
+	memcpy(t + n, q + nl, (size_t)(tbsend - q - nl));
+	n += (size_t)(tbsend - q - nl);
+	if ((r = mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), t,
+	    n, hash)) != 0)
+		return r;
+#if MBEDTLS_VERSION_MAJOR >= 3
+	r = mbedtls_pk_sign(issuer, MBEDTLS_MD_SHA256, hash, sizeof(hash), sig,
+	    sizeof(sig), &siglen, mbedtls_ctr_drbg_random, &g->drbg);
+#else
+	r = mbedtls_pk_sign(issuer, MBEDTLS_MD_SHA256, hash, sizeof(hash), sig,
+	    &siglen, mbedtls_ctr_drbg_random, &g->drbg);
+#endif
+	if (r != 0)
+		return r;
+	memcpy(t + n, alg_ecdsa_sha256, al);
+	n += al;
+	n += der_head(t + n, MBEDTLS_ASN1_BIT_STRING, siglen + 1);
+	t[n++] = 0;		/* no unused bits */
+	memcpy(t + n, sig, siglen);
+	n += siglen;
+	hn = der_head(head, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE,
+	    n);
+	memmove(out + hn, t, n);
+	memcpy(out, head, hn);
+	*outlen = hn + n;
+	return 0;
+}
+
 /*
  * Writes one certificate: a root when subject == issuer, otherwise a
  * code-signing leaf. Returns 0 or an mbedtls error code.
@@ -595,9 +849,10 @@ write_cert(mbedtls_pk_context *subject, mbedtls_pk_context *issuer,
     char **pem)
 {
 	mbedtls_x509write_cert w;
-	unsigned char buf[PEM_MAX];
+	unsigned char buf[PEM_MAX], der[PEM_MAX];
 	char from[16], to[16];
 	time_t now = time(NULL);
+	size_t len, olen;
 	int r;
 
 	*pem = NULL;
@@ -632,8 +887,16 @@ write_cert(mbedtls_pk_context *subject, mbedtls_pk_context *issuer,
 	    MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
 	    eku_code_signing, sizeof(eku_code_signing))) != 0)
 		goto out;
-	if ((r = mbedtls_x509write_crt_pem(&w, buf, sizeof(buf),
-	    mbedtls_ctr_drbg_random, &g->drbg)) != 0)
+	/* DER at the end of buf; then without the NULL, then PEM. */
+	if ((r = mbedtls_x509write_crt_der(&w, buf, sizeof(buf),
+	    mbedtls_ctr_drbg_random, &g->drbg)) < 0)
+		goto out;
+	len = (size_t)r;
+	if ((r = strip_ecdsa_null(buf + sizeof(buf) - len, len, issuer, g,
+	    der, sizeof(der), &len)) != 0 ||
+	    (r = mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n",
+	    "-----END CERTIFICATE-----\n", der, len, buf, sizeof(buf),
+	    &olen)) != 0)
 		goto out;
 	if ((*pem = strdup((char *)buf)) == NULL)
 		r = MBEDTLS_ERR_X509_ALLOC_FAILED;

@@ -1,4 +1,5 @@
-/* chunk_test: a chunk is checked against its signed hashes and sizes. */
+/* chunk_test: a chunk is checked against its signed hashes and sizes,
+ * and a payload hash against its chunk rows. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -65,6 +66,49 @@ main(void)
 		CHECK(strcmp(e.msg, "chunk 9: read-back XXH3 mismatch") == 0);
 		chunk_xxh3_free(h);
 		chunk_xxh3_free(NULL);
+	}
+
+	/* Before writing: the decompressed bytes against usha256 and xxh3;
+	 * a mismatch is the bundle's (-EBADMSG), not the storage's. */
+	trust_sha256(plain, sizeof(plain), c.usha);
+	c.xxh3 = chunk_xxh3(plain, sizeof(plain));
+	CHECK_OK(chunk_check_plain(&c, 4, plain, sizeof(plain), &e), &e);
+	plain[10] ^= 2;
+	CHECK(chunk_check_plain(&c, 4, plain, sizeof(plain), &e) == -EBADMSG);
+	CHECK(strcmp(e.msg, "chunk 4: uncompressed SHA-256 mismatch") == 0);
+	plain[10] ^= 2;
+	c.xxh3 ^= 1;
+	CHECK(chunk_check_plain(&c, 4, plain, sizeof(plain), &e) == -EBADMSG);
+	CHECK(strcmp(e.msg, "chunk 4: uncompressed XXH3 mismatch") == 0);
+	c.xxh3 ^= 1;
+	CHECK(chunk_check_plain(&c, 4, plain, sizeof(plain) - 1, &e) ==
+	    -EBADMSG);
+
+	/* The payload hash is SHA-256 over the rows' usha256, in order. */
+	{
+		struct bundle_chunk two[2];
+		struct bundle_payload p;
+		uint8_t list[64], want[32];
+
+		memset(&p, 0, sizeof(p));
+		memset(two, 0, sizeof(two));
+		trust_sha256("one", 3, two[0].usha);
+		trust_sha256("two", 3, two[1].usha);
+		memcpy(list, two[0].usha, 32);
+		memcpy(list + 32, two[1].usha, 32);
+		trust_sha256(list, sizeof(list), want);
+		p.name = (char *)"rootfs";
+		p.chunks = two;
+		p.nchunks = 2;
+		CHECK_OK(chunk_payload_sha256(&p, p.sha256, &e), &e);
+		CHECK(memcmp(p.sha256, want, 32) == 0);
+		CHECK_OK(chunk_check_payload(&p, &e), &e);
+		/* Rows swapped: same digests, other order, refused. */
+		memcpy(two[0].usha, list + 32, 32);
+		memcpy(two[1].usha, list, 32);
+		CHECK(chunk_check_payload(&p, &e) == -EBADMSG);
+		CHECK(strcmp(e.msg, "payload rootfs: sha256 does not match "
+		    "its chunks' usha256") == 0);
 	}
 	return 0;
 }

@@ -32,6 +32,22 @@ static const unsigned char eku_code[] = {
 static const unsigned char eku_server[] = {
 	0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01
 };
+/* SEQUENCE { anyExtendedKeyUsage (2.5.29.37.0) }, and with codeSigning. */
+static const unsigned char eku_any[] = {
+	0x30, 0x06, 0x06, 0x04, 0x55, 0x1d, 0x25, 0x00
+};
+static const unsigned char eku_any_code[] = {
+	0x30, 0x10, 0x06, 0x04, 0x55, 0x1d, 0x25, 0x00,
+	0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03
+};
+/* AlgorithmIdentifier ecdsa-with-SHA256 without and with a NULL. */
+static const unsigned char alg_ecdsa[] = {
+	0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02
+};
+static const unsigned char alg_ecdsa_null[] = {
+	0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+	0x05, 0x00
+};
 
 static void
 parse_key(mbedtls_pk_context *pk, const char *pem)
@@ -232,8 +248,218 @@ test_crl(const char *root, const char *rootkey, const char *signer,
 	CHECK(keyring_load(root, strlen(root), "junk", 4, &k, &e) == -EINVAL);
 	CHECK(k == NULL);
 
+	/* Past its nextUpdate, a CRL still revokes what it lists, but
+	 * rejects no one else, and says when it expired. */
+	snprintf(cmd, sizeof(cmd), "cd %s && O='-config ca.cnf -keyfile "
+	    "rootkey.pem -cert root.pem -crl_lastupdate 20200101000000Z "
+	    "-crl_nextupdate 20200201000000Z' && "
+	    "openssl ca $O -gencrl -out old-revoked.pem 2>/dev/null && "
+	    "cp index.txt index.keep && : > index.txt && "
+	    "openssl ca $O -gencrl -out old-empty.pem 2>/dev/null && "
+	    "cp index.keep index.txt", dir);
+	CHECK(system(cmd) == 0);
+	snprintf(path, sizeof(path), "%s/old-empty.pem", dir);
+	crl = read_whole(path, &crllen);
+	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
+	CHECK_OK(keyring_load_crl(k, crl, crllen, path, &e), &e);
+	{
+		char when[32];
+
+		CHECK(keyring_crl_expired(k, when, sizeof(when)) == 1);
+		CHECK(strcmp(when, "2020-02-01T00:00:00Z") == 0);
+	}
+	CHECK_OK(sign_verify(k, signerkey, signer, NULL, digest, NULL, &e),
+	    &e);
+	keyring_free(k);
+	free(crl);
+	snprintf(path, sizeof(path), "%s/old-revoked.pem", dir);
+	crl = read_whole(path, &crllen);
+	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
+	CHECK_OK(keyring_load_crl(k, crl, crllen, path, &e), &e);
+	CHECK(sign_verify(k, signerkey, signer, NULL, digest, NULL, &e) ==
+	    -EKEYREJECTED);
+	CHECK(strstr(e.msg, "revoked") != NULL);
+	keyring_free(k);
+	free(crl);
+	/* A fresh CRL does not count as expired. */
+	snprintf(path, sizeof(path), "%s/revoked.pem", dir);
+	crl = read_whole(path, &crllen);
+	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
+	CHECK_OK(keyring_load_crl(k, crl, crllen, path, &e), &e);
+	{
+		char when[32];
+
+		CHECK(keyring_crl_expired(k, when, sizeof(when)) == 0);
+	}
+	keyring_free(k);
+	free(crl);
+
+	/* A CRL file without a CRL is a configuration error naming it,
+	 * not revocation turned off. */
+	{
+		static const char *const empty[] = { "", " \n\t\r\n",
+		    "-----BEGIN CERTIFICATE-----\nAAAA\n"
+		    "-----END CERTIFICATE-----\n" };
+		size_t i;
+
+		for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+			CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k,
+			    &e), &e);
+			CHECK(keyring_load_crl(k, empty[i], strlen(empty[i]),
+			    "/etc/upkit/crl.pem", &e) == -EINVAL);
+			CHECK(strstr(e.msg, "CRL /etc/upkit/crl.pem") != NULL);
+			keyring_free(k);
+		}
+		CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e),
+		    &e);
+		CHECK(keyring_load_crl(k, NULL, 0, "/etc/upkit/crl.pem",
+		    &e) == -EINVAL);
+		CHECK(strstr(e.msg, "/etc/upkit/crl.pem: empty") != NULL);
+		/* The root itself, PEM but no CRL. */
+		CHECK(keyring_load_crl(k, root, strlen(root),
+		    "/etc/upkit/crl.pem", &e) == -EINVAL);
+		CHECK(strstr(e.msg, "/etc/upkit/crl.pem") != NULL);
+		keyring_free(k);
+	}
+
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
+}
+
+/*
+ * CRLs that do not verify: the error names the CRL, not the signer. One
+ * from an impostor of the root (same name, other key) is refused when it
+ * is loaded; one from an impostor of an intermediate, which only the
+ * bundle brings, when a chain through that intermediate is checked.
+ */
+static void
+test_crl_forged(const char *root, const char *key, const char *cert,
+    const char *inter, const char *fakeroot, const char *fakerootkey,
+    const char *fakeinter, const char *fakeinterkey,
+    const uint8_t digest[32])
+{
+	char dir[] = "/tmp/trust_test.XXXXXX", cmd[2048], path[512];
+	struct keyring *k;
+	struct err e;
+	char *crl;
+	size_t crllen;
+
+	if (system("openssl version >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "openssl not found: CRL test skipped\n");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/fakeroot.pem", dir);
+	write_file(path, fakeroot);
+	snprintf(path, sizeof(path), "%s/fakeroot.key", dir);
+	write_file(path, fakerootkey);
+	snprintf(path, sizeof(path), "%s/fakeinter.pem", dir);
+	write_file(path, fakeinter);
+	snprintf(path, sizeof(path), "%s/fakeinter.key", dir);
+	write_file(path, fakeinterkey);
+	snprintf(path, sizeof(path), "%s/index.txt", dir);
+	write_file(path, "");
+	snprintf(path, sizeof(path), "%s/crlnumber", dir);
+	write_file(path, "01\n");
+	snprintf(path, sizeof(path), "%s/ca.cnf", dir);
+	write_file(path, "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\n"
+	    "crlnumber = crlnumber\ndefault_md = sha256\n"
+	    "default_crl_days = 30\n");
+	snprintf(cmd, sizeof(cmd), "cd %s && "
+	    "openssl ca -config ca.cnf -keyfile fakeroot.key -cert "
+	    "fakeroot.pem -gencrl -out root.crl 2>/dev/null && "
+	    "openssl ca -config ca.cnf -keyfile fakeinter.key -cert "
+	    "fakeinter.pem -gencrl -out inter.crl 2>/dev/null", dir);
+	CHECK(system(cmd) == 0);
+
+	snprintf(path, sizeof(path), "%s/root.crl", dir);
+	crl = read_whole(path, &crllen);
+	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
+	CHECK(keyring_load_crl(k, crl, crllen, path, &e) == -EINVAL);
+	CHECK(strstr(e.msg, path) != NULL);
+	CHECK(strstr(e.msg, "does not verify") != NULL);
+	keyring_free(k);
+	/* In a rotation both roots may have the same name: the CRL of
+	 * either one is fine. */
+	{
+		char both[16384];
+
+		snprintf(both, sizeof(both), "%s%s", root, fakeroot);
+		CHECK_OK(keyring_load(both, strlen(both), NULL, 0, &k, &e),
+		    &e);
+		CHECK_OK(keyring_load_crl(k, crl, crllen, path, &e), &e);
+		keyring_free(k);
+	}
+	free(crl);
+
+	snprintf(path, sizeof(path), "%s/inter.crl", dir);
+	crl = read_whole(path, &crllen);
+	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
+	CHECK_OK(keyring_load_crl(k, crl, crllen, path, &e), &e);
+	CHECK(sign_verify(k, key, cert, inter, digest, NULL, &e) ==
+	    -EKEYREJECTED);
+	CHECK(strncmp(e.msg, "CRL ", 4) == 0 && strstr(e.msg, path) != NULL);
+	keyring_free(k);
+	free(crl);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
+/* DER of a PEM certificate, in crt. */
+static void
+parse_cert(mbedtls_x509_crt *crt, const char *pem)
+{
+	mbedtls_x509_crt_init(crt);
+	CHECK(mbedtls_x509_crt_parse(crt, (const unsigned char *)pem,
+	    strlen(pem) + 1) == 0);
+}
+
+/* keys create writes ecdsa-with-SHA256 without parameters (RFC 5758
+ * 3.2), in the signed part and outside it, and the signatures hold. */
+static void
+test_no_null_params(const char *root, const char *signer)
+{
+	mbedtls_x509_crt r, s;
+	const unsigned char *p;
+	uint32_t flags;
+	size_t n;
+
+	parse_cert(&r, root);
+	parse_cert(&s, signer);
+	CHECK(memmem(r.raw.p, r.raw.len, alg_ecdsa_null,
+	    sizeof(alg_ecdsa_null)) == NULL);
+	CHECK(memmem(s.raw.p, s.raw.len, alg_ecdsa_null,
+	    sizeof(alg_ecdsa_null)) == NULL);
+	for (n = 0, p = s.raw.p; (p = memmem(p, s.raw.len - (size_t)(p -
+	    s.raw.p), alg_ecdsa, sizeof(alg_ecdsa))) != NULL; p++)
+		n++;
+	CHECK(n == 2);
+	for (n = 0, p = r.raw.p; (p = memmem(p, r.raw.len - (size_t)(p -
+	    r.raw.p), alg_ecdsa, sizeof(alg_ecdsa))) != NULL; p++)
+		n++;
+	CHECK(n == 2);
+	CHECK(mbedtls_x509_crt_verify(&s, &r, NULL, NULL, &flags, NULL,
+	    NULL) == 0);
+	CHECK(mbedtls_x509_crt_verify(&r, &r, NULL, NULL, &flags, NULL,
+	    NULL) == 0);
+	if (system("openssl version >/dev/null 2>&1") == 0) {
+		char dir[] = "/tmp/trust_test.XXXXXX", cmd[512], path[256];
+
+		CHECK(mkdtemp(dir) != NULL);
+		snprintf(path, sizeof(path), "%s/root.pem", dir);
+		write_file(path, root);
+		snprintf(path, sizeof(path), "%s/signer.pem", dir);
+		write_file(path, signer);
+		snprintf(cmd, sizeof(cmd), "cd %s && openssl verify "
+		    "-x509_strict -CAfile root.pem signer.pem >/dev/null && "
+		    "! openssl asn1parse -in signer.pem | grep -q NULL && "
+		    "! openssl asn1parse -in root.pem | grep -q NULL && "
+		    "rm -rf %s", dir, dir);
+		CHECK(system(cmd) == 0);
+	}
+	mbedtls_x509_crt_free(&r);
+	mbedtls_x509_crt_free(&s);
 }
 
 static void
@@ -288,6 +514,7 @@ main(void)
 	    &signerkey, &e), &e);
 	CHECK(strstr(root, "BEGIN CERTIFICATE") != NULL);
 	CHECK(strstr(signerkey, "PRIVATE KEY") != NULL);
+	test_no_null_params(root, signer);
 	CHECK(trust_keys_create("bad,cn", &cert, &key, &inter, &interkey,
 	    &e) == -EINVAL);
 	CHECK(cert == NULL && key == NULL);
@@ -379,6 +606,19 @@ main(void)
 	    -EKEYREJECTED);
 	CHECK(strstr(e.msg, "codeSigning") != NULL);
 	free(cert);
+	/* anyExtendedKeyUsage is not codeSigning; with codeSigning, fine. */
+	cert = mkcert(&pk, &rk, "CN=any", "CN=upkit test root", 0,
+	    eku_any, sizeof(eku_any), "20200101000000", "20991231235959");
+	CHECK(sign_verify(k, key, cert, NULL, digest, NULL, &e) ==
+	    -EKEYREJECTED);
+	CHECK(strstr(e.msg, "CN=any") != NULL &&
+	    strstr(e.msg, "codeSigning") != NULL);
+	free(cert);
+	cert = mkcert(&pk, &rk, "CN=any+code", "CN=upkit test root", 0,
+	    eku_any_code, sizeof(eku_any_code), "20200101000000",
+	    "20991231235959");
+	CHECK_OK(sign_verify(k, key, cert, NULL, digest, NULL, &e), &e);
+	free(cert);
 	/* No EKU at all is accepted, as the design says "where present". */
 	cert = mkcert(&pk, &rk, "CN=plain", "CN=upkit test root", 0, NULL, 0,
 	    "20200101000000", "20991231235959");
@@ -406,6 +646,27 @@ main(void)
 	CHECK_OK(sign_verify(k, key, cert, inter, digest, NULL, &e), &e);
 	CHECK(sign_verify(k, key, cert, NULL, digest, NULL, &e) ==
 	    -EKEYREJECTED);
+	{
+		char *fr, *frk, *fs, *fsk, *fi, *fik;
+		mbedtls_pk_context fk;
+
+		/* Same names as the real root and intermediate. */
+		CHECK_OK(trust_keys_create("upkit test", &fr, &frk, &fs, &fsk,
+		    &e), &e);
+		gen_ec(&fk);
+		fik = key_pem(&fk);
+		fi = mkcert(&fk, &fk, "CN=intermediate", "CN=intermediate", 1,
+		    NULL, 0, "20200101000000", "20991231235959");
+		test_crl_forged(root, key, cert, inter, fr, frk, fi, fik,
+		    digest);
+		free(fr);
+		free(frk);
+		free(fs);
+		free(fsk);
+		free(fi);
+		free(fik);
+		mbedtls_pk_free(&fk);
+	}
 	free(cert);
 	free(key);
 	mbedtls_pk_free(&pk);

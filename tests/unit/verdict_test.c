@@ -1,0 +1,402 @@
+/*
+ * verdict_test: one bundle, one verdict. Correctly signed bundles whose
+ * manifest disagrees with their own bytes (a wrong usha256 or xxh3 in one
+ * chunk row, a wrong payload sha256) are built here: a good bundle's
+ * manifest is edited, re-encoded and signed again with the test's signer
+ * key. `upkit update` and `upkit bundle verify` run in-process on them and
+ * on a device in files (upkit.conf, a libubootenv env file, raw slots in
+ * image files). Both must exit 5 (EXIT_BUNDLE), and the update must not
+ * have written a byte of the bad chunk; a bad payload hash stops it
+ * before the env or any slot is touched.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/cmd.h"
+#include "agent/create.h"
+#include "agent/err.h"
+#include "agent/util.h"
+#include "slots/bootenv.h"
+#include "tests/check.h"
+#include "verify/bundle.h"
+#include "verify/chunk.h"
+#include "verify/trust.h"
+
+#define CHUNK		4096
+#define NCHUNKS		16
+#define BAD		5		/* the chunk whose row is wrong */
+#define SLOT_BYTES	(NCHUNKS * CHUNK + CHUNK)
+#define OLD		0xfc		/* what slot B holds before */
+#define ENV_SIZE	0x4000
+
+static char dir[] = "/tmp/verdict_test.XXXXXX";
+static char cfg[128], envcfg[128];
+static char errout[65536];
+
+static const char *
+at(const char *name)
+{
+	static char bufs[8][256];
+	static int i;
+
+	i = (i + 1) % 8;
+	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", dir, name);
+	return bufs[i];
+}
+
+static void
+put(const char *name, const void *data, size_t len)
+{
+	struct err e;
+
+	CHECK_OK(file_write_atomic(at(name), data, len, 0644, &e), &e);
+}
+
+/* Runs fn with the NULL-terminated arguments, stderr into errout. */
+static int
+run(int (*fn)(int, char **), ...)
+{
+	char *argv[16], pe[256];
+	va_list ap;
+	int argc = 0, fe, se, rc;
+	FILE *f;
+	size_t n;
+
+	va_start(ap, fn);
+	while (argc < 15 && (argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	snprintf(pe, sizeof(pe), "%s/stderr", dir);
+	fflush(stdout);
+	fflush(stderr);
+	CHECK((fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644)) != -1);
+	CHECK((se = dup(2)) != -1 && dup2(fe, 2) == 2);
+	rc = fn(argc, argv);
+	fflush(stderr);
+	CHECK(dup2(se, 2) == 2);
+	close(fe);
+	close(se);
+	CHECK((f = fopen(pe, "r")) != NULL);
+	n = fread(errout, 1, sizeof(errout) - 1, f);
+	errout[n] = '\0';
+	fclose(f);
+	return rc;
+}
+
+static void
+set_env(const char *order, int a, int b)
+{
+	const struct bootenv_ops *ops = bootenv_find("uboot");
+	struct bootenv *be;
+	struct bootstate st;
+	struct err e = { 0, "" };
+
+	CHECK(ops != NULL);
+	CHECK_OK(ops->open(envcfg, &be, &e), &e);
+	CHECK_OK(bootstate_order_parse(order, &st, &e), &e);
+	st.left[0] = a;
+	st.left[1] = b;
+	CHECK_OK(ops->commit(be, &st, &e), &e);
+	ops->close(be);
+}
+
+static void
+get_env(struct bootstate *st)
+{
+	const struct bootenv_ops *ops = bootenv_find("uboot");
+	struct bootenv *be;
+	struct err e = { 0, "" };
+
+	CHECK_OK(ops->open(envcfg, &be, &e), &e);
+	CHECK_OK(ops->load(be, st, &e), &e);
+	ops->close(be);
+}
+
+/* The image: every chunk different and compressible, none all zeros. */
+static uint8_t *
+image(void)
+{
+	uint8_t *b;
+	size_t i;
+
+	CHECK((b = malloc(NCHUNKS * CHUNK)) != NULL);
+	for (i = 0; i < NCHUNKS * CHUNK; i++)
+		b[i] = (uint8_t)(1 + (i / CHUNK) * 7 + (i % 251) / 5);
+	return b;
+}
+
+enum edit {
+	EDIT_NONE,
+	EDIT_USHA,		/* chunk BAD's usha256 (payload hash kept) */
+	EDIT_XXH3,		/* chunk BAD's xxh3 */
+	EDIT_PAYLOAD,		/* the payload sha256 */
+};
+
+/*
+ * Reads the bundle src, edits its manifest, encodes it again and signs
+ * header||manifest with the test's signer: a bundle as its vendor could
+ * have made it, correctly signed, that lies about its own bytes.
+ */
+static void
+resign(const char *src, const char *dst, enum edit ed)
+{
+	struct bundle_header h;
+	struct manifest *m;
+	struct bundle_chunk *c;
+	struct err e;
+	uint8_t hdr[BUNDLE_HEADER_SIZE], digest[32], *sig;
+	char *buf, *key, *cert, *json, *out;
+	size_t len, keylen, certlen, jlen, siglen, slen, rest, n;
+	struct trust_sha256 *sha;
+
+	CHECK_OK(file_read(src, 1 << 24, &buf, &len, &e), &e);
+	CHECK_OK(file_read(at("signer.key"), 1 << 16, &key, &keylen, &e), &e);
+	CHECK_OK(file_read(at("signer.pem"), 1 << 16, &cert, &certlen, &e),
+	    &e);
+	CHECK_OK(bundle_header_parse((uint8_t *)buf, &h, &e), &e);
+	CHECK_OK(manifest_parse(buf + BUNDLE_HEADER_SIZE, h.manifest_len, &m,
+	    &e), &e);
+	CHECK_OK(sigblock_length((uint8_t *)buf + BUNDLE_HEADER_SIZE +
+	    h.manifest_len, &slen, &e), &e);
+	rest = len - BUNDLE_HEADER_SIZE - h.manifest_len - slen;
+	CHECK(rest == h.payload_len);
+	CHECK(m->npayloads == 1 && m->payloads[0].nchunks == NCHUNKS);
+	c = &m->payloads[0].chunks[BAD];
+	switch (ed) {
+	case EDIT_NONE:
+		break;
+	case EDIT_USHA:
+		c->usha[7] ^= 0x01;
+		CHECK_OK(chunk_payload_sha256(&m->payloads[0],
+		    m->payloads[0].sha256, &e), &e);
+		break;
+	case EDIT_XXH3:
+		c->xxh3 ^= 0x0100;
+		break;
+	case EDIT_PAYLOAD:
+		m->payloads[0].sha256[31] ^= 0x80;
+		break;
+	}
+	CHECK_OK(manifest_encode(m, &json, &jlen, &e), &e);
+	h.manifest_len = jlen;
+	bundle_header_encode(&h, hdr);
+	CHECK_OK(trust_sha256_open(&sha, &e), &e);
+	trust_sha256_update(sha, hdr, sizeof(hdr));
+	trust_sha256_update(sha, json, jlen);
+	trust_sha256_final(sha, digest);
+	trust_sha256_free(sha);
+	CHECK_OK(trust_sign(key, keylen, cert, certlen, NULL, 0, digest, &sig,
+	    &siglen, &e), &e);
+	n = sizeof(hdr) + jlen + siglen + rest;
+	CHECK((out = malloc(n)) != NULL);
+	memcpy(out, hdr, sizeof(hdr));
+	memcpy(out + sizeof(hdr), json, jlen);
+	memcpy(out + sizeof(hdr) + jlen, sig, siglen);
+	memcpy(out + sizeof(hdr) + jlen + siglen, buf + len - rest, rest);
+	put(dst, out, n);
+	free(out);
+	free(sig);
+	free(json);
+	manifest_free(m);
+	free(cert);
+	free(key);
+	free(buf);
+}
+
+/* Slot B as it was before any update: OLD everywhere. */
+static void
+reset_slot_b(void)
+{
+	uint8_t *b;
+
+	CHECK((b = malloc(SLOT_BYTES)) != NULL);
+	memset(b, OLD, SLOT_BYTES);
+	put("b.img", b, SLOT_BYTES);
+	free(b);
+	set_env("A B", 3, 3);
+}
+
+/* Bytes [from, to) of slot B still hold OLD. */
+static int
+slot_b_old(size_t from, size_t to)
+{
+	char *b;
+	size_t len, i;
+	struct err e;
+	int old = 1;
+
+	CHECK_OK(file_read(at("b.img"), SLOT_BYTES, &b, &len, &e), &e);
+	CHECK(len == SLOT_BYTES && to <= len);
+	for (i = from; i < to; i++)
+		if ((uint8_t)b[i] != OLD)
+			old = 0;
+	free(b);
+	return old;
+}
+
+static void
+make_device(void)
+{
+	char text[2048];
+	uint8_t zero[ENV_SIZE];
+
+	snprintf(cfg, sizeof(cfg), "%s", at("upkit.conf"));
+	snprintf(envcfg, sizeof(envcfg), "%s", at("fw_env.config"));
+	snprintf(text, sizeof(text),
+	    "[system]\ncompatible = board-x\nbootloader = uboot\n"
+	    "data-directory = %s\nboot-attempts = 3\ncmdline = %s\n"
+	    "[keyring]\npath = %s\n"
+	    "[uboot]\nconfig = %s\n"
+	    "[slot.rootfs.0]\ndevice = %s\nbootname = A\n"
+	    "[slot.rootfs.1]\ndevice = %s\nbootname = B\n",
+	    at("data"), at("cmdline"), at("root.pem"), envcfg, at("a.img"),
+	    at("b.img"));
+	put("upkit.conf", text, strlen(text));
+	CHECK(mkdir(at("data"), 0755) == 0);
+	put("cmdline", "quiet upkit.slot=A\n", 19);
+	snprintf(text, sizeof(text), "%s 0x0 0x%x\n", at("uboot.env"),
+	    ENV_SIZE);
+	put("fw_env.config", text, strlen(text));
+	memset(zero, 0, sizeof(zero));
+	put("uboot.env", zero, sizeof(zero));
+	memset(zero, 0x11, sizeof(zero));
+	put("a.img", zero, sizeof(zero));
+	reset_slot_b();
+}
+
+static void
+make_bundle(void)
+{
+	struct create_signer sg = { NULL, NULL, NULL };
+	struct create_opts o = { CHUNK, 3, 2 };
+	struct create_plan p = { 0 };
+	struct manifest m = { 0 };
+	char *rp, *rk, *sp, *sk, key[256], cert[256];
+	uint8_t *img;
+	struct err e;
+
+	CHECK_OK(trust_keys_create("verdict", &rp, &rk, &sp, &sk, &e), &e);
+	put("root.pem", rp, strlen(rp));
+	put("signer.pem", sp, strlen(sp));
+	put("signer.key", sk, strlen(sk));
+	free(rp);
+	free(rk);
+	free(sp);
+	free(sk);
+	img = image();
+	put("rootfs.img", img, NCHUNKS * CHUNK);
+	free(img);
+	CHECK_OK(create_add_image(&p, "rootfs", at("rootfs.img"), &e), &e);
+	snprintf(key, sizeof(key), "%s", at("signer.key"));
+	snprintf(cert, sizeof(cert), "%s", at("signer.pem"));
+	sg.key = key;
+	sg.cert = cert;
+	m.compatible = (char *)"board-x";
+	m.version = (char *)"2.0";
+	m.created = (char *)"2026-01-02T03:04:05Z";
+	CHECK_OK(create_bundle(at("good.upk"), &p, &o, &sg, &m, &e), &e);
+	create_manifest_clear(&m);
+	create_plan_clear(&p);
+}
+
+static int
+verify(const char *name)
+{
+	return run(cmd_bundle_verify, "verify", at(name), "--keyring",
+	    at("root.pem"), NULL);
+}
+
+static int
+update(const char *name)
+{
+	return run(cmd_update, "update", "-c", cfg, "--from", at(name),
+	    "--no-reboot", NULL);
+}
+
+static void
+expect_msg(const char *what, const char *want)
+{
+	if (strstr(errout, want) == NULL) {
+		fprintf(stderr, "%s: stderr '%s' lacks '%s'\n", what, errout,
+		    want);
+		exit(1);
+	}
+}
+
+/* A row that lies about chunk BAD: refused by both, exit 5, and not one
+ * byte of the chunk reaches slot B. */
+static void
+test_row(enum edit ed, const char *name, const char *msg)
+{
+	struct bootstate st;
+
+	resign(at("good.upk"), name, ed);
+	CHECK(verify(name) == EXIT_BUNDLE);
+	expect_msg(name, msg);
+	expect_msg(name, "chunk 5");
+	reset_slot_b();
+	CHECK(update(name) == EXIT_BUNDLE);
+	expect_msg(name, msg);
+	CHECK(slot_b_old(BAD * CHUNK, (BAD + 1) * CHUNK));
+	/* B was marked bad, not armed; A still boots. */
+	get_env(&st);
+	CHECK(strcmp(st.order, "A") == 0 && st.left[1] == 0);
+}
+
+int
+main(void)
+{
+	struct bootstate st;
+	char *b, *img;
+	size_t len, ilen;
+	struct err e;
+
+	CHECK(mkdtemp(dir) != NULL);
+	make_bundle();
+	make_device();
+
+	/* The tools of this test make a bundle that verifies and installs. */
+	resign(at("good.upk"), "same.upk", EDIT_NONE);
+	CHECK(verify("same.upk") == EXIT_OK);
+
+	test_row(EDIT_USHA, "usha.upk", "uncompressed SHA-256 mismatch");
+	test_row(EDIT_XXH3, "xxh3.upk", "uncompressed XXH3 mismatch");
+
+	/* A payload sha256 that is not the hash of its rows is refused
+	 * from the manifest, before the env or a slot is touched. */
+	resign(at("good.upk"), "payload.upk", EDIT_PAYLOAD);
+	CHECK(verify("payload.upk") == EXIT_BUNDLE);
+	expect_msg("payload.upk", "payload rootfs: sha256 does not match");
+	reset_slot_b();
+	CHECK(update("payload.upk") == EXIT_BUNDLE);
+	expect_msg("payload.upk", "payload rootfs: sha256 does not match");
+	CHECK(slot_b_old(0, SLOT_BYTES));
+	get_env(&st);
+	CHECK(strcmp(st.order, "AB") == 0);
+	CHECK(st.left[0] == 3 && st.left[1] == 3);
+
+	/* Exit 4 is for a source that cannot be read, from both. */
+	CHECK(verify("data") == EXIT_INPUT);
+	CHECK(update("data") == EXIT_INPUT);
+
+	/* The re-signed good bundle installs. */
+	reset_slot_b();
+	CHECK(update("same.upk") == EXIT_OK);
+	CHECK_OK(file_read(at("b.img"), SLOT_BYTES, &b, &len, &e), &e);
+	CHECK_OK(file_read(at("rootfs.img"), SLOT_BYTES, &img, &ilen, &e),
+	    &e);
+	CHECK(ilen == NCHUNKS * CHUNK && memcmp(b, img, ilen) == 0);
+	free(b);
+	free(img);
+
+	snprintf(errout, sizeof(errout), "rm -rf '%s'", dir);
+	CHECK(system(errout) == 0);
+	return 0;
+}
