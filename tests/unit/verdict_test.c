@@ -95,7 +95,7 @@ set_env(const char *order, int a, int b)
 {
 	const struct bootenv_ops *ops = bootenv_find("uboot");
 	struct bootenv *be;
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	struct err e = { 0, "" };
 
 	CHECK(ops != NULL);
@@ -335,7 +335,7 @@ expect_msg(const char *what, const char *want)
 static void
 test_row(enum edit ed, const char *name, const char *msg)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 
 	resign(at("good.upk"), name, ed);
 	CHECK(verify(name) == EXIT_BUNDLE);
@@ -353,7 +353,7 @@ test_row(enum edit ed, const char *name, const char *msg)
 int
 main(void)
 {
-	struct bootstate st;
+	struct bootstate st = { 0 };
 	char *b, *img;
 	size_t len, ilen;
 	struct err e;
