@@ -111,7 +111,8 @@ resolve(const char *path, char *canon, char *rest)
 		strcpy(canon, "/");
 	else if (getcwd(canon, PATH_MAX) == NULL)
 		return -errno;
-	if ((todo = strdup(path)) == NULL || (link = malloc(PATH_MAX)) == NULL) {
+	if ((todo = strdup(path)) == NULL ||
+	    (link = malloc(PATH_MAX)) == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -574,8 +575,8 @@ refuses(const struct identity *t, dev_t m)
 }
 
 int
-identity_busy(const struct identity *id, const char *mountinfo,
-    struct err *e)
+identity_busy(const struct identity *id, const char *root,
+    const char *mountinfo, struct err *e)
 {
 	struct stat st;
 	char *line = NULL, mnt[1024];
@@ -586,7 +587,8 @@ identity_busy(const struct identity *id, const char *mountinfo,
 
 	/* The running root first: mountinfo may not show it (a chroot,
 	 * or no /proc at all). */
-	if (stat("/", &st) == 0 && refuses(id, st.st_dev))
+	if (stat(root != NULL ? root : "/", &st) == 0 &&
+	    refuses(id, st.st_dev))
 		return err_set(e, -EBUSY, "%s holds the running root file "
 		    "system (device %u:%u)", id->name, major(st.st_dev),
 		    minor(st.st_dev));

@@ -56,12 +56,13 @@ enum identity_rel identity_compare(const struct identity *a,
 int	identity_within(const struct identity *x, const struct identity *dir,
 	    struct err *e);
 
-/* -EBUSY if writing id would write a mounted file system (any line of
- * mountinfo, NULL for /proc/self/mountinfo) or the one that holds "/":
- * the device itself, a partition of it, its whole disk, or a loop
- * device backed by it. The message names id, the mount point and the
- * device number. -errno if mountinfo cannot be read. */
-int	identity_busy(const struct identity *id, const char *mountinfo,
-	    struct err *e);
+/* -EBUSY if writing id would write the file system that holds root
+ * (NULL for "/") or a mounted one (any line of mountinfo, NULL for
+ * /proc/self/mountinfo): the device itself, a partition of it, its
+ * whole disk, or a loop device backed by it. The message names id, the
+ * mount point and the device number. -errno if mountinfo cannot be
+ * read. */
+int	identity_busy(const struct identity *id, const char *root,
+	    const char *mountinfo, struct err *e);
 
 #endif /* SLOTS_IDENTITY_H */

@@ -298,7 +298,7 @@ raw_open(struct slot_writer *w, struct err *e)
 	 * running root. Checked on the fd: what was checked is what gets
 	 * written. */
 	if ((r = identity_open_fd(w->fd, w->device, &id, e)) == 0)
-		r = identity_busy(id, NULL, e);
+		r = identity_busy(id, NULL, NULL, e);
 	identity_free(id);
 	if (r < 0)
 		return err_prefix(e, "slot %s (%c): refusing to write it",

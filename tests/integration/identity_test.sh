@@ -48,49 +48,55 @@ refuse()
 }
 
 rawb() { echo "s|^device = $ROOT_B\$|device = $1|"; }
+# What the messages say (last line on stderr).
+R1='\[slot.rootfs.1\] device:' B1='\[slot.boot.1\] device:'
+OF_R0='the device of \[slot.rootfs.0\]' OF_B0='the device of \[slot.boot.0\]'
 filesb() { echo "s|^device = $BOOT_B\$|device = $1|"; }
 
 # 1. Slot B is slot A's image under another spelling.
 with dot "$(rawb "$DEV/./rootfs-a.img")"
-refuse dot 3 "\[slot.rootfs.1\] device: .* is also the device of \[slot.rootfs.0\]"
+refuse dot 3 "$R1 .* is also $OF_R0"
 with slashes "$(rawb "$DEV//rootfs-a.img")"
-refuse slashes 3 "\[slot.rootfs.1\] device: .* is also the device of \[slot.rootfs.0\]"
+refuse slashes 3 "$R1 .* is also $OF_R0"
 ln -s rootfs-a.img "$DEV/by-partlabel-b"
 with symlink "$(rawb "$DEV/by-partlabel-b")"
-refuse symlink 3 "is also the device of \[slot.rootfs.0\]"
+refuse symlink 3 "$R1 $DEV/by-partlabel-b is also $OF_R0"
 with relative "$(rawb ./rootfs-a.img)"
 cd "$DEV"
-refuse relative 3 "\[slot.rootfs.1\] device: \./rootfs-a.img is also the device of \[slot.rootfs.0\]"
+refuse relative 3 "$R1 \./rootfs-a.img is also $OF_R0"
 cd /
 
 # 2. A trailing / on a files slot naming A's folder.
 with slash "$(filesb "$BOOT_A/")"
-refuse slash 3 "\[slot.boot.1\] device: .*/A/ is also the device of \[slot.boot.0\]"
+refuse slash 3 "$B1 $BOOT_A/ is also $OF_B0"
 
 # 3. A loop device backed by slot A's image.
 loop_a=$(loop_attach "$ROOT_A")
 with loop "$(rawb "$loop_a")"
-refuse loop 3 "\[slot.rootfs.1\] device: $loop_a is also the device of \[slot.rootfs.0\]"
+refuse loop 3 "$R1 $loop_a is also $OF_R0"
 
 # 4. A files slot folder that holds what upkit owns. The classic:
 # device = /boot next to /boot/A.
 with boot "$(filesb "$DEV/boot")"
-refuse boot 3 "\[slot.boot.1\] device: $DEV/boot holds the device of \[slot.boot.0\]"
+refuse boot 3 "$B1 $DEV/boot holds $OF_B0"
 mkdir -p "$DEV/dd/data"
-with holds-data "$(filesb "$DEV/dd")" "s|^data-directory = .*|data-directory = $DEV/dd/data|"
+with holds-data "$(filesb "$DEV/dd")" \
+    "s|^data-directory = .*|data-directory = $DEV/dd/data|"
 refuse holds-data 3 "holds \[system\] data-directory"
 with is-data "$(filesb "$DATA")"
-refuse is-data 3 "device: $DATA is also \[system\] data-directory"
+refuse is-data 3 "$B1 $DATA is also \[system\] data-directory"
 with in-data "$(filesb "$DATA/boot")"
-refuse in-data 3 "device: $DATA/boot lies inside \[system\] data-directory"
+refuse in-data 3 "$B1 $DATA/boot lies inside \[system\] data-directory"
 mkdir "$DEV/e"
 cp "$ENV" "$DEV/e/uboot.env"
 echo "$DEV/e/uboot.env 0x0 0x4000" >"$DEV/fw_env.e.config"
-with env "$(filesb "$DEV/e")" "s|^config = .*|config = $DEV/fw_env.e.config|"
-refuse env 3 "holds an env copy in \[uboot\] config \($DEV/e/uboot.env\)"
+with env "$(filesb "$DEV/e")" \
+    "s|^config = .*|config = $DEV/fw_env.e.config|"
+refuse env 3 \
+    "$B1 $DEV/e holds an env copy in \[uboot\] config \($DEV/e/uboot.env\)"
 files_equal "$ENV" "$DEV/e/uboot.env"
 with raw-env "$(rawb "$ENV")"
-refuse raw-env 3 "\[slot.rootfs.1\] device: $ENV is also an env copy"
+refuse raw-env 3 "$R1 $ENV is also an env copy"
 mkdir "$DEV/k"
 cp "$WS/keys/root.pem" "$DEV/k/root.pem"
 with keyring "$(filesb "$DEV/k")" "s|^path = .*|path = $DEV/k/root.pem|"
@@ -102,11 +108,12 @@ refuse conf 3 "holds the config file \($DEV/c/upkit.conf\)" "$DEV/c/upkit.conf"
 
 # 5. A files slot inside another one, and a raw slot inside one.
 with nested "$(filesb "$BOOT_A/B")"
-refuse nested 3 "\[slot.boot.1\] device: $BOOT_A/B lies inside the device of \[slot.boot.0\]"
+refuse nested 3 "$B1 $BOOT_A/B lies inside $OF_B0"
 : >"$BOOT_A/rootfs-b.img"
 snapshot base
 with raw-in-files "$(rawb "$BOOT_A/rootfs-b.img")"
-refuse raw-in-files 3 "\[slot.boot.0\] device: $BOOT_A holds the device of \[slot.rootfs.1\]"
+refuse raw-in-files 3 \
+    "\[slot.boot.0\] device: $BOOT_A holds the device of \[slot.rootfs.1\]"
 rm "$BOOT_A/rootfs-b.img"
 snapshot base
 
@@ -128,7 +135,7 @@ wait "$pid"
 RC=$?
 set -e
 expect_rc late 7
-expect_msg late "slot B: $CFG.late: \[slot.rootfs.1\] device: $DEV/slot-b is also the device of \[slot.rootfs.0\]"
+expect_msg late "slot B: $CFG.late: $R1 $DEV/slot-b is also $OF_R0"
 same_as base late
 
 # 7. Mounted block devices are never written, whatever the config says.
@@ -146,7 +153,8 @@ with mounted "$(rawb "$loop_f")"
 refuse mounted 7 "slot rootfs.1 \(B\): .*$loop_f .*(in use|mounted)"
 # The file behind a mounted loop device: only mountinfo knows.
 with backing "$(rawb "$WS/fs.img")"
-refuse backing 7 "slot rootfs.1 \(B\): refusing to write it: $WS/fs.img is mounted \(device [0-9]+:[0-9]+ on $WS/mnt\)"
+refuse backing 7 "slot rootfs.1 \(B\): refusing to write it: $WS/fs.img is \
+mounted \(device [0-9]+:[0-9]+ on $WS/mnt\)"
 [ "$(sha256sum <"$WS/fs.img")" = "$sum_f" ] || die "$WS/fs.img written"
 # Mounted where upkit cannot see it (another mount namespace): only the
 # kernel's claim, O_EXCL, knows.
@@ -160,7 +168,8 @@ ws_pid "$ns"
 read -r _ <"$WS/ready"
 grep -q " $WS/mnt2 " /proc/self/mountinfo && die "$WS/mnt2 visible here"
 with hidden "$(rawb "$loop_g")"
-refuse hidden 7 "slot rootfs.1 \(B\): $loop_g is in use \(mounted, or held by another program\)"
+refuse hidden 7 \
+    "slot rootfs.1 \(B\): $loop_g is in use \(mounted, or held by another"
 echo done >"$WS/done"
 wait "$ns"
 exit 0

@@ -18,6 +18,7 @@
 
 static char tmp[] = "/tmp/identity_test.XXXXXX";
 static char loops[2][64];
+static int mounted;
 
 static char *
 path(const char *name)
@@ -163,8 +164,8 @@ test_mountinfo(void)
 	fprintf(f, "garbage\n\n22 1 0:21 / /proc rw - proc proc rw\n");
 	fclose(f);
 	x = id(path("a.img"));
-	CHECK(identity_busy(x, path("mountinfo"), &e) == 0);
-	CHECK(identity_busy(x, path("none"), &e) == -ENOENT);
+	CHECK(identity_busy(x, NULL, path("mountinfo"), &e) == 0);
+	CHECK(identity_busy(x, NULL, path("none"), &e) == -ENOENT);
 	CHECK(strstr(e.msg, "a.img") != NULL);
 	identity_free(x);
 }
@@ -202,7 +203,9 @@ test_loop(void)
 	FILE *f;
 	int i;
 
-	if (geteuid() != 0 || !attach(0, path("a.img"), "")) {
+	snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F %s >/dev/null 2>&1",
+	    path("a.img"));
+	if (geteuid() != 0 || !sh(cmd) || !attach(0, path("a.img"), "")) {
 		fprintf(stderr, "loop devices skipped (not root, or no "
 		    "losetup)\n");
 		return;
@@ -226,12 +229,31 @@ test_loop(void)
 	fclose(f);
 	for (i = 0; i < 2; i++) {
 		x = id(i == 0 ? loops[0] : path("a.img"));
-		CHECK(identity_busy(x, path("mountinfo"), &e) == -EBUSY);
+		CHECK(identity_busy(x, NULL, path("mountinfo"), &e) == -EBUSY);
 		CHECK(strstr(e.msg, "/mnt/x") != NULL);
 		identity_free(x);
 	}
 	x = id(path("b.img"));
-	CHECK(identity_busy(x, path("mountinfo"), &e) == 0);
+	CHECK(identity_busy(x, NULL, path("mountinfo"), &e) == 0);
+	identity_free(x);
+
+	/* The root's device, and the file behind it, even where mountinfo
+	 * does not show the root (a chroot). */
+	CHECK((f = fopen(path("mountinfo"), "w")) != NULL);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "mount %s %s", loops[0], path("mnt"));
+	CHECK(mkdir(path("mnt"), 0755) == 0 && sh(cmd));
+	mounted = 1;
+	for (i = 0; i < 2; i++) {
+		x = id(i == 0 ? loops[0] : path("a.img"));
+		CHECK(identity_busy(x, path("mnt"), path("mountinfo"), &e) ==
+		    -EBUSY);
+		CHECK(strstr(e.msg, "running root") != NULL);
+		CHECK(identity_busy(x, NULL, path("mountinfo"), &e) == 0);
+		identity_free(x);
+	}
+	x = id(path("b.img"));
+	CHECK(identity_busy(x, path("mnt"), path("mountinfo"), &e) == 0);
 	identity_free(x);
 
 	/* A partition lies within its disk and its disk's file. */
@@ -262,13 +284,13 @@ test_loop(void)
 	fputs(line, f);
 	fclose(f);
 	x = id(loops[1]);
-	CHECK(identity_busy(x, path("mountinfo"), &e) == -EBUSY);
+	CHECK(identity_busy(x, NULL, path("mountinfo"), &e) == -EBUSY);
 	identity_free(x);
 	x = id(path("b.img"));
-	CHECK(identity_busy(x, path("mountinfo"), &e) == -EBUSY);
+	CHECK(identity_busy(x, NULL, path("mountinfo"), &e) == -EBUSY);
 	identity_free(x);
 	x = id(loops[0]);
-	CHECK(identity_busy(x, path("mountinfo"), &e) == 0);
+	CHECK(identity_busy(x, NULL, path("mountinfo"), &e) == 0);
 	identity_free(x);
 }
 
@@ -278,6 +300,10 @@ cleanup(void)
 	char cmd[256];
 	int i;
 
+	if (mounted) {
+		snprintf(cmd, sizeof(cmd), "umount %s/mnt", tmp);
+		(void)system(cmd);
+	}
 	for (i = 0; i < 2; i++) {
 		if (loops[i][0] == '\0')
 			continue;
