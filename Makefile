@@ -31,6 +31,7 @@ VERIFY_SRC = verify/bundle.c verify/manifest.c verify/sigblock.c \
 	     verify/trust.c verify/policy.c verify/chunk.c \
 	     verify/sha256.c
 SLOTS_SRC  = slots/writer.c slots/frame.c slots/bootstate.c slots/bootenv.c \
+	     slots/identity.c \
 	     slots/uboot.c slots/grub.c
 AGENT_SRC  = agent/err.c agent/config.c agent/state.c agent/util.c \
 	     agent/keys.c agent/create.c agent/info.c agent/install.c \

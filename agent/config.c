@@ -18,6 +18,7 @@
 #include "agent/err.h"
 #include "agent/util.h"
 #include "slots/bootenv.h"
+#include "slots/identity.h"
 
 #define CONFIG_MAX_SIZE		(1024 * 1024)
 #define COMPATIBLE_MAX		128
@@ -486,6 +487,221 @@ missing(struct config *c, struct err *e, const char *sec, const char *key,
 	    why);
 }
 
+/*
+ * Slot storage (docs/configuration.md, "Slot storage"). Storage is
+ * compared by identity (slots/identity.h), never by the spelling of its
+ * path: no slot may share storage with another, hold it or sit inside
+ * it, nor be, hold or sit inside anything else upkit owns.
+ */
+#define OWNED_MAX	16
+
+struct owned {
+	char		 what[48];	/* "[keyring] path", for messages */
+	const char	*path;
+	char		*buf;		/* path, when made here */
+	int		 env;		/* a boot env copy: never inside a
+					 * slot, raw or files */
+	struct identity	*id;
+};
+
+struct storage {
+	struct identity	*slot[CONFIG_SLOTS_MAX];
+	struct owned	 own[OWNED_MAX];
+	size_t		 nown;
+};
+
+static void
+storage_free(struct storage *st, size_t nslots)
+{
+	size_t i;
+
+	for (i = 0; i < nslots; i++)
+		identity_free(st->slot[i]);
+	for (i = 0; i < st->nown; i++) {
+		identity_free(st->own[i].id);
+		free(st->own[i].buf);
+	}
+}
+
+static void
+own(struct storage *st, const char *what, const char *path, char *buf,
+    int env)
+{
+	struct owned *o;
+
+	if (path == NULL || st->nown == OWNED_MAX) {
+		free(buf);
+		return;
+	}
+	o = &st->own[st->nown++];
+	snprintf(o->what, sizeof(o->what), "%s", what);
+	o->path = buf != NULL ? buf : path;
+	o->buf = buf;
+	o->env = env;
+}
+
+/* Every path upkit reads or writes besides the slots. */
+static void
+owned_paths(const struct config *c, struct storage *st)
+{
+	char line[512], dev[256], *b;
+	FILE *f;
+
+	own(st, "the config file", c->path, NULL, 0);
+	own(st, "[system] data-directory", c->data_directory, NULL, 0);
+	own(st, "[keyring] path", c->keyring_path, NULL, 0);
+	own(st, "[keyring] crl", c->keyring_crl, NULL, 0);
+	own(st, "[health] directory", c->health_directory, NULL, 0);
+	if (strcmp(c->bootloader, "uboot") == 0 && c->uboot_config != NULL) {
+		own(st, "[uboot] config", c->uboot_config, NULL, 1);
+		/* Each env copy, read as libubootenv does. An unreadable
+		 * file is the env's error to report (exit 8), not ours. */
+		if ((f = fopen(c->uboot_config, "re")) == NULL)
+			return;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, " %255s", dev) == 1 &&
+			    dev[0] != '#' && (b = strdup(dev)) != NULL)
+				own(st, "an env copy in [uboot] config", b, b,
+				    1);
+		fclose(f);
+	}
+	if (strcmp(c->bootloader, "grub") == 0 && c->grub_env != NULL) {
+		/* slots/grub.c keeps a backup beside the grubenv. */
+		own(st, "[grub] env", c->grub_env, NULL, 1);
+		if (asprintf(&b, "%s.upkit", c->grub_env) != -1)
+			own(st, "the [grub] env backup", b, b, 1);
+		if (asprintf(&b, "%s.upkit.tmp", c->grub_env) != -1)
+			own(st, "the [grub] env backup", b, b, 1);
+	}
+}
+
+static const char *const rel_words[] = {
+	[IDENTITY_APART] = "",
+	[IDENTITY_SAME] = "is also",
+	[IDENTITY_HOLDS] = "holds",
+	[IDENTITY_INSIDE] = "lies inside",
+};
+
+/* Non-zero if x lies in folder dir or the walk failed: *r says which
+ * (1 or -errno). */
+static int
+within(const struct identity *x, const struct identity *dir, int *r,
+    struct err *e)
+{
+	return (*r = identity_within(x, dir, e)) != 0;
+}
+
+/* ":LINE" of slot i's device key, or "" after the parse. */
+static const char *
+line_at(const struct parse *p, size_t i, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (p != NULL)
+		snprintf(buf, len, ":%d", p->slot_key_line[i][0]);
+	return buf;
+}
+
+/*
+ * target '\0': every slot, at config load (p gives the lines). target A
+ * or B: only the slots with that bootname, against everything else, at
+ * install time.
+ */
+static int
+check_storage(const struct config *c, const struct parse *p, char target,
+    struct err *e)
+{
+	struct storage st;
+	const struct slot *s, *t;
+	enum identity_rel rel;
+	char where[64];
+	size_t i, j, k;
+	int r;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < c->nslots; i++) {
+		s = &c->slots[i];
+		if ((r = identity_open(s->device, &st.slot[i], e)) < 0) {
+			err_prefix(e, "%s%s: [slot.%s] device", c->path,
+			    line_at(p, i, where, sizeof(where)), s->name);
+			goto out;
+		}
+	}
+	owned_paths(c, &st);
+	for (k = 0; k < st.nown; k++)
+		if ((r = identity_open(st.own[k].path, &st.own[k].id, e)) < 0) {
+			err_prefix(e, "%s: %s", c->path, st.own[k].what);
+			goto out;
+		}
+	for (i = 0; i < c->nslots; i++) {
+		s = &c->slots[i];
+		if (target != '\0' && s->bootname != target)
+			continue;
+		line_at(p, i, where, sizeof(where));
+		for (j = 0; j < c->nslots; j++) {
+			t = &c->slots[j];
+			/* At load each pair once, at the later line. */
+			if (j == i || (target == '\0' && j > i))
+				continue;
+			r = 0;
+			rel = identity_compare(st.slot[i], st.slot[j]);
+			if (rel == IDENTITY_APART && s->type == SLOT_FILES &&
+			    within(st.slot[j], st.slot[i], &r, e))
+				rel = IDENTITY_HOLDS;
+			else if (rel == IDENTITY_APART &&
+			    t->type == SLOT_FILES &&
+			    within(st.slot[i], st.slot[j], &r, e))
+				rel = IDENTITY_INSIDE;
+			if (r < 0)
+				goto out;
+			if (rel == IDENTITY_APART)
+				continue;
+			r = err_set(e, -EINVAL, "%s%s: [slot.%s] device: %s %s "
+			    "the device of [slot.%s] (%s)", c->path, where,
+			    s->name, s->device, rel_words[rel], t->name,
+			    t->device);
+			goto out;
+		}
+		for (k = 0; k < st.nown; k++) {
+			/*
+			 * A raw slot may hold what upkit only reads (the
+			 * booted root holds the config), but never an env
+			 * copy; a raw slot inside a whole-disk env device is
+			 * the usual U-Boot layout (the env sits at an offset
+			 * between the partitions).
+			 */
+			rel = identity_compare(st.slot[i], st.own[k].id);
+			if (rel == IDENTITY_INSIDE ||
+			    (rel == IDENTITY_HOLDS && !st.own[k].env))
+				rel = IDENTITY_APART;
+			r = 0;
+			if (rel == IDENTITY_APART && s->type == SLOT_FILES &&
+			    within(st.own[k].id, st.slot[i], &r, e))
+				rel = IDENTITY_HOLDS;
+			else if (rel == IDENTITY_APART &&
+			    within(st.slot[i], st.own[k].id, &r, e))
+				rel = IDENTITY_INSIDE;
+			if (r < 0)
+				goto out;
+			if (rel == IDENTITY_APART)
+				continue;
+			r = err_set(e, -EINVAL, "%s%s: [slot.%s] device: %s %s "
+			    "%s (%s)", c->path, where, s->name, s->device,
+			    rel_words[rel], st.own[k].what, st.own[k].path);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	storage_free(&st, c->nslots);
+	return r;
+}
+
+int
+config_check_target(const struct config *c, char target, struct err *e)
+{
+	return check_storage(c, NULL, target, e);
+}
+
 static int
 check_slots(struct parse *p)
 {
@@ -518,12 +734,6 @@ check_slots(struct parse *p)
 			    s->device);
 		for (j = 0; j < i; j++) {
 			t = &c->slots[j];
-			if (strcmp(s->device, t->device) == 0)
-				return err_set(p->e, -EINVAL, "%s:%d: "
-				    "[slot.%s] device: %s is also the device "
-				    "of [slot.%s]", c->path,
-				    p->slot_key_line[i][0], s->name,
-				    s->device, t->name);
 			if (strcmp(s->class, t->class) == 0 &&
 			    s->bootname == t->bootname)
 				return err_set(p->e, -EINVAL, "%s:%d: "
@@ -544,7 +754,7 @@ check_slots(struct parse *p)
 			    "one B)", c->path, c->slots[i].class,
 			    have[0] ? 'B' : 'A');
 	}
-	return 0;
+	return check_storage(c, p, '\0', p->e);
 }
 
 static int

@@ -47,8 +47,9 @@ struct config {
 const char *config_path(const char *explicit_path);
 
 /* Reads and checks path. Unknown sections or keys, bad values, missing
- * required keys, slots without a partner, or two slots on one device are
- * errors ("FILE:LINE: key: what is wrong"). Free with config_free(). */
+ * required keys, slots without a partner, or slots whose storage overlaps
+ * another slot or a path upkit owns (docs/configuration.md) are errors
+ * ("FILE:LINE: key: what is wrong"). Free with config_free(). */
 int	config_load(const char *path, struct config **cp, struct err *e);
 void	config_free(struct config *c);		/* accepts NULL */
 
@@ -59,5 +60,12 @@ const struct slot *config_slot(const struct config *c, const char *class,
 /* The path the bootloader backend opens: [uboot] config for uboot,
  * [grub] env for grub; NULL for a backend that takes none. */
 const char *config_bootenv_path(const struct config *c);
+
+/* Install time: the storage checks of config_load() again, for the
+ * slots with bootname target against every other slot and path upkit
+ * owns, as the paths resolve now ("[slot.X] device: ... is also the
+ * device of [slot.Y] (...)", -EINVAL). */
+int	config_check_target(const struct config *c, char target,
+	    struct err *e);
 
 #endif /* AGENT_CONFIG_H */

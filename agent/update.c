@@ -225,6 +225,12 @@ verify(struct update *u, struct err *e)
 	if (run->status != NULL && strcmp(run->status, "trial") == 0)
 		return err_set(e, -EBUSY, "slot %c is on a trial boot: commit "
 		    "or roll back before installing", u->booted);
+	/* Paths may name other storage than at config load: check again,
+	 * before the writers open and before the env is touched. */
+	if ((r = config_check_target(u->cfg, u->target, e)) < 0) {
+		u->exit_code = EXIT_SLOT;
+		return err_prefix(e, "slot %c", u->target);
+	}
 	return map_slots(u, e);
 }
 

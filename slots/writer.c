@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "agent/err.h"
+#include "slots/identity.h"
 #include "slots/slot.h"
 
 #ifndef RENAME_EXCHANGE
@@ -280,15 +281,34 @@ fsync_path(const char *path, struct err *e)
 static int
 raw_open(struct slot_writer *w, struct err *e)
 {
+	struct identity *id = NULL;
 	uint64_t have;
 	int r;
 
-	/* No O_CREAT: a raw slot is storage that exists, never a new file. */
-	if ((w->fd = open(w->device, O_RDWR | O_CLOEXEC)) == -1) {
+	/*
+	 * No O_CREAT: a raw slot is storage that exists, never a new file.
+	 * O_EXCL claims a block device (Linux ignores it on a file): EBUSY
+	 * while a mount, in any namespace, or md, dm or swap holds it, or
+	 * the disk it belongs to, or one of its partitions.
+	 */
+	if ((w->fd = open(w->device, O_RDWR | O_EXCL | O_CLOEXEC)) == -1) {
 		r = -errno;
+		if (r == -EBUSY)
+			return err_set(e, r, "slot %s (%c): %s is in use "
+			    "(mounted, or held by another program): refusing "
+			    "to write it", w->name, w->bootname, w->device);
 		return err_set(e, r, "slot %s (%c): open %s: %s", w->name,
 		    w->bootname, w->device, strerror(-r));
 	}
+	/* Whatever the config says, never a mounted file system or the
+	 * running root. Checked on the fd: what was checked is what gets
+	 * written. */
+	if ((r = identity_open_fd(w->fd, w->device, &id, e)) == 0)
+		r = identity_busy(id, NULL, NULL, e);
+	identity_free(id);
+	if (r < 0)
+		return err_prefix(e, "slot %s (%c): refusing to write it",
+		    w->name, w->bootname);
 	if ((r = fd_size(w->fd, w->device, &have, e)) < 0)
 		return err_prefix(e, "slot %s (%c)", w->name, w->bootname);
 	if (have < w->size)
