@@ -108,6 +108,11 @@ $(B)/tests/badwrite.so: tests/shim/badwrite.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
+# A data directory that fills up between two state saves.
+$(B)/tests/nospace.so: tests/shim/nospace.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
 deps-core:
 	$(call install_missing,$(DEPS_CORE))
 
@@ -125,7 +130,7 @@ ifeq ($(SAN)$(TSAN),)
 E2E_RUN	 = $(E2E)
 endif
 check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/badwrite.so \
-    $(if $(E2E_RUN),arm64)
+    $(B)/tests/nospace.so $(if $(E2E_RUN),arm64)
 	UPKIT=$(abspath $(B)/upkit) FUZZ_DIR=$(abspath build/fuzz) \
 	    SHIM_DIR=$(abspath $(B)/tests) \
 	    sh tests/run.sh $(UNIT_BIN) $(INTEG) $(E2E_RUN)

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct install {
 	int			 verified;
 	int			 consumed;	/* payloads were read */
 	enum fault		 fault;		/* of install_payloads() */
+	int			 cancelfd;	/* readable: stop; or -1 */
 };
 
 static int
@@ -92,6 +94,7 @@ install_open(int fd, const char *srcname, const struct keyring *k,
 		return err_set(e, -ENOMEM, "%s: out of memory", srcname);
 	}
 	in->fd = fd;
+	in->cancelfd = -1;
 	if ((r = read_exact(in, hdr, sizeof(hdr), "header", e)) < 0)
 		goto fail;
 	if ((r = bundle_header_parse(hdr, &in->h, e)) < 0) {
@@ -235,6 +238,12 @@ install_exit_code(const struct install *in, int r)
 		break;
 	}
 	return EXIT_FAIL;
+}
+
+void
+install_set_cancel(struct install *in, int fd)
+{
+	in->cancelfd = fd;
 }
 
 void
@@ -598,6 +607,46 @@ pipeline_alloc(struct pipeline *p, size_t n, struct err *e)
 	return 0;
 }
 
+/*
+ * read_full() on the stream, but with a cancel fd it waits in poll() on
+ * both before every read(): a stop request ends even a wait on a stalled
+ * pipe, and a regular file (always readable) stops within the chunk.
+ * -ECANCELED then; what was read of the chunk is dropped.
+ */
+static ssize_t
+read_stream(struct install *in, void *buf, size_t len)
+{
+	struct pollfd pfd[2];
+	char *p = buf;
+	size_t got = 0;
+	ssize_t n;
+
+	if (in->cancelfd < 0)
+		return read_full(in->fd, buf, len);
+	pfd[0].fd = in->cancelfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = in->fd;
+	pfd[1].events = POLLIN;
+	while (got < len) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pfd[0].revents != 0)
+			return -ECANCELED;
+		if ((n = read(in->fd, p + got, len - got)) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 /* Reads every chunk from the stream into a free job buffer, in order,
  * and hands it to the workers only once its signed SHA-256 matches. */
 static void
@@ -628,9 +677,13 @@ read_chunks(struct pipeline *p)
 			j->index = k;
 			pthread_mutex_unlock(&p->lock);
 
-			n = read_full(in->fd, j->cbuf, pl->chunks[k].csize);
+			n = read_stream(in, j->cbuf, pl->chunks[k].csize);
 			if (n < 0 || (size_t)n != pl->chunks[k].csize) {
-				if (n < 0)
+				if (n == -ECANCELED)
+					err_set(&re, -ECANCELED, "%s: stopped "
+					    "before payload %s chunk %zu",
+					    in->srcname, pl->name, k);
+				else if (n < 0)
 					err_set(&re, (int)n, "%s: read payload "
 					    "%s chunk %zu: %s", in->srcname,
 					    pl->name, k, strerror((int)-n));
@@ -658,8 +711,11 @@ read_chunks(struct pipeline *p)
 	}
 	/* A bundle ends with its last chunk: anything after it is not
 	 * covered by the signature. */
-	if ((n = read_full(in->fd, &extra, 1)) != 0) {
-		if (n < 0)
+	if ((n = read_stream(in, &extra, 1)) != 0) {
+		if (n == -ECANCELED)
+			err_set(&re, -ECANCELED, "%s: stopped after the last "
+			    "payload", in->srcname);
+		else if (n < 0)
 			err_set(&re, (int)n, "%s: read: %s", in->srcname,
 			    strerror((int)-n));
 		else

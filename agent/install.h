@@ -67,6 +67,12 @@ int	install_payloads(struct install *in, struct slot_writer *const *writers,
  * EXIT_SLOT when a slot failed, EXIT_FAIL otherwise. update and bundle
  * verify both use it, so one bundle gets one exit code. */
 int	install_exit_code(const struct install *in, int r);
+/* A stop request for install_payloads(): once fd is readable (a pipe a
+ * signal handler writes to), no further chunk is read or started; a
+ * chunk being written is finished, so the slot holds whole chunks, and
+ * install_payloads() returns -ECANCELED. The fd stays the caller's; -1
+ * (the default) turns this off. */
+void	install_set_cancel(struct install *in, int fd);
 void	install_free(struct install *in);		/* accepts NULL */
 
 #endif /* AGENT_INSTALL_H */

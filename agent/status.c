@@ -1,13 +1,18 @@
 /*
  * upkit status: what the device runs and what it will boot next, from the
  * config, state.json and the bootloader env. Reads only; safe to run at
- * any time, including before the first update wrote anything.
+ * any time, including before the first update wrote anything, and never
+ * waits for another upkit.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -33,27 +38,150 @@ usage(FILE *f)
 }
 
 /*
- * The boot script skips a slot that is out of BOOT_ORDER or has no
- * attempts left, so that is "bad" whatever state.json says; the env is
- * the truth about what boots next.
+ * What the env and the install lock add to state.json. A state.json that
+ * says "installing" while no upkit holds DATA/lock was left by an update
+ * that was killed (SIGKILL, a power cut) or could not record its end: if
+ * the env still has the target out of BOOT_ORDER, the install was cut;
+ * if the env arms it, the arm was stored and only its record is missing
+ * (health records it on the trial boot, see recover_arm()).
  */
-static const char *
-slot_state(const struct device *d, char bootname)
-{
-	const char *status = d->state->slot[bootname - 'A'].status;
+struct view {
+	const struct device *d;
+	const char	*result;	/* last_result, or what it means */
+	const char	*reason;	/* last_reason, or an explanation */
+	char		 armed;		/* an arm not recorded: its slot */
+	char		 next;		/* the slot the boot script takes */
+	int		 next_left;	/* its counter; 0: a fallback boot */
+	char		 why[128];
+};
 
-	if (strchr(d->boot.order, bootname) == NULL ||
-	    d->boot.left[bootname - 'A'] == 0)
-		return "bad";
-	if (status != NULL && strcmp(status, "trial") == 0)
-		return "trial";
-	return "good";
+static int
+is(const char *s, const char *want)
+{
+	return s != NULL && strcmp(s, want) == 0;
 }
 
 static const char *
 dash(const char *s)
 {
 	return s != NULL ? s : "-";
+}
+
+/*
+ * The boot script skips a slot that is out of BOOT_ORDER or has no
+ * attempts left, so that is "bad" whatever state.json says; the env is
+ * the truth about what boots next.
+ */
+static const char *
+slot_state(const struct view *v, char bootname)
+{
+	const struct device *d = v->d;
+	const char *status = d->state->slot[bootname - 'A'].status;
+
+	if (strchr(d->boot.order, bootname) == NULL ||
+	    d->boot.left[bootname - 'A'] == 0)
+		return "bad";
+	if (is(status, "trial") || v->armed == bootname)
+		return "trial";
+	return "good";
+}
+
+static const char *
+slot_version(const struct view *v, char bootname)
+{
+	const char *ver = v->d->state->slot[bootname - 'A'].version;
+
+	/* Cleared when the slot was marked bad for writing; the arm that
+	 * followed carries the last update's version. */
+	if (ver == NULL && v->armed == bootname)
+		return v->d->state->last_version;
+	return ver;
+}
+
+/*
+ * Whether state.json says "installing" while no upkit holds DATA/lock
+ * (device_lock()). The lock is probed with a shared lock that is never
+ * waited for, and state.json is read again under it: an update that
+ * ended between the first read and the probe is not reported as cut. An
+ * update starting within that read fails at once as "another upkit is
+ * installing", as with any other upkit holding the lock.
+ */
+static int
+install_cut(struct device *d)
+{
+	struct state *s = NULL;
+	struct err e = { 0, "" };
+	char path[4096];
+	int fd, cut;
+
+	if (!is(d->state->last_result, "installing"))
+		return 0;
+	snprintf(path, sizeof(path), "%s/lock", d->config->data_directory);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return errno == ENOENT;	/* update creates it first */
+	if (flock(fd, LOCK_SH | LOCK_NB) == -1) {
+		close(fd);
+		return 0;		/* held: the install is running */
+	}
+	if (state_load(d->config->data_directory, &s, &e) == 0) {
+		state_free(d->state);
+		d->state = s;
+	}
+	cut = is(d->state->last_result, "installing");
+	close(fd);
+	return cut;
+}
+
+static void
+view_init(struct view *v, struct device *d)
+{
+	const struct state *s;
+	struct bootstate none;
+	const char *t;
+
+	memset(v, 0, sizeof(*v));
+	v->d = d;
+	if (install_cut(d)) {
+		s = d->state;
+		t = s->journal_target != NULL ? s->journal_target :
+		    s->last_target;
+		if (t != NULL && (t[0] == 'A' || t[0] == 'B') &&
+		    t[1] == '\0' && strchr(d->boot.order, t[0]) != NULL &&
+		    d->boot.left[t[0] - 'A'] > 0) {
+			v->armed = t[0];
+			v->result = "installed";
+			v->reason = "armed, but state.json was not updated";
+		} else {
+			v->result = "interrupted";
+			v->reason = "upkit stopped during the install; the "
+			    "target stays marked bad";
+		}
+	}
+	s = d->state;
+	if (v->result == NULL) {
+		v->result = s->last_result;
+		v->reason = s->last_reason;
+	}
+
+	/* With no BOOT_ORDER in the env, the script sees an empty one:
+	 * d->boot is only what the next env store will write. */
+	memset(&none, 0, sizeof(none));
+	v->next = bootstate_next(d->boot_unset ? &none : &d->boot,
+	    &v->next_left);
+	if (d->boot_unset)
+		snprintf(v->why, sizeof(v->why), "fallback boot: the env "
+		    "has no BOOT_ORDER");
+	else if (v->next_left == 0)
+		snprintf(v->why, sizeof(v->why), "fallback boot: no slot in "
+		    "BOOT_ORDER has attempts left");
+	else if (strcmp(slot_state(v, v->next), "trial") == 0)
+		snprintf(v->why, sizeof(v->why), "trial of %s",
+		    dash(slot_version(v, v->next)));
+	else if (v->next == d->booted)
+		snprintf(v->why, sizeof(v->why), "the booted slot");
+	else
+		snprintf(v->why, sizeof(v->why), "first in BOOT_ORDER with "
+		    "attempts left");
 }
 
 static int
@@ -65,8 +193,9 @@ width(int w, const char *s)
 }
 
 static void
-print_text(const struct device *d)
+print_text(const struct view *v)
 {
+	const struct device *d = v->d;
 	const struct config *c = d->config;
 	const struct state *s = d->state;
 	const struct slot *sl;
@@ -89,13 +218,18 @@ print_text(const struct device *d)
 		printf("BOOT_B_LEFT:     %d\n", d->boot.left[1]);
 	}
 	printf("security floor:  %" PRIu64 "\n", s->security_floor);
+	if (v->next_left > 0)
+		printf("next boot:       %c, %s (%d attempt%s left)\n", v->next,
+		    v->why, v->next_left, v->next_left == 1 ? "" : "s");
+	else
+		printf("next boot:       %c, %s\n", v->next, v->why);
 
 	for (i = 0; i < c->nslots; i++) {
 		sl = &c->slots[i];
 		wn = width(wn, sl->name);
 		wc = width(wc, sl->class);
 		wd = width(wd, sl->device);
-		wv = width(wv, dash(s->slot[sl->bootname - 'A'].version));
+		wv = width(wv, dash(slot_version(v, sl->bootname)));
 	}
 	printf("\n%-*s  %-*s  BOOT  TYPE   %-*s  %-*s  STATE\n", wn, "SLOT",
 	    wc, "CLASS", wd, "DEVICE", wv, "VERSION");
@@ -104,17 +238,16 @@ print_text(const struct device *d)
 		printf("%-*s  %-*s  %-4c  %-5s  %-*s  %-*s  %s%s\n", wn,
 		    sl->name, wc, sl->class, sl->bootname,
 		    type_names[sl->type], wd, sl->device, wv,
-		    dash(s->slot[sl->bootname - 'A'].version),
-		    slot_state(d, sl->bootname),
+		    dash(slot_version(v, sl->bootname)),
+		    slot_state(v, sl->bootname),
 		    sl->bootname == d->booted ? ", booted" : "");
 	}
 
 	if (s->last_version == NULL && s->last_result == NULL)
 		return;
 	printf("\nlast update:     version %s, target %s, result %s\n",
-	    dash(s->last_version), dash(s->last_target),
-	    dash(s->last_result));
-	printf("                 reason %s, time %s\n", dash(s->last_reason),
+	    dash(s->last_version), dash(s->last_target), dash(v->result));
+	printf("                 reason %s, time %s\n", dash(v->reason),
 	    dash(s->last_time));
 }
 
@@ -142,8 +275,9 @@ add_left(cJSON *o, const char *key, const struct device *d, int i)
 
 /* Builds the --json object; NULL if out of memory. */
 static cJSON *
-build_json(const struct device *d)
+build_json(const struct view *v)
 {
+	const struct device *d = v->d;
 	const struct config *c = d->config;
 	const struct state *s = d->state;
 	const struct slot *sl;
@@ -165,7 +299,18 @@ build_json(const struct device *d)
 	    add_left(o, "A", d, 0) < 0 || add_left(o, "B", d, 1) < 0)
 		goto fail;
 	snprintf(buf, sizeof(buf), "%" PRIu64, s->security_floor);
-	if (cJSON_AddRawToObject(root, "security_floor", buf) == NULL ||
+	if (cJSON_AddRawToObject(root, "security_floor", buf) == NULL)
+		goto fail;
+	snprintf(buf, sizeof(buf), "%c", v->next);
+	if ((o = cJSON_AddObjectToObject(root, "next_boot")) == NULL ||
+	    add_string(o, "slot", buf) < 0 ||
+	    cJSON_AddBoolToObject(o, "trial",
+	    strcmp(slot_state(v, v->next), "trial") == 0 &&
+	    v->next_left > 0) == NULL ||
+	    cJSON_AddBoolToObject(o, "fallback", v->next_left == 0) == NULL ||
+	    cJSON_AddNumberToObject(o, "attempts_left", v->next_left) ==
+	    NULL ||
+	    add_string(o, "why", v->why) < 0 ||
 	    (arr = cJSON_AddArrayToObject(root, "slots")) == NULL)
 		goto fail;
 	for (i = 0; i < c->nslots; i++) {
@@ -182,9 +327,9 @@ build_json(const struct device *d)
 		    add_string(o, "bootname", buf) < 0 ||
 		    add_string(o, "type", type_names[sl->type]) < 0 ||
 		    add_string(o, "device", sl->device) < 0 ||
-		    add_string(o, "version",
-		    s->slot[sl->bootname - 'A'].version) < 0 ||
-		    add_string(o, "state", slot_state(d, sl->bootname)) < 0 ||
+		    add_string(o, "version", slot_version(v, sl->bootname)) <
+		    0 ||
+		    add_string(o, "state", slot_state(v, sl->bootname)) < 0 ||
 		    cJSON_AddBoolToObject(o, "booted",
 		    sl->bootname == d->booted) == NULL)
 			goto fail;
@@ -197,8 +342,8 @@ build_json(const struct device *d)
 	if ((o = cJSON_AddObjectToObject(root, "last_update")) == NULL ||
 	    add_string(o, "version", s->last_version) < 0 ||
 	    add_string(o, "target", s->last_target) < 0 ||
-	    add_string(o, "result", s->last_result) < 0 ||
-	    add_string(o, "reason", s->last_reason) < 0 ||
+	    add_string(o, "result", v->result) < 0 ||
+	    add_string(o, "reason", v->reason) < 0 ||
 	    add_string(o, "time", s->last_time) < 0)
 		goto fail;
 	return root;
@@ -208,12 +353,12 @@ fail:
 }
 
 static int
-print_json(const struct device *d)
+print_json(const struct view *v)
 {
 	cJSON *root;
 	char *text;
 
-	if ((root = build_json(d)) == NULL)
+	if ((root = build_json(v)) == NULL)
 		return -1;
 	text = cJSON_Print(root);
 	cJSON_Delete(root);
@@ -222,21 +367,6 @@ print_json(const struct device *d)
 	printf("%s\n", text);
 	cJSON_free(text);
 	return 0;
-}
-
-static int
-exit_code(enum device_stage stage)
-{
-	switch (stage) {
-	case DEVICE_CONFIG:
-		return EXIT_CONFIG;
-	case DEVICE_BOOTENV:
-		return EXIT_BOOTENV;
-	case DEVICE_STATE:
-	case DEVICE_CMDLINE:
-		break;
-	}
-	return EXIT_FAIL;
 }
 
 int
@@ -249,6 +379,7 @@ cmd_status(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct device *d = NULL;
+	struct view v;
 	struct err e = { 0, "" };
 	enum device_stage stage = DEVICE_CONFIG;
 	const char *cfgpath = NULL;
@@ -281,16 +412,19 @@ cmd_status(int argc, char **argv)
 	}
 	if (device_open(config_path(cfgpath), &d, &stage, &e) < 0) {
 		fprintf(stderr, "upkit status: %s\n", e.msg);
-		return exit_code(stage);
+		/* The same code as every device command for the same fault:
+		 * a bad upkit.slot= on the cmdline is EXIT_CONFIG. */
+		return device_exit_code(stage);
 	}
+	view_init(&v, d);
 	rc = EXIT_OK;
 	if (json) {
-		if (print_json(d) < 0) {
+		if (print_json(&v) < 0) {
 			fprintf(stderr, "upkit status: out of memory\n");
 			rc = EXIT_FAIL;
 		}
 	} else
-		print_text(d);
+		print_text(&v);
 	if (fflush(stdout) == EOF) {
 		perror("upkit status: stdout");
 		rc = EXIT_FAIL;

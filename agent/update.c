@@ -16,10 +16,18 @@
  *   ARM       one env store: the target first in BOOT_ORDER with
  *             boot-attempts tries (a trial boot); the booted slot stays
  *             behind it as the fallback.
+ *
+ * The exit code says what boots next: 0 once the arm is stored (the
+ * target, as a trial, even if state.json could not record it), anything
+ * else the booted slot (docs/exit-codes.md). SIGTERM, SIGINT and SIGHUP
+ * from MARK_BAD to ARM stop the install at a chunk or step boundary and
+ * record it as failed; before MARK_BAD they end upkit as usual, which
+ * changes nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +80,110 @@ struct update {
 	struct slot_writer	*writers[BUNDLE_PAYLOADS_MAX];
 	struct progress		 prog;
 	int			 exit_code;
+	/* what the install changed so far */
+	int			 state_saved;	/* state.json says installing */
+	struct err		 warn;		/* after the arm: not saved */
+	int			 stop_pipe[2];	/* see catch_stop() */
+	struct sigaction	 stop_old[3];	/* as they were before */
 };
+
+/* Set by the handler of the stop signals; the only state it touches. */
+static volatile sig_atomic_t stop_signo;
+static volatile sig_atomic_t stop_fd = -1;
+
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+
+/* Async-signal-safe: a flag and a write(2) to a non-blocking pipe that
+ * wakes the reader in poll() (install_set_cancel()). */
+static void
+on_stop(int signo)
+{
+	int saved = errno;
+	ssize_t n;
+
+	if (stop_signo == 0)
+		stop_signo = signo;
+	n = write(stop_fd, "", 1);
+	(void)n;
+	errno = saved;
+}
+
+static const char *
+signame(int signo)
+{
+	switch (signo) {
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGINT:
+		return "SIGINT";
+	case SIGHUP:
+		return "SIGHUP";
+	}
+	return "a signal";
+}
+
+/*
+ * From here on a stop signal must not kill upkit between two changes:
+ * it stops the install where the device is consistent (the target
+ * marked bad, whole chunks written) and the failure is recorded.
+ * SA_RESTART keeps every other system call going; the pipe wakes the
+ * reader. A signal upkit was started with ignored (nohup, a background
+ * job's SIGINT) stays ignored.
+ */
+static int
+catch_stop(struct update *u, struct err *e)
+{
+	struct sigaction sa;
+	size_t i;
+	int r;
+
+	if (pipe2(u->stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		r = -errno;
+		u->stop_pipe[0] = u->stop_pipe[1] = -1;
+		return err_set(e, r, "stop signal pipe: %s", strerror(-r));
+	}
+	stop_signo = 0;
+	stop_fd = u->stop_pipe[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		if (sigaction(stop_signals[i], NULL, &u->stop_old[i]) == 0 &&
+		    u->stop_old[i].sa_handler != SIG_IGN)
+			sigaction(stop_signals[i], &sa, NULL);
+	install_set_cancel(u->in, u->stop_pipe[0]);
+	return 0;
+}
+
+/* Back to the actions upkit started with: after the arm the install
+ * stands, and a shutdown (the reboot's own SIGTERM) must not wait for
+ * upkit. */
+static void
+release_stop(struct update *u)
+{
+	size_t i;
+
+	if (u->stop_pipe[1] == -1)
+		return;
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaction(stop_signals[i], &u->stop_old[i], NULL);
+	stop_fd = -1;
+	if (u->in != NULL)
+		install_set_cancel(u->in, -1);
+	close(u->stop_pipe[0]);
+	close(u->stop_pipe[1]);
+	u->stop_pipe[0] = u->stop_pipe[1] = -1;
+}
+
+/* The install stopped for a signal: what shells report for a process
+ * the signal killed, 128 + its number. */
+static int
+interrupted(struct update *u, struct err *e)
+{
+	u->exit_code = 128 + stop_signo;
+	return err_set(e, -EINTR, "interrupted by %s", signame(stop_signo));
+}
 
 static int
 load_keyring(struct update *u, struct err *e)
@@ -274,8 +385,14 @@ mark_bad(struct update *u, struct err *e)
 		if ((r = state_set(&u->state->journal_target, tg, e)) < 0)
 			return r;
 	}
+	/* The first change. A data directory that cannot take it (full,
+	 * read-only) fails here, before the env: nothing has changed and
+	 * the failure is state.json's, not the env's. */
+	u->exit_code = EXIT_FAIL;
 	if ((r = save_state(u, "installing", NULL, e)) < 0)
 		return r;
+	u->state_saved = 1;
+	u->exit_code = EXIT_BOOTENV;
 	bootstate_mark_bad(&st, u->target);
 	/* We run on the booted slot, so it boots: keep it selectable. */
 	if (st.left[state_slot_index(u->booted)] == 0 ||
@@ -307,9 +424,13 @@ arm(struct update *u, struct err *e)
 {
 	struct state_slot *t = &u->state->slot[state_slot_index(u->target)];
 	struct bootstate st = u->dev->boot;
+	struct err *w = &u->warn;
 	char now[32];
 	int r;
 
+	/* The env first, then the state: state.json never says "trial"
+	 * for a slot the env does not arm. The reverse gap (armed, state
+	 * still "installing") is recognised by status and health. */
 	bootstate_arm(&st, u->target, u->cfg->boot_attempts);
 	/* A commit raises the floor to this; the env keeps it, so a lost
 	 * data directory cannot lose it. */
@@ -318,16 +439,19 @@ arm(struct update *u, struct err *e)
 	if ((r = u->dev->env_ops->commit(u->dev->env, &st, e)) < 0)
 		return r;
 	u->dev->boot = st;
+	/* The target boots next whatever happens to state.json now, so a
+	 * failure to record it is a warning (u->warn), never a failure. */
 	time_rfc3339(now);
 	t->security_version = u->m->security_version;
-	if ((r = state_set(&t->version, u->m->version, e)) < 0 ||
-	    (r = state_set(&t->status, "trial", e)) < 0 ||
-	    (r = state_set(&t->installed, now, e)) < 0 ||
-	    (r = state_set(&u->state->journal_bundle, NULL, e)) < 0 ||
-	    (r = state_set(&u->state->journal_target, NULL, e)) < 0)
-		return r;
+	if (state_set(&t->version, u->m->version, w) < 0 ||
+	    state_set(&t->status, "trial", w) < 0 ||
+	    state_set(&t->installed, now, w) < 0 ||
+	    state_set(&u->state->journal_bundle, NULL, w) < 0 ||
+	    state_set(&u->state->journal_target, NULL, w) < 0)
+		return 0;
 	u->state->journal_chunks = 0;
-	return save_state(u, "installed", NULL, e);
+	(void)save_state(u, "installed", NULL, w);
+	return 0;
 }
 
 static void
@@ -344,6 +468,10 @@ report(struct update *u, const struct err *e)
 			printf("installed %s into slot %c; it boots next as a "
 			    "trial (%d attempts)\n", u->m->version, u->target,
 			    u->cfg->boot_attempts);
+		if (e == NULL && u->warn.code != 0)
+			fprintf(stderr, "upkit update: warning: %s: slot %c "
+			    "boots next as a trial all the same\n",
+			    u->warn.msg, u->target);
 		return;
 	}
 	if ((o = cJSON_CreateObject()) == NULL)
@@ -359,6 +487,8 @@ report(struct update *u, const struct err *e)
 		cJSON_AddStringToObject(o, "version", u->m->version);
 		cJSON_AddStringToObject(o, "target", tg);
 		cJSON_AddNumberToObject(o, "attempts", u->cfg->boot_attempts);
+		if (u->warn.code != 0)
+			cJSON_AddStringToObject(o, "warning", u->warn.msg);
 	}
 	if ((s = cJSON_PrintUnformatted(o)) != NULL) {
 		printf("%s\n", s);
@@ -429,6 +559,7 @@ update_free(struct update *u)
 {
 	size_t k;
 
+	release_stop(u);
 	for (k = 0; k < BUNDLE_PAYLOADS_MAX; k++)
 		slot_writer_free(u->writers[k]);
 	install_free(u->in);
@@ -443,11 +574,12 @@ cmd_update(int argc, char **argv)
 {
 	struct update u;
 	struct err e = { 0, "" };
-	enum update_step step = UPDATE_VERIFY, failed_at = UPDATE_VERIFY;
+	enum update_step step = UPDATE_VERIFY;
 	int json = 0, r;
 
 	memset(&u, 0, sizeof(u));
 	u.fd = -1;
+	u.stop_pipe[0] = u.stop_pipe[1] = -1;
 	if ((r = parse_args(&u, argc, argv, &json)) >= 0)
 		return r;
 	progress_init(&u.prog, json);
@@ -464,29 +596,48 @@ cmd_update(int argc, char **argv)
 			r = verify(&u, &e);
 			break;
 		case UPDATE_MARK_BAD:
-			u.exit_code = EXIT_BOOTENV;
-			r = mark_bad(&u, &e);
+			u.exit_code = EXIT_FAIL;
+			if ((r = catch_stop(&u, &e)) == 0)
+				r = stop_signo != 0 ? interrupted(&u, &e) :
+				    mark_bad(&u, &e);
 			break;
 		case UPDATE_WRITING:
+			if (stop_signo != 0) {
+				r = interrupted(&u, &e);
+				break;
+			}
 			progress_step(&u.prog, "writing slot %c", u.target);
 			r = install_payloads(u.in, u.writers,
 			    &(struct install_progress){ progress_update,
 			    &u.prog }, &e);
-			if (r < 0)
+			if (r == -ECANCELED && stop_signo != 0)
+				r = interrupted(&u, &e);
+			else if (r < 0)
 				u.exit_code = install_exit_code(u.in, r);
 			break;
 		case UPDATE_SWAP:
 			u.exit_code = EXIT_SLOT;
-			r = swap(&u, &e);
+			r = stop_signo != 0 ? interrupted(&u, &e) :
+			    swap(&u, &e);
 			break;
 		case UPDATE_ARM:
 			u.exit_code = EXIT_BOOTENV;
-			r = arm(&u, &e);
+			r = stop_signo != 0 ? interrupted(&u, &e) :
+			    arm(&u, &e);
 			break;
 		case UPDATE_DONE:
+			/* A signal during the arm's store came too late to
+			 * stop it: the install stands, but nobody wants the
+			 * reboot any more. */
+			release_stop(&u);
 			report(&u, NULL);
 			u.exit_code = EXIT_OK;
-			if (!u.no_reboot && (r = device_reboot(&e)) < 0) {
+			if (!u.no_reboot && stop_signo != 0) {
+				fprintf(stderr, "upkit update: %s after the "
+				    "arm: not rebooting\n",
+				    signame(stop_signo));
+			} else if (!u.no_reboot &&
+			    (r = device_reboot(&e)) < 0) {
 				u.exit_code = EXIT_FAIL;
 				report(&u, &e);
 			}
@@ -494,23 +645,22 @@ cmd_update(int argc, char **argv)
 			return u.exit_code;
 		case UPDATE_FAILED:
 			report(&u, &e);
-			/* Once the env changed, say so in the state too; an
-			 * earlier failure leaves everything as it was. */
-			if (failed_at >= UPDATE_MARK_BAD) {
+			/* Once state.json says "installing", it must say how
+			 * that ended; before, nothing changed and a data
+			 * directory that failed once is not tried again. */
+			if (u.state_saved) {
 				struct err e2 = { 0, "" };
 
 				if (save_state(&u, "failed", e.msg, &e2) < 0)
-					fprintf(stderr, "upkit update: %s\n",
-					    e2.msg);
+					fprintf(stderr, "upkit update: "
+					    "warning: %s\n", e2.msg);
 			}
 			update_free(&u);
 			return u.exit_code;
 		}
-		if (r < 0) {
-			failed_at = step;
+		if (r < 0)
 			step = UPDATE_FAILED;
-		} else {
+		else
 			step++;
-		}
 	}
 }

@@ -107,5 +107,11 @@ int	bootstate_order_parse(const char *s, struct bootstate *st,
 /* Parses a LEFT counter (0..99); -EBADMSG otherwise. */
 int	bootstate_left_parse(const char *name, const char *s, int *leftp,
 	    struct err *e);
+/* The slot the board boot scripts (boot.cmd, grub.cfg in boards/) boot
+ * next from st: the first in BOOT_ORDER whose counter is 1..9, with
+ * *leftp set to that counter before the script decrements it; else the
+ * fallback boot, with *leftp 0: the first slot still in BOOT_ORDER,
+ * else 'A'. An env with no BOOT_ORDER at all is an empty order. */
+char	bootstate_next(const struct bootstate *st, int *leftp);
 
 #endif /* SLOTS_BOOTENV_H */

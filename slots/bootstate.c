@@ -266,3 +266,25 @@ bootstate_left_parse(const char *name, const char *s, int *leftp,
 	*leftp = n == 1 ? s[0] - '0' : (s[0] - '0') * 10 + (s[1] - '0');
 	return 0;
 }
+
+char
+bootstate_next(const struct bootstate *st, int *leftp)
+{
+	const char *p;
+
+	/* The boot scripts' decrement table knows 1..9 only: any other
+	 * counter, 10..99 included, means no attempts left. */
+	for (p = st->order; *p != '\0'; p++)
+		if ((*p == 'A' || *p == 'B') && st->left[*p - 'A'] >= 1 &&
+		    st->left[*p - 'A'] <= 9) {
+			*leftp = st->left[*p - 'A'];
+			return *p;
+		}
+	/* The fallback boot: the first slot still in BOOT_ORDER (a slot
+	 * being written never is), else A, the factory image's slot. */
+	*leftp = 0;
+	for (p = st->order; *p != '\0'; p++)
+		if (*p == 'A' || *p == 'B')
+			return *p;
+	return 'A';
+}

@@ -202,7 +202,7 @@ uboot_commit(struct bootenv *b, const struct bootstate *st, struct err *e)
 		return r;
 	for (i = 0; i < BOOTENV_VARS; i++)
 		if ((r = libuboot_set_env(b->ctx, bootstate_names[i],
-		    *t.val[i] != '\0' ? t.val[i] : NULL)) < 0) {
+		    t.val[i])) < 0) {
 			err_set(e, r, "u-boot env %s: set %s: %s", b->path,
 			    bootstate_names[i], strerror(-r));
 			goto out;

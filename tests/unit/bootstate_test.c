@@ -169,6 +169,43 @@ test_left_parse(void)
 	left_bad("1a");
 }
 
+/* The selection of boards/qemu-aarch64/boot.cmd and the grub.cfg
+ * scripts: first in BOOT_ORDER with a counter 1..9, else the first
+ * slot in BOOT_ORDER, else A. */
+static void
+next_is(const char *order, int a, int b, char want, int wantleft)
+{
+	struct bootstate st;
+	int left = -1;
+
+	set(&st, order, a, b);
+	CHECK(bootstate_next(&st, &left) == want);
+	CHECK(left == wantleft);
+}
+
+static void
+test_next(void)
+{
+	next_is("AB", 3, 3, 'A', 3);
+	next_is("BA", 3, 3, 'B', 3);
+	next_is("BA", 3, 1, 'B', 1);
+	/* A trial that used up its attempts: the fallback slot. */
+	next_is("BA", 3, 0, 'A', 3);
+	/* The target of an install is out of the order. */
+	next_is("A", 3, 0, 'A', 3);
+	next_is("A", 3, 3, 'A', 3);
+	/* The boot scripts count down from 9 at most. */
+	next_is("BA", 2, 10, 'A', 2);
+	next_is("AB", 99, 9, 'B', 9);
+	/* No attempts anywhere: the first slot in the order, not counted. */
+	next_is("BA", 0, 0, 'B', 0);
+	next_is("B", 0, 0, 'B', 0);
+	next_is("AB", 0, 0, 'A', 0);
+	/* Empty or missing BOOT_ORDER: A, whatever the counters say. */
+	next_is("", 3, 3, 'A', 0);
+	next_is("", 0, 5, 'A', 0);
+}
+
 static void
 test_find(void)
 {
@@ -187,6 +224,7 @@ main(void)
 	test_format();
 	test_order_parse();
 	test_left_parse();
+	test_next();
 	test_find();
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -179,6 +180,9 @@ test_fresh(void)
 	CHECK(strstr(out, "booted:          A\n") != NULL);
 	CHECK(strstr(out, "BOOT_ORDER:      (not set yet") != NULL);
 	CHECK(strstr(out, "security floor:  0\n") != NULL);
+	/* No BOOT_ORDER: the boot scripts fall back to A. */
+	CHECK(strstr(out, "next boot:       A, fallback boot: the env has no "
+	    "BOOT_ORDER\n") != NULL);
 	CHECK(strstr(out, "last update") == NULL);
 
 	CHECK(status("--json", "-c", cfg, NULL) == EXIT_OK);
@@ -186,6 +190,9 @@ test_fresh(void)
 	CHECK(cJSON_IsNull(get(root, "boot_order")));
 	CHECK(cJSON_IsNull(get(get(root, "boot_left"), "A")));
 	CHECK(cJSON_IsNull(get(root, "last_update")));
+	CHECK(is_str(get(root, "next_boot"), "slot", "A"));
+	CHECK(cJSON_IsTrue(get(get(root, "next_boot"), "fallback")));
+	CHECK(cJSON_IsFalse(get(get(root, "next_boot"), "trial")));
 	slots = get(root, "slots");
 	CHECK(cJSON_GetArraySize(slots) == 4);
 	CHECK(is_str(cJSON_GetArrayItem(slots, 0), "state", "good"));
@@ -237,6 +244,8 @@ test_trial(void)
 	CHECK(strstr(out, "version 1.1.0-rc.1, target B, result installed")
 	    != NULL);
 	CHECK(strstr(out, "reason -, time 2026-03-04T05:06:07Z") != NULL);
+	CHECK(strstr(out, "next boot:       B, trial of 1.1.0-rc.1 (3 attempts "
+	    "left)\n") != NULL);
 
 	CHECK(status("-c", cfg, "--json", NULL) == EXIT_OK);
 	CHECK((root = cJSON_Parse(out)) != NULL);
@@ -259,6 +268,10 @@ test_trial(void)
 	last = get(root, "last_update");
 	CHECK(is_str(last, "result", "installed"));
 	CHECK(cJSON_IsNull(get(last, "reason")));
+	CHECK(is_str(get(root, "next_boot"), "slot", "B"));
+	CHECK(cJSON_IsTrue(get(get(root, "next_boot"), "trial")));
+	CHECK(cJSON_IsFalse(get(get(root, "next_boot"), "fallback")));
+	CHECK(get(get(root, "next_boot"), "attempts_left")->valuedouble == 3);
 	cJSON_Delete(root);
 
 	/* The trial failed: B out of BOOT_ORDER, whatever state.json says. */
@@ -272,7 +285,115 @@ test_trial(void)
 	    "bad"));
 	CHECK(is_str(cJSON_GetArrayItem(get(root, "slots"), 0), "state",
 	    "good"));
+	CHECK(is_str(get(root, "next_boot"), "slot", "A"));
+	CHECK(cJSON_IsFalse(get(get(root, "next_boot"), "trial")));
+	CHECK(is_str(get(root, "next_boot"), "why", "the booted slot"));
 	cJSON_Delete(root);
+}
+
+/* Writes the env and a state.json as update leaves them after mark_bad
+ * of B: B out of BOOT_ORDER, state "installing" with the journal. */
+static void
+set_installing(const char *order, int a, int b)
+{
+	const struct bootenv_ops *ops = bootenv_find("uboot");
+	struct bootenv *be;
+	struct bootstate st;
+	struct state *s;
+	struct err e = { 0, "" };
+
+	CHECK_OK(ops->open(envcfg, &be, &e), &e);
+	memset(&st, 0, sizeof(st));
+	CHECK(strlen(order) < sizeof(st.order));
+	strcpy(st.order, order);
+	st.left[0] = a;
+	st.left[1] = b;
+	CHECK_OK(ops->commit(be, &st, &e), &e);
+	ops->close(be);
+	CHECK_OK(state_load(data, &s, &e), &e);
+	CHECK_OK(state_set(&s->slot[1].version, NULL, &e), &e);
+	CHECK_OK(state_set(&s->slot[1].status, "bad", &e), &e);
+	CHECK_OK(state_set(&s->last_version, "2.0.0", &e), &e);
+	CHECK_OK(state_set(&s->last_target, "B", &e), &e);
+	CHECK_OK(state_set(&s->last_result, "installing", &e), &e);
+	CHECK_OK(state_set(&s->last_reason, NULL, &e), &e);
+	CHECK_OK(state_set(&s->journal_target, "B", &e), &e);
+	CHECK_OK(state_save(data, s, &e), &e);
+	state_free(s);
+}
+
+/*
+ * state.json says "installing". While an upkit holds DATA/lock that is
+ * true; once none does, the install was cut (SIGKILL, power cut), or its
+ * arm was stored and only the record is missing: the env tells which.
+ */
+static void
+test_installing(void)
+{
+	char lock[160];
+	cJSON *root;
+	const cJSON *last;
+	int fd;
+
+	set_installing("A", 3, 0);
+	snprintf(lock, sizeof(lock), "%s/lock", data);
+	unlink(lock);
+	/* No lock file at all: nobody has been installing since boot. */
+	CHECK(status("-c", cfg, NULL, NULL) == EXIT_OK);
+	CHECK(strstr(out, "target B, result interrupted\n") != NULL);
+	CHECK(strstr(out, "next boot:       A, the booted slot (3 attempts "
+	    "left)\n") != NULL);
+
+	/* An upkit holds the lock: the install is running. */
+	CHECK((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) != -1);
+	CHECK(flock(fd, LOCK_EX | LOCK_NB) == 0);
+	CHECK(status("-c", cfg, "--json", NULL) == EXIT_OK);
+	CHECK((root = cJSON_Parse(out)) != NULL);
+	CHECK(is_str(get(root, "last_update"), "result", "installing"));
+	cJSON_Delete(root);
+
+	/* It was killed: the lock is free, the state still "installing". */
+	CHECK(close(fd) == 0);
+	CHECK(status("-c", cfg, "--json", NULL) == EXIT_OK);
+	CHECK((root = cJSON_Parse(out)) != NULL);
+	last = get(root, "last_update");
+	CHECK(is_str(last, "result", "interrupted"));
+	CHECK(strstr(get(last, "reason")->valuestring, "marked bad") != NULL);
+	CHECK(is_str(cJSON_GetArrayItem(get(root, "slots"), 1), "state",
+	    "bad"));
+	CHECK(is_str(get(root, "next_boot"), "slot", "A"));
+	CHECK(cJSON_IsFalse(get(get(root, "next_boot"), "trial")));
+	cJSON_Delete(root);
+	/* status never takes the lock for good. */
+	CHECK((fd = open(lock, O_RDWR | O_CLOEXEC)) != -1);
+	CHECK(flock(fd, LOCK_EX | LOCK_NB) == 0);
+	CHECK(close(fd) == 0);
+
+	/* The arm was stored, its state save was not: B is a trial of the
+	 * last version, and it boots next. */
+	set_installing("BA", 3, 3);
+	CHECK(status("-c", cfg, NULL, NULL) == EXIT_OK);
+	CHECK(strstr(out, "2.0.0    trial\n") != NULL);
+	CHECK(strstr(out, "target B, result installed\n") != NULL);
+	CHECK(strstr(out, "next boot:       B, trial of 2.0.0 (3 attempts "
+	    "left)\n") != NULL);
+	CHECK(status("-c", cfg, "--json", NULL) == EXIT_OK);
+	CHECK((root = cJSON_Parse(out)) != NULL);
+	CHECK(is_str(get(root, "last_update"), "result", "installed"));
+	CHECK(is_str(cJSON_GetArrayItem(get(root, "slots"), 1), "version",
+	    "2.0.0"));
+	CHECK(cJSON_IsTrue(get(get(root, "next_boot"), "trial")));
+	cJSON_Delete(root);
+
+	/* Every attempt of B used up: the fallback is A, the booted one. */
+	set_installing("BA", 3, 0);
+	CHECK(status("-c", cfg, NULL, NULL) == EXIT_OK);
+	CHECK(strstr(out, "result interrupted") != NULL);
+	CHECK(strstr(out, "next boot:       A, the booted slot") != NULL);
+	set_installing("", 0, 0);
+	CHECK(status("-c", cfg, NULL, NULL) == EXIT_OK);
+	CHECK(strstr(out, "next boot:       A, fallback boot: no slot in "
+	    "BOOT_ORDER has attempts left\n") != NULL);
 }
 
 static void
@@ -333,9 +454,12 @@ test_errors(void)
 	CHECK(strstr(errout, path) != NULL);
 	CHECK(unlink(path) == 0);
 
-	/* So does a kernel command line naming no A/B slot. */
+	/* A kernel command line naming no A/B slot is a configuration
+	 * error, with the code update gives it. */
 	write_str(cmdline, "upkit.slot=C\n");
-	CHECK(status("-c", cfg, NULL, NULL) == EXIT_FAIL);
+	CHECK(status("-c", cfg, NULL, NULL) == EXIT_CONFIG);
+	CHECK(device_exit_code(DEVICE_CMDLINE) == EXIT_CONFIG);
+	CHECK(strstr(errout, "upkit status: ") != NULL);
 	CHECK(device_open(cfg, &d, &stage, &e) == -EBADMSG);
 	CHECK(stage == DEVICE_CMDLINE);
 	write_str(cmdline, "upkit.slot=B\n");
@@ -358,6 +482,7 @@ main(void)
 	make_device();
 	test_fresh();
 	test_trial();
+	test_installing();
 	test_errors();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK(system(cmd) == 0);
