@@ -912,8 +912,9 @@ create_bundle(const char *out, const struct create_plan *p,
 		r = err_set(e, -ENOMEM, "%s: out of memory", out);
 		goto out;
 	}
-	if ((pfd = open(ptmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1) {
+	/* O_NOFOLLOW: a symlink planted at a temp name is not followed. */
+	if ((pfd = open(ptmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
 		r = -errno;
 		err_set(e, r, "create %s: %s", ptmp, strerror(-r));
 		goto out;
@@ -946,8 +947,8 @@ create_bundle(const char *out, const struct create_plan *p,
 		err_prefix(e, "sign %s with %s", out, sg->key);
 		goto out;
 	}
-	if ((bfd = open(btmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1) {
+	if ((bfd = open(btmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1) {
 		r = -errno;
 		err_set(e, r, "create %s: %s", btmp, strerror(-r));
 		goto out;

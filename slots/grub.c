@@ -416,8 +416,17 @@ backup_write(struct bootenv *b, const unsigned char *n,
 	memcpy(buf + ENVBLK_SIZE, p, ENVBLK_SIZE);
 	backup_trailer(buf, (char *)buf + 2 * ENVBLK_SIZE,
 	    sizeof(buf) - 2 * ENVBLK_SIZE);
-	if ((fd = open(b->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1) {
+	/* A new file, never one planted at the name (a symlink would make
+	 * us write its target): remove what is there, then create with
+	 * O_EXCL, which also fails on a symlink that reappears. */
+	if (unlink(b->tmp) == -1 && errno != ENOENT) {
+		r = -errno;
+		err_set(e, r, "grubenv backup %s: unlink: %s", b->tmp,
+		    strerror(-r));
+		goto out;
+	}
+	if ((fd = open(b->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
 		r = -errno;
 		err_set(e, r, "grubenv backup %s: %s", b->tmp, strerror(-r));
 		goto out;

@@ -434,6 +434,29 @@ test_commands(void)
 	    "@k/signer.pem --compatible c1 --version 2/0 "
 	    "--image rootfs=@rootfs.img -o @r3.upk") == EXIT_USAGE);
 	CHECK(stat(at("r3.upk"), &st) == -1);
+
+	/* A symlink planted at a temp name is not followed: its target
+	 * keeps its bytes, whatever the create does. */
+	{
+		char victim[4096];
+		uint8_t got[16];
+		int fd;
+
+		snprintf(victim, sizeof(victim), "%s", at("victim"));
+		CHECK((fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC,
+		    0644)) != -1);
+		CHECK(write(fd, "precious", 8) == 8);
+		CHECK(close(fd) == 0);
+		CHECK(symlink(victim, at("r4.upk.tmp")) == 0);
+		CHECK(symlink(victim, at("r4.upk.payload.tmp")) == 0);
+		(void)cmd(cmd_bundle_create, "create --key @k/signer.key "
+		    "--cert @k/signer.pem --compatible c1 --version 2.0 "
+		    "--image rootfs=@rootfs.img -o @r4.upk");
+		CHECK((fd = open(victim, O_RDONLY)) != -1);
+		CHECK(read(fd, got, sizeof(got)) == 8);
+		CHECK(memcmp(got, "precious", 8) == 0);
+		CHECK(close(fd) == 0);
+	}
 }
 
 int

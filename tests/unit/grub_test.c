@@ -492,6 +492,30 @@ test_nospace(void)
 	ops->close(b);
 }
 
+/* A symlink planted at the backup's temp name is replaced, not followed:
+ * the file it points to keeps its bytes. */
+static void
+test_planted_tmp(void)
+{
+	char tmpname[300], victim[300];
+	unsigned char got[16];
+	struct bootenv *b;
+
+	fresh_env();
+	snprintf(tmpname, sizeof(tmpname), "%s.tmp", bak);
+	snprintf(victim, sizeof(victim), "%s/victim", tmp);
+	CHECK(run("printf precious >%s", victim) != NULL);
+	unlink(tmpname);
+	CHECK(symlink(victim, tmpname) == 0);
+	b = env_open();
+	commit(b, "AB", 3, 3);
+	ops->close(b);
+	CHECK(read_file(victim, got, sizeof(got)) == 8);
+	CHECK(memcmp(got, "precious", 8) == 0);
+	CHECK(access(bak, F_OK) == 0);
+	unlink(victim);
+}
+
 int
 main(void)
 {
@@ -510,6 +534,7 @@ main(void)
 	test_torn_small();
 	test_no_backup();
 	test_nospace();
+	test_planted_tmp();
 
 	CHECK(run("rm -rf %s", tmp) != NULL);
 	return 0;
