@@ -7,7 +7,7 @@
  * its chunk rows. install_payloads() then runs a small pipeline: this
  * thread reads each chunk and checks its signed SHA-256, in order; worker
  * threads decompress the chunks it hands them, check the result against
- * the row's usha256 and xxh3, and only then write it. A tampered chunk is
+ * the row's xxh3, and only then write it. A tampered chunk is
  * never handed over, nor is any chunk after it, so nothing at or after it
  * reaches the slot whatever order the workers finish in; a chunk whose
  * row disagrees with its own bytes is not written. A read-back thread
@@ -160,9 +160,9 @@ install_open(int fd, const char *srcname, const struct keyring *k,
 		    (unsigned long long)total);
 		goto fail;
 	}
-	/* Each chunk's usha256 is checked before it is written; the
-	 * payload hash is the hash of those digests, so it holds once
-	 * this does, on the device and in bundle verify alike. */
+	/* The payload hash is the hash of the rows' usha256 digests: it
+	 * binds the chunk list, from the manifest alone, on the device and
+	 * in bundle verify alike (docs/bundle-format.md). */
 	for (i = 0; i < in->m->npayloads; i++)
 		if ((r = chunk_check_payload(&in->m->payloads[i], e)) < 0) {
 			err_prefix(e, "%s", srcname);
@@ -336,8 +336,8 @@ fail(struct pipeline *p, const struct err *e, enum fault f)
 /*
  * One per core: takes a verified compressed chunk, decompresses it into
  * the worker's own buffer (which frees the compressed one for the reader
- * at once), checks the result against the chunk's signed usha256 and
- * xxh3, and only then writes it. A wrong row is the bundle's fault
+ * at once), checks the result against the chunk's signed xxh3, and only
+ * then writes it. A wrong row is the bundle's fault
  * (-EBADMSG), found before a byte of it reaches the slot; the read-back
  * can then only ever find the storage at fault.
  */

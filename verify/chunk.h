@@ -1,10 +1,10 @@
 /*
  * verify/chunk: checks chunks against their signed hashes. The compressed
- * SHA-256 authenticates a chunk before it is decompressed; its SHA-256 and
- * XXH3-64 authenticate the decompressed bytes before they are written;
- * XXH3-64 again checks what was read back from the slot. A payload's
- * sha256 is the hash of its chunks' uncompressed SHA-256 digests, so it is
- * checked from the signed manifest alone.
+ * SHA-256 authenticates a chunk before it is decompressed; its XXH3-64
+ * must match the decompressed bytes before they are written, and again
+ * what was read back from the slot. A payload's sha256 is the hash of its
+ * chunks' usha256 digests, so it is checked from the signed manifest
+ * alone. usha256 itself is an index for delta reuse (not checked here).
  */
 #ifndef VERIFY_CHUNK_H
 #define VERIFY_CHUNK_H
@@ -20,7 +20,7 @@ struct bundle_payload;
 /* 0, or -EBADMSG naming the chunk index: the bundle is wrong. */
 int	chunk_check_compressed(const struct bundle_chunk *c, size_t index,
 	    const void *buf, size_t len, struct err *e);
-/* The decompressed bytes against the row's usha256 and xxh3, before they
+/* The decompressed bytes against the row's size and xxh3, before they
  * are written: -EBADMSG names the chunk index and the hash. */
 int	chunk_check_plain(const struct bundle_chunk *c, size_t index,
 	    const void *buf, size_t len, struct err *e);

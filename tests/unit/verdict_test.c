@@ -366,7 +366,17 @@ main(void)
 	resign(at("good.upk"), "same.upk", EDIT_NONE);
 	CHECK(verify("same.upk") == EXIT_OK);
 
-	test_row(EDIT_USHA, "usha.upk", "uncompressed SHA-256 mismatch");
+	/* usha256 is an index for delta reuse, not part of the verdict
+	 * (docs/bundle-format.md): both accept, and B gets the right bytes
+	 * (the payload hash is kept consistent with the edited row). */
+	resign(at("good.upk"), "usha.upk", EDIT_USHA);
+	CHECK(verify("usha.upk") == EXIT_OK);
+	reset_slot_b();
+	CHECK(update("usha.upk") == EXIT_OK);
+	CHECK(!slot_b_old(BAD * CHUNK, (BAD + 1) * CHUNK));
+	get_env(&st);
+	CHECK(st.order[0] == 'B' && st.trial == 'B');
+	CHECK(unlink(at("data/state.json")) == 0);
 	test_row(EDIT_XXH3, "xxh3.upk", "uncompressed XXH3 mismatch");
 
 	/* A payload sha256 that is not the hash of its rows is refused
