@@ -218,7 +218,7 @@ add_check_json(struct health *h, const char *path, const char *result,
 	cJSON_AddStringToObject(o, "path", path);
 	cJSON_AddStringToObject(o, "result", result);
 	if (status >= 0)
-		cJSON_AddNumberToObject(o, "status", status);
+		json_add_uint(o, "status", (uint64_t)status);
 	cJSON_AddNumberToObject(o, "seconds", (double)ms / 1000);
 	if (!cJSON_AddItemToArray(h->checks, o))
 		cJSON_Delete(o);
@@ -535,7 +535,7 @@ report_error(struct health *h, int code, const struct err *e)
 	if ((o = cJSON_CreateObject()) == NULL)
 		return;
 	cJSON_AddStringToObject(o, "event", "error");
-	cJSON_AddNumberToObject(o, "exit", code);
+	json_add_uint(o, "exit", (uint64_t)code);
 	cJSON_AddStringToObject(o, "message", e->msg);
 	if ((s = cJSON_PrintUnformatted(o)) != NULL) {
 		printf("%s\n", s);

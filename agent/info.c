@@ -96,7 +96,7 @@ print_text(const char *file, const struct install *in, const char *signer)
 	}
 }
 
-/* Numbers go out as JSON numbers: the manifest caps them at 2^53. */
+/* Integers go out through json_add_uint(), digit for digit. */
 static int
 print_json(const char *file, const struct install *in, const char *signer)
 {
@@ -113,8 +113,8 @@ print_json(const char *file, const struct install *in, const char *signer)
 	ok &= cJSON_AddStringToObject(root, "compatible", m->compatible) !=
 	    NULL;
 	ok &= cJSON_AddStringToObject(root, "version", m->version) != NULL;
-	ok &= cJSON_AddNumberToObject(root, "security_version",
-	    (double)m->security_version) != NULL;
+	ok &= json_add_uint(root, "security_version", m->security_version) ==
+	    0;
 	ok &= cJSON_AddStringToObject(root, "created", m->created) != NULL;
 	ok &= cJSON_AddStringToObject(root, "bundle_id",
 	    install_bundle_id(in)) != NULL;
@@ -137,14 +137,10 @@ print_json(const char *file, const struct install *in, const char *signer)
 		ok &= cJSON_AddStringToObject(o, "class", p->class) != NULL;
 		ok &= cJSON_AddStringToObject(o, "kind", kind_name(p->kind)) !=
 		    NULL;
-		ok &= cJSON_AddNumberToObject(o, "size", (double)p->size) !=
-		    NULL;
-		ok &= cJSON_AddNumberToObject(o, "compressed_size",
-		    (double)p->csize) != NULL;
-		ok &= cJSON_AddNumberToObject(o, "chunks",
-		    (double)p->nchunks) != NULL;
-		ok &= cJSON_AddNumberToObject(o, "chunk_size",
-		    (double)p->chunk_size) != NULL;
+		ok &= json_add_uint(o, "size", p->size) == 0;
+		ok &= json_add_uint(o, "compressed_size", p->csize) == 0;
+		ok &= json_add_uint(o, "chunks", p->nchunks) == 0;
+		ok &= json_add_uint(o, "chunk_size", p->chunk_size) == 0;
 		ok &= cJSON_AddStringToObject(o, "sha256", hex) != NULL;
 		if (p->kind != PAYLOAD_FILES)
 			continue;
@@ -161,10 +157,8 @@ print_json(const char *file, const struct install *in, const char *signer)
 			}
 			ok &= cJSON_AddStringToObject(f, "name",
 			    p->files[j].name) != NULL;
-			ok &= cJSON_AddNumberToObject(f, "size",
-			    (double)p->files[j].size) != NULL;
-			ok &= cJSON_AddNumberToObject(f, "mode",
-			    (double)p->files[j].mode) != NULL;
+			ok &= json_add_uint(f, "size", p->files[j].size) == 0;
+			ok &= json_add_uint(f, "mode", p->files[j].mode) == 0;
 		}
 	}
 	if (!ok || (s = cJSON_PrintUnformatted(root)) == NULL) {

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/progress.h"
+#include "agent/util.h"
 
 static uint64_t
 now_ms(void)
@@ -25,6 +26,29 @@ progress_init(struct progress *p, int json)
 	p->tty = !json && isatty(STDERR_FILENO);
 	p->pct[0] = p->pct[1] = -1;
 	p->start_ms = now_ms();
+}
+
+/* One --json progress line; none if out of memory. */
+static void
+print_progress(const char *phase, const char *payload, uint64_t done,
+    uint64_t total)
+{
+	cJSON *o;
+	char *s;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return;
+	if (cJSON_AddStringToObject(o, "event", "progress") != NULL &&
+	    cJSON_AddStringToObject(o, "phase", phase) != NULL &&
+	    cJSON_AddStringToObject(o, "payload", payload) != NULL &&
+	    json_add_uint(o, "done", done) == 0 &&
+	    json_add_uint(o, "total", total) == 0 &&
+	    (s = cJSON_PrintUnformatted(o)) != NULL) {
+		printf("%s\n", s);
+		fflush(stdout);
+		cJSON_free(s);
+	}
+	cJSON_Delete(o);
 }
 
 /*
@@ -48,11 +72,7 @@ progress_update(void *arg, const char *phase, const char *payload,
 	p->pct[k] = pct;
 	p->shown = 1;
 	if (p->json) {
-		printf("{\"event\":\"progress\",\"phase\":\"%s\","
-		    "\"payload\":\"%s\",\"done\":%llu,\"total\":%llu}\n",
-		    phase, payload, (unsigned long long)done,
-		    (unsigned long long)total);
-		fflush(stdout);
+		print_progress(phase, payload, done, total);
 		return;
 	}
 	if (!p->tty)

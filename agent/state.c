@@ -211,17 +211,6 @@ add_string(cJSON *obj, const char *key, const char *val)
 	return 0;
 }
 
-/* As raw text: cJSON prints doubles with 15 digits, which loses
- * precision above 10^15 even though 2^53 parses back exactly. */
-static int
-add_uint(cJSON *obj, const char *key, uint64_t val)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%" PRIu64, val);
-	return cJSON_AddRawToObject(obj, key, buf) != NULL ? 0 : -1;
-}
-
 static int
 check_uint(const char *path, const char *key, uint64_t val, struct err *e)
 {
@@ -241,7 +230,7 @@ encode(const struct state *s)
 
 	if ((root = cJSON_CreateObject()) == NULL)
 		return NULL;
-	if (add_uint(root, "security_floor", s->security_floor) < 0 ||
+	if (json_add_uint(root, "security_floor", s->security_floor) < 0 ||
 	    (slots = cJSON_AddObjectToObject(root, "slots")) == NULL)
 		goto out;
 	for (i = 0; i < 2; i++) {
@@ -249,7 +238,7 @@ encode(const struct state *s)
 		    NULL ||
 		    add_string(slot, "version", s->slot[i].version) < 0 ||
 		    add_string(slot, "status", s->slot[i].status) < 0 ||
-		    add_uint(slot, "security_version",
+		    json_add_uint(slot, "security_version",
 		    s->slot[i].security_version) < 0 ||
 		    add_string(slot, "installed", s->slot[i].installed) < 0)
 			goto out;
@@ -271,7 +260,7 @@ encode(const struct state *s)
 		if ((o = cJSON_AddObjectToObject(root, "journal")) == NULL ||
 		    add_string(o, "bundle", s->journal_bundle) < 0 ||
 		    add_string(o, "target", s->journal_target) < 0 ||
-		    add_uint(o, "chunks", s->journal_chunks) < 0)
+		    json_add_uint(o, "chunks", s->journal_chunks) < 0)
 			goto out;
 	}
 	text = cJSON_Print(root);

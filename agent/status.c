@@ -21,6 +21,7 @@
 #include "agent/device.h"
 #include "agent/err.h"
 #include "agent/state.h"
+#include "agent/util.h"
 
 static const char *const type_names[] = {
 	[SLOT_RAW] = "raw",
@@ -269,8 +270,7 @@ add_left(cJSON *o, const char *key, const struct device *d, int i)
 {
 	if (d->boot_unset)
 		return cJSON_AddNullToObject(o, key) != NULL ? 0 : -1;
-	return cJSON_AddNumberToObject(o, key, d->boot.left[i]) != NULL ?
-	    0 : -1;
+	return json_add_uint(o, key, (uint64_t)d->boot.left[i]);
 }
 
 /* Builds the --json object; NULL if out of memory. */
@@ -289,8 +289,6 @@ build_json(const struct view *v)
 		return NULL;
 	bootstate_order_format(&d->boot, order);
 	snprintf(buf, sizeof(buf), "%c", d->booted);
-	/* Raw, so a floor above 10^15 prints exactly (cJSON prints
-	 * doubles with 15 digits). */
 	if (add_string(root, "compatible", c->compatible) < 0 ||
 	    add_string(root, "bootloader", c->bootloader) < 0 ||
 	    add_string(root, "booted", buf) < 0 ||
@@ -298,8 +296,7 @@ build_json(const struct view *v)
 	    (o = cJSON_AddObjectToObject(root, "boot_left")) == NULL ||
 	    add_left(o, "A", d, 0) < 0 || add_left(o, "B", d, 1) < 0)
 		goto fail;
-	snprintf(buf, sizeof(buf), "%" PRIu64, s->security_floor);
-	if (cJSON_AddRawToObject(root, "security_floor", buf) == NULL)
+	if (json_add_uint(root, "security_floor", s->security_floor) < 0)
 		goto fail;
 	snprintf(buf, sizeof(buf), "%c", v->next);
 	if ((o = cJSON_AddObjectToObject(root, "next_boot")) == NULL ||
@@ -308,8 +305,7 @@ build_json(const struct view *v)
 	    strcmp(slot_state(v, v->next), "trial") == 0 &&
 	    v->next_left > 0) == NULL ||
 	    cJSON_AddBoolToObject(o, "fallback", v->next_left == 0) == NULL ||
-	    cJSON_AddNumberToObject(o, "attempts_left", v->next_left) ==
-	    NULL ||
+	    json_add_uint(o, "attempts_left", (uint64_t)v->next_left) < 0 ||
 	    add_string(o, "why", v->why) < 0 ||
 	    (arr = cJSON_AddArrayToObject(root, "slots")) == NULL)
 		goto fail;

@@ -478,7 +478,7 @@ report(struct update *u, const struct err *e)
 		return;
 	cJSON_AddStringToObject(o, "event", e ? "error" : "result");
 	if (e != NULL) {
-		cJSON_AddNumberToObject(o, "exit", u->exit_code);
+		json_add_uint(o, "exit", (uint64_t)u->exit_code);
 		cJSON_AddStringToObject(o, "message", e->msg);
 	} else {
 		char tg[2] = { u->target, '\0' };
@@ -486,7 +486,7 @@ report(struct update *u, const struct err *e)
 		cJSON_AddStringToObject(o, "result", "installed");
 		cJSON_AddStringToObject(o, "version", u->m->version);
 		cJSON_AddStringToObject(o, "target", tg);
-		cJSON_AddNumberToObject(o, "attempts", u->cfg->boot_attempts);
+		json_add_uint(o, "attempts", (uint64_t)u->cfg->boot_attempts);
 		if (u->warn.code != 0)
 			cJSON_AddStringToObject(o, "warning", u->warn.msg);
 	}

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "agent/err.h"
 #include "agent/util.h"
@@ -243,4 +246,13 @@ booted_slot(const char *cmdline_path, char *bootnamep, struct err *e)
 	}
 	free(buf);
 	return r;
+}
+
+int
+json_add_uint(cJSON *obj, const char *name, uint64_t v)
+{
+	char buf[24];		/* 20 digits and a NUL */
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return cJSON_AddRawToObject(obj, name, buf) != NULL ? 0 : -ENOMEM;
 }

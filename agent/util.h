@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct cJSON;
 struct err;
 
 /* Reads a whole file of at most max bytes into a malloc'd buffer with a
@@ -39,5 +40,10 @@ void	time_rfc3339(char out[32]);
 /* The booted boot name from upkit.slot=X in the kernel command line file
  * (default 'A' when absent). -EBADMSG if X is not A or B. */
 int	booted_slot(const char *cmdline_path, char *bootnamep, struct err *e);
+/* Adds v to obj under name as a JSON integer, digit for digit: upkit's
+ * one way to write an integer into JSON. cJSON keeps numbers as doubles
+ * and prints 15 significant digits, so 2^53 - 1 would come out as
+ * 9.00719925474099e+15; this is exact up to 2^64 - 1. -ENOMEM. */
+int	json_add_uint(struct cJSON *obj, const char *name, uint64_t v);
 
 #endif /* AGENT_UTIL_H */
