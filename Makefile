@@ -36,7 +36,7 @@ SLOTS_SRC  = slots/writer.c slots/frame.c slots/bootstate.c slots/bootenv.c \
 AGENT_SRC  = agent/err.c agent/config.c agent/state.c agent/util.c \
 	     agent/keys.c agent/create.c agent/info.c agent/install.c \
 	     agent/update.c agent/status.c agent/progress.c agent/device.c \
-	     agent/tar.c agent/health.c
+	     agent/tar.c agent/health.c agent/exitcode.c
 MAIN_SRC   = agent/main.c
 
 LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(VERIFY_SRC) $(SLOTS_SRC) $(AGENT_SRC))

@@ -20,6 +20,7 @@
 #include "agent/cmd.h"
 #include "agent/create.h"
 #include "agent/err.h"
+#include "agent/exitcode.h"
 #include "agent/tar.h"
 #include "agent/util.h"
 #include "verify/bundle.h"
@@ -1218,10 +1219,7 @@ cmd_bundle_create(int argc, char **argv)
 			goto out;
 		}
 		if (r < 0) {
-			/* A missing or unreadable input is an input problem,
-			 * not a usage one. */
-			rc = r == -EINVAL || r == -EEXIST ? EXIT_USAGE :
-			    EXIT_INPUT;
+			rc = exitcode_for(FAIL_CREATE_INPUT, r);
 			fprintf(stderr, "upkit: bundle create: %s\n", e.msg);
 			goto out;
 		}
@@ -1251,9 +1249,7 @@ cmd_bundle_create(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((r = create_bundle(out, &plan, &o, &sg, &m, &e)) < 0) {
 		fprintf(stderr, "upkit: bundle create: %s\n", e.msg);
-		rc = r == -ENOENT || r == -EACCES || r == -EIO ? EXIT_INPUT :
-		    r == -EBADMSG || r == -EINVAL || r == -EKEYREJECTED ?
-		    EXIT_CONFIG : EXIT_FAIL;
+		rc = exitcode_for(FAIL_CREATE, r);
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);

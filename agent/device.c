@@ -16,10 +16,10 @@
 
 #include <linux/magic.h>
 
-#include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
 #include "agent/err.h"
+#include "agent/exitcode.h"
 #include "agent/state.h"
 #include "agent/util.h"
 #include "slots/bootenv.h"
@@ -276,14 +276,14 @@ fail:
 int
 device_exit_code(enum device_stage stage)
 {
-	static const int codes[] = {
-		[DEVICE_CONFIG] = EXIT_CONFIG,
-		[DEVICE_STATE] = EXIT_FAIL,
-		[DEVICE_BOOTENV] = EXIT_BOOTENV,
-		[DEVICE_CMDLINE] = EXIT_CONFIG,
+	static const enum fail_step steps[] = {
+		[DEVICE_CONFIG] = FAIL_CONFIG,
+		[DEVICE_STATE] = FAIL_STATE,
+		[DEVICE_BOOTENV] = FAIL_BOOTENV,
+		[DEVICE_CMDLINE] = FAIL_CONFIG,
 	};
 
-	return codes[stage];
+	return exitcode_for(steps[stage], 0);
 }
 
 int

@@ -41,7 +41,8 @@ struct device {
  * which step failed. Free *dp with device_free(). */
 int	device_open(const char *config_path, struct device **dp,
 	    enum device_stage *stagep, struct err *e);
-/* The exit code (agent/cmd.h) for a device_open() failure at stage. */
+/* The exit code (agent/cmd.h) for a device_open() failure at stage,
+ * from agent/exitcode's table. */
 int	device_exit_code(enum device_stage stage);
 /* Takes DATA/lock (flock, not waiting) for a command that changes the
  * env, a slot or the state; -EBUSY at once if another upkit holds it.

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/cmd.h"
 #include "agent/err.h"
+#include "agent/exitcode.h"
 #include "agent/install.h"
 #include "agent/util.h"
 #include "slots/slot.h"
@@ -209,35 +209,15 @@ install_verified(const struct install *in)
 int
 install_exit_code(const struct install *in, int r)
 {
-	enum fault f = in != NULL ? in->fault : FAULT_NONE;
+	static const enum fail_step steps[] = {
+		[FAULT_NONE] = FAIL_READ,	/* install_open(): by errno */
+		[FAULT_SOURCE] = FAIL_SOURCE,
+		[FAULT_BUNDLE] = FAIL_BUNDLE,
+		[FAULT_SLOT] = FAIL_SLOT,
+		[FAULT_OTHER] = FAIL_OTHER,
+	};
 
-	/* install_open() fails only on a read, a bad bundle or memory. */
-	if (f == FAULT_NONE)
-		switch (-r) {
-		case EBADMSG:
-		case EKEYREJECTED:
-		case EPIPE:
-			f = FAULT_BUNDLE;
-			break;
-		case ENOMEM:
-			f = FAULT_OTHER;
-			break;
-		default:
-			f = FAULT_SOURCE;
-			break;
-		}
-	switch (f) {
-	case FAULT_SOURCE:
-		return EXIT_INPUT;
-	case FAULT_BUNDLE:
-		return EXIT_BUNDLE;
-	case FAULT_SLOT:
-		return EXIT_SLOT;
-	case FAULT_NONE:
-	case FAULT_OTHER:
-		break;
-	}
-	return EXIT_FAIL;
+	return exitcode_for(steps[in != NULL ? in->fault : FAULT_NONE], r);
 }
 
 void

@@ -64,8 +64,9 @@ int	install_payloads(struct install *in, struct slot_writer *const *writers,
 /* The exit code (agent/cmd.h) for r, a failure of install_open() (in is
  * NULL then) or of install_payloads(in): EXIT_INPUT when the source could
  * not be read, EXIT_BUNDLE when its bytes are wrong or cut short,
- * EXIT_SLOT when a slot failed, EXIT_FAIL otherwise. update and bundle
- * verify both use it, so one bundle gets one exit code. */
+ * EXIT_SLOT when a slot failed, EXIT_FAIL otherwise, from agent/exitcode's
+ * table. update and bundle verify both use it, so one bundle gets one
+ * exit code. */
 int	install_exit_code(const struct install *in, int r);
 /* A stop request for install_payloads(): once fd is readable (a pipe a
  * signal handler writes to), no further chunk is read or started; a
