@@ -1,8 +1,20 @@
 /*
  * agent/cmd: the commands main() dispatches to. Each takes the arguments
  * from its own name on (argv[0] is "update", "create", ...), parses them
- * with getopt_long, prints, and returns an exit code (docs/exit-codes.md).
- * Only these and main() print.
+ * with getopt_long, prints, and returns an exit code (docs/exit-codes.md,
+ * mapped in agent/exitcode.c).
+ *
+ * getopt: each command starts with optind = 0, glibc's full reset, so
+ * that one process (main(), a unit test) may parse several argument
+ * lists. -h/--help prints the command's usage on stdout and returns
+ * EXIT_OK; a bad option or argument prints it on stderr and returns
+ * EXIT_USAGE.
+ *
+ * Printing: these commands and main() print results and errors. Below
+ * them only two helpers print, for the command: agent/progress.c
+ * (update's progress and step lines) and agent/device.c (one warning
+ * line on stderr when device_open() repairs or rebuilds the boot env, or
+ * recovers a trial from it). Everything else returns a struct err.
  */
 #ifndef AGENT_CMD_H
 #define AGENT_CMD_H

@@ -1026,9 +1026,9 @@ created_time(char out[32], struct err *e)
 }
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr, "usage: upkit bundle create --key KEY --cert CERT "
+	fprintf(f, "usage: upkit bundle create --key KEY --cert CERT "
 	    "[--chain PEM]\n"
 	    "    --compatible STR --version VER [--security-version N]\n"
 	    "    [--chunk-size BYTES] [--level N] [--threads N]\n"
@@ -1211,11 +1211,11 @@ cmd_bundle_create(int argc, char **argv)
 			out = optarg;
 			break;
 		case 'h':
-			usage();
+			usage(stdout);
 			rc = EXIT_OK;
 			goto out;
 		default:
-			usage();
+			usage(stderr);
 			goto out;
 		}
 		if (r < 0) {
@@ -1234,7 +1234,7 @@ cmd_bundle_create(int argc, char **argv)
 			fprintf(stderr, "upkit: bundle create: need --key, "
 			    "--cert, --compatible, --version, -o and at least "
 			    "one input\n");
-		usage();
+		usage(stderr);
 		goto out;
 	}
 	if (created_time(created, &e) < 0) {

@@ -179,6 +179,7 @@ cmd_bundle_info(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char use[] = "usage: upkit bundle info FILE [--json]\n";
 	struct install *in = NULL;
 	const char *file;
 	struct err e;
@@ -192,17 +193,15 @@ cmd_bundle_info(int argc, char **argv)
 			json = 1;
 			break;
 		case 'h':
-			fprintf(stdout, "usage: upkit bundle info FILE "
-			    "[--json]\n");
+			fputs(use, stdout);
 			return EXIT_OK;
 		default:
-			fprintf(stderr, "usage: upkit bundle info FILE "
-			    "[--json]\n");
+			fputs(use, stderr);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: upkit bundle info FILE [--json]\n");
+		fputs(use, stderr);
 		return EXIT_USAGE;
 	}
 	file = argv[optind];

@@ -22,9 +22,9 @@ struct keyfile {
 };
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr, "usage: upkit keys create --out DIR [--cn NAME] "
+	fprintf(f, "usage: upkit keys create --out DIR [--cn NAME] "
 	    "[--force]\n");
 }
 
@@ -107,15 +107,15 @@ cmd_keys_create(int argc, char **argv)
 			force = 1;
 			break;
 		case 'h':
-			usage();
+			usage(stdout);
 			return EXIT_OK;
 		default:
-			usage();
+			usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
 	if (out == NULL || optind != argc || cn[0] == '\0') {
-		usage();
+		usage(stderr);
 		return EXIT_USAGE;
 	}
 	/* Refuse before generating anything, so nothing is half replaced. */

@@ -381,8 +381,6 @@ cmd_status(int argc, char **argv)
 	const char *cfgpath = NULL;
 	int ch, json = 0, rc;
 
-	/* 0, not 1: glibc then also resets its state between commands
-	 * (main() and tests may parse several argument lists). */
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {

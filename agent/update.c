@@ -519,7 +519,7 @@ parse_args(struct update *u, int argc, char **argv, int *json)
 	};
 	int c;
 
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "c:f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
