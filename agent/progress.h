@@ -1,8 +1,9 @@
 /*
  * agent/progress: what the agent tells a person or a program while it
- * works. On a TTY a progress bar on stderr; with --json one JSON object
- * per line on stdout ({"event":"progress",...}, {"event":"result",...},
- * {"event":"error",...}); otherwise quiet until the result.
+ * works. With --json one JSON object per line on stdout
+ * ({"event":"progress",...}, {"event":"step",...}, {"event":"result",...},
+ * {"event":"error",...}); otherwise each step as a line on stderr, with a
+ * progress bar between them when stderr is a TTY.
  */
 #ifndef AGENT_PROGRESS_H
 #define AGENT_PROGRESS_H

@@ -38,9 +38,14 @@ struct state {
 	char		*last_reason;
 	char		*last_time;
 	/* install journal */
-	char		*journal_bundle;	/* hex SHA-256 of the manifest */
-	char		*journal_target;
-	uint64_t	 journal_chunks;	/* chunks verified */
+	char		*journal_bundle;	/* install_bundle_id(): hex
+						   SHA-256 of header and
+						   manifest */
+	char		*journal_target;	/* "A" or "B" */
+	/* Reserved for resuming an interrupted install by chunk (issue
+	 * 9): always 0 today, as a rerun rewrites the whole slot. Kept so
+	 * state.json keeps its shape when resume arrives. */
+	uint64_t	 journal_chunks;
 };
 
 /* Loads DIR/state.json; a missing file gives an empty state (returns 0).

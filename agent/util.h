@@ -1,6 +1,7 @@
 /*
- * agent/util: small file helpers shared by the agent's commands. All of
- * them retry EINTR and short transfers and name the path in errors.
+ * agent/util: small helpers shared by the agent's commands. The file
+ * helpers retry EINTR and short transfers and name the path in errors;
+ * json_add_uint() is the one way an integer goes into JSON.
  */
 #ifndef AGENT_UTIL_H
 #define AGENT_UTIL_H
