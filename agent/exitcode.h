@@ -13,11 +13,11 @@
 enum fail_step {
 	FAIL_OTHER,		/* memory, threads, anything else: 1 */
 	FAIL_ARGS,		/* the command line: 2 */
-	FAIL_CONFIG,		/* config file, keyring, kernel command line: 3 */
+	FAIL_CONFIG,		/* config, keyring, kernel command line: 3 */
 	FAIL_STATE,		/* DATA/state.json: 1 */
 	FAIL_BOOTENV,		/* the boot env: 8 */
 	FAIL_SOURCE,		/* the bundle source cannot be read: 4 */
-	FAIL_BUNDLE,		/* the bundle's bytes are wrong or cut short: 5 */
+	FAIL_BUNDLE,		/* bundle bytes wrong or cut short: 5 */
 	FAIL_READ,		/* install_open(), before either is known:
 				   5 for a bad bundle, 1 for memory, else 4 */
 	FAIL_POLICY,		/* the device refuses the bundle: 6 */
