@@ -90,7 +90,8 @@ $(B)/libupkit.a: $(LIB_OBJ)
 $(B)/upkit: $(B)/agent/main.o $(B)/libupkit.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/check.h $(B)/libupkit.a
+$(B)/tests/%: tests/unit/%.c tests/check.h tests/harness.h \
+    $(B)/libupkit.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libupkit.a \
 	    $(LDFLAGS) $(LDLIBS)

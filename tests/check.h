@@ -1,4 +1,4 @@
-/* tests/check.h: the whole unit-test harness. */
+/* tests/check.h: CHECK, CHECK_OK and SKIP; tests/harness.h has the rest. */
 #ifndef TESTS_CHECK_H
 #define TESTS_CHECK_H
 

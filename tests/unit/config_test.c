@@ -11,7 +11,7 @@
 
 #include "agent/config.h"
 #include "agent/err.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 
 /* Lines 1-3, 4-5, 6-7 and 8-13. */
 #define SYS	"[system]\ncompatible = acme-board\nbootloader = uboot\n"
@@ -157,18 +157,6 @@ static const struct bad bad[] = {
 	    "absolute path (type files)" },
 };
 
-static char dir[] = "/tmp/config_test.XXXXXX";
-
-static void
-write_text(const char *path, const char *text, size_t len)
-{
-	FILE *f;
-
-	CHECK((f = fopen(path, "w")) != NULL);
-	CHECK(fwrite(text, 1, len, f) == len);
-	CHECK(fclose(f) == 0);
-}
-
 static void
 expect_bad(const char *path, const char *text, size_t len, int code,
     const char *want)
@@ -178,7 +166,7 @@ expect_bad(const char *path, const char *text, size_t len, int code,
 	size_t n = strlen(path);
 	int r;
 
-	write_text(path, text, len);
+	write_file(path, text, len);
 	r = config_load(path, &c, &e);
 	if (r != code || c != NULL || e.code != code ||
 	    strncmp(e.msg, path, n) != 0 ||
@@ -257,7 +245,7 @@ test_good(const char *path)
 	struct err e = { 0, "" };
 	const struct slot *s;
 
-	write_text(path, text, sizeof(text) - 1);
+	write_file(path, text, sizeof(text) - 1);
 	CHECK_OK(config_load(path, &c, &e), &e);
 	CHECK(strcmp(c->path, path) == 0);
 	CHECK(strcmp(c->compatible, "acme board v1") == 0);
@@ -292,7 +280,7 @@ test_good(const char *path)
 	config_free(c);
 
 	/* The smallest config: every default applies. */
-	write_text(path, BASE SLOTS, strlen(BASE SLOTS));
+	write_file(path, BASE SLOTS, strlen(BASE SLOTS));
 	CHECK_OK(config_load(path, &c, &e), &e);
 	CHECK(strcmp(c->data_directory, "/var/lib/upkit") == 0);
 	CHECK(c->boot_attempts == 3);
@@ -310,13 +298,13 @@ test_good(const char *path)
 
 	/* allow-special-modes reaches every slot: the writer reads no
 	 * config. */
-	write_text(path, SYS "allow-special-modes = yes\n" KEYRING UBOOT SLOTS,
+	write_file(path, SYS "allow-special-modes = yes\n" KEYRING UBOOT SLOTS,
 	    strlen(SYS "allow-special-modes = yes\n" KEYRING UBOOT SLOTS));
 	CHECK_OK(config_load(path, &c, &e), &e);
 	CHECK(c->special_modes && c->slots[0].special_modes &&
 	    c->slots[1].special_modes);
 	config_free(c);
-	write_text(path, SYS "allow-special-modes = no\n" KEYRING UBOOT SLOTS,
+	write_file(path, SYS "allow-special-modes = no\n" KEYRING UBOOT SLOTS,
 	    strlen(SYS "allow-special-modes = no\n" KEYRING UBOOT SLOTS));
 	CHECK_OK(config_load(path, &c, &e), &e);
 	CHECK(!c->special_modes && !c->slots[1].special_modes);
@@ -349,7 +337,7 @@ main(void)
 {
 	char path[64];
 
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make("config_test");
 	snprintf(path, sizeof(path), "%s/upkit.conf", dir);
 	test_path();
 	test_good(path);

@@ -20,28 +20,7 @@
 #include "verify/bundle.h"
 #include "verify/chunk.h"
 #include "verify/trust.h"
-#include "tests/check.h"
-
-static char dir[64];
-
-static const char *
-at(const char *name)
-{
-	static char bufs[4][1024];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", dir, name);
-	return bufs[i];
-}
-
-static void
-put(const char *name, const void *data, size_t len)
-{
-	struct err e;
-
-	CHECK_OK(file_write_atomic(at(name), data, len, 0644, &e), &e);
-}
+#include "tests/harness.h"
 
 /* Compressible but not trivial: so chunks differ and frames are real. */
 static uint8_t *
@@ -56,13 +35,11 @@ pattern(size_t len, unsigned seed)
 	return b;
 }
 
+/* Runs a shell command in the temp folder; it must succeed. */
 static void
-sh(const char *cmd)
+sh(const char *line)
 {
-	char buf[2048];
-
-	snprintf(buf, sizeof(buf), "cd %s && %s", dir, cmd);
-	CHECK(system(buf) == 0);
+	CHECK(shell("cd %s && %s", dir, line) != NULL);
 }
 
 static void
@@ -230,13 +207,6 @@ test_payload(int threads)
 	free(ubuf);
 }
 
-static void
-write_pem(const char *name, char *pem)
-{
-	put(name, pem, strlen(pem));
-	free(pem);
-}
-
 static struct manifest
 meta(void)
 {
@@ -281,10 +251,10 @@ test_bundle(void)
 
 	CHECK_OK(trust_keys_create("create test", &rp, &rk, &sp, &sk, &e), &e);
 	CHECK_OK(keyring_load(rp, strlen(rp), NULL, 0, &k, &e), &e);
-	write_pem("root.pem", rp);
-	write_pem("root.key", rk);
-	write_pem("signer.pem", sp);
-	write_pem("signer.key", sk);
+	put_pem("root.pem", rp);
+	put_pem("root.key", rk);
+	put_pem("signer.pem", sp);
+	put_pem("signer.key", sk);
 	img = pattern(100000, 11);
 	put("rootfs.img", img, 100000);
 	free(img);
@@ -338,33 +308,6 @@ test_bundle(void)
 	CHECK(m.npayloads == 0);
 	create_plan_clear(&p);
 	keyring_free(k);
-}
-
-/* Runs a command in process. Words are separated by spaces; "@" in a
- * word stands for the temp folder and a '/'. */
-static int
-cmd(int (*fn)(int, char **), const char *line)
-{
-	char buf[2048], word[1024], *argv[32], *tok, *save = NULL, *a;
-	int argc = 0, rc;
-
-	snprintf(buf, sizeof(buf), "%s", line);
-	for (tok = strtok_r(buf, " ", &save); tok != NULL && argc < 31;
-	    tok = strtok_r(NULL, " ", &save)) {
-		if ((a = strchr(tok, '@')) != NULL) {
-			*a = '\0';
-			snprintf(word, sizeof(word), "%s%s/%s", tok, dir,
-			    a + 1);
-		} else
-			snprintf(word, sizeof(word), "%s", tok);
-		CHECK((argv[argc++] = strdup(word)) != NULL);
-	}
-	argv[argc] = NULL;
-	fflush(stdout);
-	rc = fn(argc, argv);
-	while (argc > 0)
-		free(argv[--argc]);
-	return rc;
 }
 
 /* The commands themselves: keys, create with SOURCE_DATE_EPOCH, info,
@@ -462,17 +405,13 @@ test_commands(void)
 int
 main(void)
 {
-	char cmd[128];
-
-	snprintf(dir, sizeof(dir), "/tmp/create_test.XXXXXX");
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make("create_test");
 	test_inputs();
 	test_payload(1);
 	test_payload(2);
 	test_payload(8);
 	test_bundle();
 	test_commands();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	tmpdir_remove();
 	return 0;
 }

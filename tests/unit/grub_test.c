@@ -15,38 +15,12 @@
 
 #include "agent/err.h"
 #include "slots/bootenv.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 
 #define BLK	1024
 
-static char tmp[] = "/tmp/grub_test.XXXXXX";
 static char env[256], bak[256];
 static const struct bootenv_ops *ops;
-
-/* Runs a command and returns its whole stdout (static), or NULL if it
- * failed. */
-static const char *run(const char *, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static const char *
-run(const char *fmt, ...)
-{
-	static char out[8192];
-	char cmd[4096];
-	va_list ap;
-	size_t n;
-	FILE *p;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	CHECK((p = popen(cmd, "r")) != NULL);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	if (pclose(p) != 0)
-		return NULL;
-	return out;
-}
 
 static size_t
 read_file(const char *p, unsigned char *buf, size_t max)
@@ -62,7 +36,7 @@ read_file(const char *p, unsigned char *buf, size_t max)
 
 /* Overwrites p in place (no O_TRUNC unless asked), as a disk would. */
 static void
-write_file(const char *p, const void *buf, size_t len, int trunc)
+overwrite(const char *p, const void *buf, size_t len, int trunc)
 {
 	int fd;
 
@@ -86,7 +60,7 @@ fresh_env(void)
 {
 	unlink(bak);
 	unlink(env);
-	CHECK(run("grub-editenv %s create", env) != NULL);
+	CHECK(shell("grub-editenv %s create", env) != NULL);
 }
 
 static struct bootenv *
@@ -145,7 +119,7 @@ test_editenv_roundtrip(void)
 	ino_t ino;
 
 	fresh_env();
-	CHECK(run("grub-editenv %s set saved_entry=linux 'BOOT_ORDER=A B' "
+	CHECK(shell("grub-editenv %s set saved_entry=linux 'BOOT_ORDER=A B' "
 	    "BOOT_A_LEFT=3 BOOT_B_LEFT=2", env) != NULL);
 	ino = inode(env);
 	b = env_open();
@@ -156,7 +130,7 @@ test_editenv_roundtrip(void)
 	CHECK(strcmp(get(b, "upkit.repair"), "") == 0);
 
 	commit(b, "BA", 3, 3);
-	CHECK((l = run("grub-editenv %s list", env)) != NULL);
+	CHECK((l = shell("grub-editenv %s list", env)) != NULL);
 	CHECK(strstr(l, "BOOT_ORDER=B A\n") != NULL);
 	CHECK(strstr(l, "BOOT_A_LEFT=3\n") != NULL);
 	CHECK(strstr(l, "BOOT_B_LEFT=3\n") != NULL);
@@ -171,7 +145,7 @@ test_editenv_roundtrip(void)
 	 */
 	snprintf(ref, sizeof(ref), "%s.ref", env);
 	unlink(ref);
-	CHECK(run("grub-editenv %s create && grub-editenv %s set "
+	CHECK(shell("grub-editenv %s create && grub-editenv %s set "
 	    "'BOOT_ORDER=B A' BOOT_A_LEFT=3 BOOT_B_LEFT=3 saved_entry=linux "
 	    "UPKIT_TRIAL= UPKIT_TRIAL_FLOOR= UPKIT_FLOOR=0", ref, ref) !=
 	    NULL);
@@ -181,14 +155,14 @@ test_editenv_roundtrip(void)
 	unlink(ref);
 
 	/* GRUB's save_env at boot changes a counter: that is no tear. */
-	CHECK(run("grub-editenv %s set BOOT_B_LEFT=2", env) != NULL);
+	CHECK(shell("grub-editenv %s set BOOT_B_LEFT=2", env) != NULL);
 	CHECK_OK(ops->load(b, &st, &e), &e);
 	check_state(&st, "BA", 3, 2);
 	CHECK(strcmp(get(b, "upkit.repair"), "") == 0);
 	/* A commit starts from the disk and keeps what GRUB saved. */
-	CHECK(run("grub-editenv %s set saved_entry=other", env) != NULL);
+	CHECK(shell("grub-editenv %s set saved_entry=other", env) != NULL);
 	commit(b, "B", 0, 2);
-	CHECK((l = run("grub-editenv %s list", env)) != NULL);
+	CHECK((l = shell("grub-editenv %s list", env)) != NULL);
 	CHECK(strstr(l, "saved_entry=other\n") != NULL);
 	CHECK(strstr(l, "BOOT_ORDER=B\n") != NULL);
 	CHECK(strstr(l, "BOOT_A_LEFT=0\n") != NULL);
@@ -210,21 +184,21 @@ test_no_order(void)
 	CHECK(strstr(e.msg, env) != NULL);
 	bootstate_default(&st, 3);
 	CHECK_OK(ops->commit(b, &st, &e), &e);
-	CHECK((l = run("grub-editenv %s list", env)) != NULL);
+	CHECK((l = shell("grub-editenv %s list", env)) != NULL);
 	CHECK(strstr(l, "BOOT_ORDER=A B\n") != NULL);
 	ops->close(b);
 
 	/* A missing LEFT counts as 0; a bad one names the variable. */
 	fresh_env();
-	CHECK(run("grub-editenv %s set BOOT_ORDER=B BOOT_A_LEFT=x", env) !=
+	CHECK(shell("grub-editenv %s set BOOT_ORDER=B BOOT_A_LEFT=x", env) !=
 	    NULL);
 	b = env_open();
 	CHECK(ops->load(b, &st, &e) == -EBADMSG);
 	CHECK(strstr(e.msg, "BOOT_A_LEFT") != NULL);
-	CHECK(run("grub-editenv %s unset BOOT_A_LEFT", env) != NULL);
+	CHECK(shell("grub-editenv %s unset BOOT_A_LEFT", env) != NULL);
 	CHECK_OK(ops->load(b, &st, &e), &e);
 	check_state(&st, "B", 0, 0);
-	CHECK(run("grub-editenv %s set BOOT_ORDER=C", env) != NULL);
+	CHECK(shell("grub-editenv %s set BOOT_ORDER=C", env) != NULL);
 	CHECK(ops->load(b, &st, &e) == -EBADMSG);
 	CHECK(strstr(e.msg, env) != NULL);
 	/* Out-of-range counters never reach the file. */
@@ -248,7 +222,7 @@ test_escapes(void)
 	const char *l;
 
 	fresh_env();
-	CHECK(run("grub-editenv %s set 'X=a\\b\nc\\' 'Y=\\\\n' "
+	CHECK(shell("grub-editenv %s set 'X=a\\b\nc\\' 'Y=\\\\n' "
 	    "'BOOT_ORDER=A'", env) != NULL);
 	b = env_open();
 	CHECK_OK(ops->load(b, &st, &e), &e);
@@ -256,7 +230,7 @@ test_escapes(void)
 	CHECK(strcmp(get(b, "Y"), "\\\\n") == 0);
 	commit(b, "AB", 3, 3);
 	/* list prints values unescaped: what went in comes out. */
-	CHECK((l = run("grub-editenv %s list", env)) != NULL);
+	CHECK((l = shell("grub-editenv %s list", env)) != NULL);
 	CHECK(strstr(l, "\nX=a\\b\nc\\\n") != NULL);
 	CHECK(strstr(l, "\nY=\\\\n\n") != NULL);
 	ops->close(b);
@@ -280,7 +254,7 @@ two_commits(unsigned char *old, unsigned char *new, int big)
 	if (big) {
 		memset(cmd, 'v', 520);
 		cmd[520] = '\0';
-		CHECK(run("grub-editenv %s set LONG=%s", env, cmd) != NULL);
+		CHECK(shell("grub-editenv %s set LONG=%s", env, cmd) != NULL);
 	}
 	b = env_open();
 	commit(b, "AB", 3, 3);
@@ -311,7 +285,7 @@ check_repaired(const unsigned char *new, const char *what)
 	CHECK(strstr(l, bak) != NULL);
 	CHECK(read_file(env, got, BLK + 1) == BLK);
 	CHECK(memcmp(got, new, BLK) == 0);
-	CHECK((l = run("grub-editenv %s list", env)) != NULL);
+	CHECK((l = shell("grub-editenv %s list", env)) != NULL);
 	CHECK(strstr(l, "BOOT_ORDER=B\n") != NULL);
 	/* Repaired once: the next load finds nothing to say. */
 	CHECK_OK(ops->load(b, &st, &e), &e);
@@ -335,29 +309,29 @@ test_torn(void)
 	/* First sector new, second old. */
 	memcpy(torn, new, 512);
 	memcpy(torn + 512, old + 512, 512);
-	write_file(env, torn, BLK, 0);
+	overwrite(env, torn, BLK, 0);
 	check_repaired(new, "first sector new, second old");
 	CHECK(inode(env) == ino);
 
 	/* First sector old, second new. */
 	memcpy(torn, old, 512);
 	memcpy(torn + 512, new + 512, 512);
-	write_file(env, torn, BLK, 0);
+	overwrite(env, torn, BLK, 0);
 	check_repaired(new, "first sector old, second new");
 
 	/* Garbage, as GRUB would call "invalid environment block". */
 	srand(7);
 	for (i = 0; i < BLK; i++)
 		torn[i] = (unsigned char)rand();
-	write_file(env, torn, BLK, 0);
-	CHECK(run("grub-editenv %s list 2>/dev/null", env) == NULL);
+	overwrite(env, torn, BLK, 0);
+	CHECK(shell("grub-editenv %s list 2>/dev/null", env) == NULL);
 	check_repaired(new, "invalid block");
 
 	/* Truncated, and oversized. */
-	write_file(env, new, 300, 1);
+	overwrite(env, new, 300, 1);
 	check_repaired(new, "size 300");
-	write_file(env, torn, BLK, 0);
-	write_file(env, new, BLK, 0);
+	overwrite(env, torn, BLK, 0);
+	overwrite(env, new, BLK, 0);
 	{
 		int fd;
 
@@ -372,7 +346,7 @@ test_torn(void)
 	 * A write that never reached the disk leaves the old block: the
 	 * commit did not return, and the old state is a valid outcome.
 	 */
-	write_file(env, old, BLK, 0);
+	overwrite(env, old, BLK, 0);
 	b = env_open();
 	CHECK_OK(ops->load(b, &st, &e), &e);
 	check_state(&st, "AB", 3, 3);
@@ -396,7 +370,7 @@ test_torn_small(void)
 	CHECK(memcmp(torn, new, BLK) == 0);
 	memcpy(torn, old, 512);
 	memcpy(torn + 512, new + 512, 512);
-	write_file(env, torn, BLK, 0);
+	overwrite(env, torn, BLK, 0);
 	b = env_open();
 	CHECK_OK(ops->load(b, &st, &e), &e);
 	check_state(&st, "AB", 3, 3);
@@ -415,7 +389,7 @@ test_no_backup(void)
 
 	two_commits(old, new, 1);
 	memset(blk, 'x', sizeof(blk));
-	write_file(env, blk, BLK, 0);
+	overwrite(env, blk, BLK, 0);
 
 	/* A damaged backup is no backup. */
 	{
@@ -425,7 +399,7 @@ test_no_backup(void)
 		n = read_file(bak, k, sizeof(k));
 		CHECK(n > 2 * BLK);
 		k[100] ^= 1;
-		write_file(bak, k, n, 0);
+		overwrite(bak, k, n, 0);
 	}
 	b = env_open();
 	CHECK(ops->load(b, &st, &e) == -EBADMSG);
@@ -443,7 +417,7 @@ test_no_backup(void)
 	CHECK(memcmp(old, blk, BLK) == 0);
 	/* A commit writes a valid block again, as GRUB needs. */
 	commit(b, "A", 3, 0);
-	CHECK((l = run("grub-editenv %s list", env)) != NULL);
+	CHECK((l = shell("grub-editenv %s list", env)) != NULL);
 	CHECK(strcmp(l, "BOOT_ORDER=A\nBOOT_A_LEFT=3\nBOOT_B_LEFT=0\n"
 	    "UPKIT_TRIAL=\nUPKIT_TRIAL_FLOOR=\nUPKIT_FLOOR=0\n") == 0);
 	CHECK_OK(ops->load(b, &st, &e), &e);
@@ -465,7 +439,7 @@ test_nospace(void)
 	/* grub-editenv's block holds it; with the selection it won't fit. */
 	memset(val, 'v', 830);
 	val[830] = '\0';
-	CHECK(run("grub-editenv %s set BIG=%s", env, val) != NULL);
+	CHECK(shell("grub-editenv %s set BIG=%s", env, val) != NULL);
 	b = env_open();
 	commit(b, "A", 1, 0);
 	/* Grow BIG until one '#' of padding is left: "A B" needs two more. */
@@ -475,7 +449,7 @@ test_nospace(void)
 	CHECK(pad > 1 && pad < 100);
 	memset(val + 830, 'v', pad - 1);
 	val[830 + pad - 1] = '\0';
-	CHECK(run("grub-editenv %s set BIG=%s", env, val) != NULL);
+	CHECK(shell("grub-editenv %s set BIG=%s", env, val) != NULL);
 	CHECK(read_file(env, before, BLK) == BLK);
 	CHECK(before[BLK - 1] == '#' && before[BLK - 2] == '\n');
 	nb = read_file(bak, kb, sizeof(kb));
@@ -503,8 +477,8 @@ test_planted_tmp(void)
 
 	fresh_env();
 	snprintf(tmpname, sizeof(tmpname), "%s.tmp", bak);
-	snprintf(victim, sizeof(victim), "%s/victim", tmp);
-	CHECK(run("printf precious >%s", victim) != NULL);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	CHECK(shell("printf precious >%s", victim) != NULL);
 	unlink(tmpname);
 	CHECK(symlink(victim, tmpname) == 0);
 	b = env_open();
@@ -523,9 +497,9 @@ main(void)
 		SKIP("grub-editenv (grub-common) not installed");
 	CHECK((ops = bootenv_find("grub")) != NULL);
 	CHECK(strcmp(ops->name, "grub") == 0);
-	CHECK(mkdtemp(tmp) != NULL);
-	snprintf(env, sizeof(env), "%s/grubenv", tmp);
-	snprintf(bak, sizeof(bak), "%s/grubenv.upkit", tmp);
+	tmpdir_make("grub_test");
+	snprintf(env, sizeof(env), "%s/grubenv", dir);
+	snprintf(bak, sizeof(bak), "%s/grubenv.upkit", dir);
 
 	test_editenv_roundtrip();
 	test_no_order();
@@ -536,6 +510,6 @@ main(void)
 	test_nospace();
 	test_planted_tmp();
 
-	CHECK(run("rm -rf %s", tmp) != NULL);
+	tmpdir_remove();
 	return 0;
 }

@@ -21,99 +21,28 @@
 #include "agent/err.h"
 #include "agent/state.h"
 #include "slots/bootenv.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 
 #define ENV_SIZE	0x4000
 
-static char dir[] = "/tmp/health_test.XXXXXX";
 static char cfg[128], envcfg[128], env[128], data[128], cmdline[128];
 static char checks[128];
-static char out[65536], errout[65536];
 
-static void
-write_str(const char *p, const char *s)
-{
-	FILE *f;
-
-	CHECK((f = fopen(p, "w")) != NULL);
-	CHECK(fputs(s, f) >= 0);
-	CHECK(fclose(f) == 0);
-}
-
-static void
-slurp(const char *p, char *buf, size_t size)
-{
-	FILE *f;
-	size_t n;
-
-	CHECK((f = fopen(p, "r")) != NULL);
-	n = fread(buf, 1, size - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-}
-
-/* Runs fn with up to four arguments after its name, capturing stdout and
- * stderr into out and errout. */
+/* Runs fn with "-c CFG" and up to three arguments after its name,
+ * capturing stdout and stderr into out and errout. */
 static int
 run(int (*fn)(int, char **), const char *name, const char *a1,
     const char *a2, const char *a3)
 {
-	char *argv[] = { (char *)name, (char *)"-c", cfg, (char *)a1,
-	    (char *)a2, (char *)a3, NULL };
-	char po[160], pe[160];
-	int argc = 3, fo, fe, so, se, rc;
-
-	while (argc < 6 && argv[argc] != NULL)
-		argc++;
-	snprintf(po, sizeof(po), "%s/stdout", dir);
-	snprintf(pe, sizeof(pe), "%s/stderr", dir);
-	fflush(stdout);
-	fflush(stderr);
-	CHECK((fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0644)) != -1);
-	CHECK((fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644)) != -1);
-	CHECK((so = dup(1)) != -1 && (se = dup(2)) != -1);
-	CHECK(dup2(fo, 1) == 1 && dup2(fe, 2) == 2);
-	rc = fn(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	CHECK(dup2(so, 1) == 1 && dup2(se, 2) == 2);
-	close(fo);
-	close(fe);
-	close(so);
-	close(se);
-	slurp(po, out, sizeof(out));
-	slurp(pe, errout, sizeof(errout));
-	return rc;
-}
-
-static void
-set_env(const char *order, int a, int b)
-{
-	const struct bootenv_ops *ops = bootenv_find("uboot");
-	struct bootenv *be;
-	struct bootstate st = { 0 };
-	struct err e = { 0, "" };
-
-	CHECK(ops != NULL);
-	CHECK_OK(ops->open(envcfg, &be, &e), &e);
-	CHECK_OK(bootstate_order_parse(order, &st, &e), &e);
-	st.left[0] = a;
-	st.left[1] = b;
-	CHECK_OK(ops->commit(be, &st, &e), &e);
-	ops->close(be);
+	return capture_args(fn, name, "-c", cfg, a1, a2, a3, NULL);
 }
 
 static void
 expect_env(const char *order, int a, int b)
 {
-	const struct bootenv_ops *ops = bootenv_find("uboot");
-	struct bootenv *be;
 	struct bootstate st = { 0 };
-	struct err e = { 0, "" };
 
-	CHECK_OK(ops->open(envcfg, &be, &e), &e);
-	CHECK_OK(ops->load(be, &st, &e), &e);
-	ops->close(be);
+	get_env(envcfg, &st);
 	if (strcmp(st.order, order) != 0 || st.left[0] != a ||
 	    st.left[1] != b) {
 		fprintf(stderr, "env %s %d %d, expected %s %d %d\n", st.order,
@@ -173,10 +102,7 @@ add_check(const char *name, const char *body, mode_t mode)
 static void
 clear_checks(void)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", checks);
-	CHECK(system(cmd) == 0);
+	CHECK(shell("rm -rf '%s'", checks) != NULL);
 }
 
 static void
@@ -221,7 +147,7 @@ static void
 test_no_checks(void)
 {
 	clear_checks();
-	set_env("B A", 3, 2);
+	set_env(envcfg, "B A", 3, 2);
 	set_state("trial", 'B');
 	CHECK(run(cmd_health, "health", "--no-reboot", NULL, NULL) ==
 	    EXIT_OK);
@@ -248,7 +174,7 @@ test_pass(void)
 	add_check("c", "exit 1", 0644);
 	add_check(".hidden", "exit 1", 0755);
 	CHECK(setenv("UPKIT_SLOT", "Z", 1) == 0);
-	set_env("B A", 3, 1);
+	set_env(envcfg, "B A", 3, 1);
 	set_state("trial", 'B');
 	CHECK(run(cmd_health, "health", "--no-reboot", "--json", NULL) ==
 	    EXIT_OK);
@@ -276,7 +202,7 @@ expect_rollback(const char *body, const char *reason)
 	clear_checks();
 	CHECK(mkdir(checks, 0755) == 0);
 	add_check("10-check", body, 0755);
-	set_env("B A", 3, 2);
+	set_env(envcfg, "B A", 3, 2);
 	set_state("trial", 'B');
 	CHECK(run(cmd_health, "health", "--no-reboot", NULL, NULL) ==
 	    EXIT_HEALTH);
@@ -296,7 +222,7 @@ test_fail(void)
 	/* An unreadable folder is a failure, never "no checks". */
 	clear_checks();
 	write_str(checks, "not a folder\n");
-	set_env("B A", 3, 2);
+	set_env(envcfg, "B A", 3, 2);
 	set_state("trial", 'B');
 	CHECK(run(cmd_health, "health", "--no-reboot", NULL, NULL) ==
 	    EXIT_HEALTH);
@@ -308,7 +234,7 @@ test_fail(void)
 static void
 test_booted_bad(void)
 {
-	set_env("A", 3, 0);
+	set_env(envcfg, "A", 3, 0);
 	set_state("bad", 'B');
 	CHECK(run(cmd_health, "health", NULL, NULL, NULL) == EXIT_OK);
 	expect_env("A", 3, 0);
@@ -322,7 +248,7 @@ test_commit_rollback(void)
 	char p[256];
 
 	/* Nothing to commit on A; then commit B without checks. */
-	set_env("B A", 3, 3);
+	set_env(envcfg, "B A", 3, 3);
 	set_state("trial", 'A');
 	CHECK(run(cmd_commit, "commit", NULL, NULL, NULL) == EXIT_OK);
 	CHECK(strstr(out, "nothing to commit") != NULL);
@@ -365,7 +291,7 @@ test_lock(void)
 	snprintf(p, sizeof(p), "%s/lock", data);
 	CHECK((fd = open(p, O_RDWR | O_CREAT, 0644)) != -1);
 	CHECK(flock(fd, LOCK_EX) == 0);
-	set_env("B A", 3, 2);
+	set_env(envcfg, "B A", 3, 2);
 	set_state("trial", 'B');
 	CHECK(run(cmd_health, "health", "--no-reboot", NULL, NULL) ==
 	    EXIT_FAIL);
@@ -379,7 +305,7 @@ main(void)
 {
 	char zero[ENV_SIZE], text[256];
 
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make("health_test");
 	snprintf(cfg, sizeof(cfg), "%s/upkit.conf", dir);
 	snprintf(envcfg, sizeof(envcfg), "%s/fw_env.config", dir);
 	snprintf(env, sizeof(env), "%s/uboot.env", dir);
@@ -390,20 +316,13 @@ main(void)
 	snprintf(text, sizeof(text), "%s 0x0 0x%x\n", env, ENV_SIZE);
 	write_str(envcfg, text);
 	memset(zero, 0, sizeof(zero));
-	{
-		FILE *f;
-
-		CHECK((f = fopen(env, "w")) != NULL);
-		CHECK(fwrite(zero, 1, sizeof(zero), f) == sizeof(zero));
-		CHECK(fclose(f) == 0);
-	}
+	write_file(env, zero, sizeof(zero));
 	test_no_checks();
 	test_pass();
 	test_fail();
 	test_booted_bad();
 	test_commit_rollback();
 	test_lock();
-	snprintf(text, sizeof(text), "rm -rf '%s'", dir);
-	CHECK(system(text) == 0);
+	tmpdir_remove();
 	return 0;
 }

@@ -18,41 +18,13 @@
 #include "agent/install.h"
 #include "agent/util.h"
 #include "slots/slot.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 #include "verify/bundle.h"
 #include "verify/trust.h"
 
 #define IMAGE	100000
 #define SLOTSZ	(128 * 1024)
 #define FILL	0xfc
-
-static char dir[64];
-
-static const char *
-at(const char *name)
-{
-	static char bufs[4][1024];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", dir, name);
-	return bufs[i];
-}
-
-static void
-put(const char *name, const void *data, size_t len)
-{
-	struct err e;
-
-	CHECK_OK(file_write_atomic(at(name), data, len, 0644, &e), &e);
-}
-
-static void
-put_pem(const char *name, char *pem)
-{
-	put(name, pem, strlen(pem));
-	free(pem);
-}
 
 /* The raw slot still holds FILL only, and the files slot is not there. */
 static int
@@ -135,13 +107,12 @@ main(void)
 	struct keyring *k = NULL;
 	struct err e;
 	struct stat st;
-	char *rp, *rk, *sp, *sk, *img, key[1024], cert[1024], cmd[128];
+	char *rp, *rk, *sp, *sk, *img, key[1024], cert[1024];
 	uint64_t area;
 	off_t pos;
 	size_t i;
 
-	snprintf(dir, sizeof(dir), "/tmp/install_test.XXXXXX");
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make("install_test");
 	CHECK_OK(trust_keys_create("install test", &rp, &rk, &sp, &sk, &e),
 	    &e);
 	CHECK_OK(keyring_load(rp, strlen(rp), NULL, 0, &k, &e), &e);
@@ -209,7 +180,6 @@ main(void)
 	}
 	free(img);
 	keyring_free(k);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	tmpdir_remove();
 	return 0;
 }

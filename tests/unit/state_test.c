@@ -13,20 +13,9 @@
 
 #include "agent/err.h"
 #include "agent/state.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 
-static char dir[] = "/tmp/state_test.XXXXXX";
 static char datadir[128], path[160];
-
-static void
-write_text(const char *p, const char *text)
-{
-	FILE *f;
-
-	CHECK((f = fopen(p, "w")) != NULL);
-	CHECK(fputs(text, f) >= 0);
-	CHECK(fclose(f) == 0);
-}
 
 static void
 fill(struct state *s, const char *version)
@@ -179,7 +168,7 @@ test_atomic(void)
 	fill(s, "3.0.0");
 	CHECK_OK(state_save(datadir, s, &e), &e);
 	CHECK(access(tmp, F_OK) == -1 && errno == ENOENT);
-	write_text(tmp, "{\"security_floor\": 99, \"slots\": {\"B\": "
+	write_str(tmp, "{\"security_floor\": 99, \"slots\": {\"B\": "
 	    "{\"version\": \"9.9.9\"");
 	CHECK_OK(state_load(datadir, &t, &e), &e);
 	same(s, t);
@@ -196,7 +185,7 @@ test_atomic(void)
 	 * none: the save neither writes the victim nor makes state.json a
 	 * link, and the victim keeps its bytes. */
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
-	write_text(victim, "precious\n");
+	write_str(victim, "precious\n");
 	CHECK(symlink(victim, tmp) == 0);
 	CHECK_OK(state_save(datadir, s, &e), &e);
 	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
@@ -256,7 +245,7 @@ test_corrupt(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++) {
-		write_text(path, corrupt[i].text);
+		write_str(path, corrupt[i].text);
 		s = (struct state *)1;
 		if (state_load(datadir, &s, &e) != -EBADMSG || s != NULL ||
 		    strncmp(e.msg, path, strlen(path)) != 0 ||
@@ -268,7 +257,7 @@ test_corrupt(void)
 	}
 
 	/* Unknown keys and nulls are fine: a newer agent may add keys. */
-	write_text(path, "{\"future\": [1], \"slots\": {\"A\": {\"version\": "
+	write_str(path, "{\"future\": [1], \"slots\": {\"A\": {\"version\": "
 	    "null, \"x\": 1}, \"B\": null}, \"journal\": null}");
 	CHECK_OK(state_load(datadir, &s, &e), &e);
 	CHECK(s->slot[0].version == NULL && s->slot[1].version == NULL);
@@ -285,16 +274,13 @@ test_corrupt(void)
 int
 main(void)
 {
-	char cmd[256];
-
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make("state_test");
 	snprintf(datadir, sizeof(datadir), "%s/data/upkit", dir);
 	snprintf(path, sizeof(path), "%s/%s", datadir, STATE_FILE);
 	test_empty();
 	test_roundtrip();
 	test_atomic();
 	test_corrupt();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	CHECK(system(cmd) == 0);
+	tmpdir_remove();
 	return 0;
 }

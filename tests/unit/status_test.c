@@ -19,80 +19,16 @@
 #include "agent/err.h"
 #include "agent/state.h"
 #include "slots/bootenv.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 
 #define ENV_SIZE	0x4000
 
-static char dir[] = "/tmp/status_test.XXXXXX";
 static char cfg[128], envcfg[128], env[128], data[128], cmdline[128];
-static char out[65536], errout[4096];
-
-static void
-write_file(const char *p, const void *buf, size_t len)
-{
-	FILE *f;
-
-	CHECK((f = fopen(p, "w")) != NULL);
-	CHECK(fwrite(buf, 1, len, f) == len);
-	CHECK(fclose(f) == 0);
-}
-
-static void
-write_str(const char *p, const char *s)
-{
-	write_file(p, s, strlen(s));
-}
-
-static void
-slurp(const char *p, char *buf, size_t size)
-{
-	FILE *f;
-	size_t n;
-
-	CHECK((f = fopen(p, "r")) != NULL);
-	n = fread(buf, 1, size - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-}
-
-/* Runs cmd_status with argv, stdout into out and stderr into errout. */
-static int
-run(int argc, char **argv)
-{
-	char po[160], pe[160];
-	int fo, fe, so, se, rc;
-
-	snprintf(po, sizeof(po), "%s/stdout", dir);
-	snprintf(pe, sizeof(pe), "%s/stderr", dir);
-	fflush(stdout);
-	fflush(stderr);
-	CHECK((fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0644)) != -1);
-	CHECK((fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644)) != -1);
-	CHECK((so = dup(1)) != -1 && (se = dup(2)) != -1);
-	CHECK(dup2(fo, 1) == 1 && dup2(fe, 2) == 2);
-	rc = cmd_status(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	CHECK(dup2(so, 1) == 1 && dup2(se, 2) == 2);
-	close(fo);
-	close(fe);
-	close(so);
-	close(se);
-	slurp(po, out, sizeof(out));
-	slurp(pe, errout, sizeof(errout));
-	return rc;
-}
 
 static int
 status(const char *a1, const char *a2, const char *a3, const char *a4)
 {
-	char *argv[6] = { (char *)"status", (char *)a1, (char *)a2,
-	    (char *)a3, (char *)a4, NULL };
-	int argc = 1;
-
-	while (argc < 5 && argv[argc] != NULL)
-		argc++;
-	return run(argc, argv);
+	return capture_args(cmd_status, "status", a1, a2, a3, a4, NULL);
 }
 
 static void
@@ -470,9 +406,7 @@ test_errors(void)
 int
 main(void)
 {
-	char cmd[192];
-
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make("status_test");
 	snprintf(cfg, sizeof(cfg), "%s/upkit.conf", dir);
 	snprintf(envcfg, sizeof(envcfg), "%s/fw_env.config", dir);
 	snprintf(env, sizeof(env), "%s/uboot.env", dir);
@@ -484,7 +418,6 @@ main(void)
 	test_trial();
 	test_installing();
 	test_errors();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	CHECK(system(cmd) == 0);
+	tmpdir_remove();
 	return 0;
 }

@@ -10,41 +10,7 @@
 #include "agent/err.h"
 #include "agent/tar.h"
 #include "agent/util.h"
-#include "tests/check.h"
-
-static char dir[64];
-
-static void
-run(const char *before, const char *after)
-{
-	char cmd[2048];
-
-	/* Commands name the temp folder once: "BEFORE DIR AFTER". */
-	snprintf(cmd, sizeof(cmd), "%s%s%s", before, dir, after);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "failed: %s\n", cmd);
-		exit(1);
-	}
-}
-
-static void
-put(const char *name, const char *data)
-{
-	char path[1024];
-	struct err e;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	CHECK_OK(file_write_atomic(path, data, strlen(data), 0644, &e), &e);
-}
-
-static char *
-tarpath(const char *name)
-{
-	static char path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return path;
-}
+#include "tests/harness.h"
 
 static const struct tar_member *
 find(const struct tar_member *m, size_t n, const char *name)
@@ -80,14 +46,15 @@ test_plain(void)
 	size_t n;
 	struct err e;
 
-	run("cd ", "/src && tar -cf ../plain.tar kernel initrd.img cmdline");
-	CHECK_OK(tar_list(tarpath("plain.tar"), &m, &n, &e), &e);
+	CHECK(shell("cd %s/src && tar -cf ../plain.tar kernel initrd.img "
+	    "cmdline", dir) != NULL);
+	CHECK_OK(tar_list(at("plain.tar"), &m, &n, &e), &e);
 	CHECK(n == 3);
 	CHECK(strcmp(m[0].name, "kernel") == 0);
 	CHECK(m[0].mode == 0644);
-	check_data(tarpath("plain.tar"), &m[0], "KERNEL-BYTES\n");
-	check_data(tarpath("plain.tar"), &m[1], "initrd contents\n");
-	check_data(tarpath("plain.tar"), &m[2], "console=ttyS0\n");
+	check_data(at("plain.tar"), &m[0], "KERNEL-BYTES\n");
+	check_data(at("plain.tar"), &m[1], "initrd contents\n");
+	check_data(at("plain.tar"), &m[2], "console=ttyS0\n");
 	tar_members_free(m, n);
 }
 
@@ -100,15 +67,15 @@ test_dot_and_dirs(void)
 	struct err e;
 
 	/* "./" prefixes and a folder member, as `tar -C DIR .` writes. */
-	run("cd ", "/src && tar -cf ../dot.tar .");
-	CHECK_OK(tar_list(tarpath("dot.tar"), &m, &n, &e), &e);
+	CHECK(shell("cd %s/src && tar -cf ../dot.tar .", dir) != NULL);
+	CHECK_OK(tar_list(at("dot.tar"), &m, &n, &e), &e);
 	CHECK((t = find(m, n, "./")) != NULL && t->type == '5');
 	CHECK(strcmp(tar_basename("./"), "") == 0);
 	t = find(m, n, "./boot/kernel");
-	check_data(tarpath("dot.tar"), t, "nested kernel\n");
+	check_data(at("dot.tar"), t, "nested kernel\n");
 	CHECK(strcmp(tar_basename(t->name), "kernel") == 0);
 	CHECK((t = find(m, n, "./boot/")) != NULL && t->type == '5');
-	check_data(tarpath("dot.tar"), find(m, n, "./cmdline"),
+	check_data(at("dot.tar"), find(m, n, "./cmdline"),
 	    "console=ttyS0\n");
 	tar_members_free(m, n);
 }
@@ -140,27 +107,27 @@ test_long_names(void)
 		    "-cf ../long-%s.tar %s", dir, fmts[i], fmts[i], rel);
 		CHECK(system(cmd) == 0);
 		snprintf(name, sizeof(name), "long-%s.tar", fmts[i]);
-		CHECK_OK(tar_list(tarpath(name), &m, &n, &e), &e);
+		CHECK_OK(tar_list(at(name), &m, &n, &e), &e);
 		CHECK(n == 1);
-		check_data(tarpath(name), find(m, n, rel), "long\n");
+		check_data(at(name), find(m, n, rel), "long\n");
 		CHECK(m[0].mode == 0600);
 		tar_members_free(m, n);
 	}
 }
 
 static void
-corrupt_copy(const char *from, const char *to, off_t at, int truncate_to)
+corrupt_copy(const char *from, const char *to, off_t off, int truncate_to)
 {
 	char *buf, path[1024];
 	size_t len;
 	struct err e;
 
-	CHECK_OK(file_read(tarpath(from), 1 << 20, &buf, &len, &e), &e);
-	snprintf(path, sizeof(path), "%s", tarpath(to));
+	CHECK_OK(file_read(at(from), 1 << 20, &buf, &len, &e), &e);
+	snprintf(path, sizeof(path), "%s", at(to));
 	if (truncate_to)
-		len = (size_t)at;
+		len = (size_t)off;
 	else
-		buf[at] ^= 0x20;
+		buf[off] ^= 0x20;
 	CHECK_OK(file_write_atomic(path, buf, len, 0644, &e), &e);
 	free(buf);
 }
@@ -174,38 +141,34 @@ test_bad(void)
 
 	/* A flipped name byte breaks the header checksum. */
 	corrupt_copy("plain.tar", "badsum.tar", 1, 0);
-	CHECK(tar_list(tarpath("badsum.tar"), &m, &n, &e) == -EBADMSG);
+	CHECK(tar_list(at("badsum.tar"), &m, &n, &e) == -EBADMSG);
 	CHECK(strstr(e.msg, "badsum.tar: header at 0: bad checksum") != NULL);
 	CHECK(m == NULL && n == 0);
 	/* Cut inside the first member's data. */
 	corrupt_copy("plain.tar", "cut.tar", 512 + 4, 1);
-	CHECK(tar_list(tarpath("cut.tar"), &m, &n, &e) == -EBADMSG);
+	CHECK(tar_list(at("cut.tar"), &m, &n, &e) == -EBADMSG);
 	CHECK(strstr(e.msg, "past the end") != NULL);
 	/* Cut on a block boundary: the missing end block gives it away. */
 	corrupt_copy("plain.tar", "cut2.tar", 1024, 1);
-	CHECK(tar_list(tarpath("cut2.tar"), &m, &n, &e) == -EBADMSG);
+	CHECK(tar_list(at("cut2.tar"), &m, &n, &e) == -EBADMSG);
 	CHECK(strstr(e.msg, "truncated at 1024") != NULL);
-	CHECK(tar_list(tarpath("nonexistent.tar"), &m, &n, &e) == -ENOENT);
+	CHECK(tar_list(at("nonexistent.tar"), &m, &n, &e) == -ENOENT);
 	CHECK(strstr(e.msg, "nonexistent.tar") != NULL);
 }
 
 int
 main(void)
 {
-	char cmd[128];
-
-	snprintf(dir, sizeof(dir), "/tmp/tar_test.XXXXXX");
-	CHECK(mkdtemp(dir) != NULL);
-	run("mkdir -p ", "/src/boot");
-	put("src/kernel", "KERNEL-BYTES\n");
-	put("src/initrd.img", "initrd contents\n");
-	put("src/cmdline", "console=ttyS0\n");
-	put("src/boot/kernel", "nested kernel\n");
+	tmpdir_make("tar_test");
+	CHECK(shell("mkdir -p %s/src/boot", dir) != NULL);
+	put_str("src/kernel", "KERNEL-BYTES\n");
+	put_str("src/initrd.img", "initrd contents\n");
+	put_str("src/cmdline", "console=ttyS0\n");
+	put_str("src/boot/kernel", "nested kernel\n");
 	test_plain();
 	test_dot_and_dirs();
 	test_long_names();
 	test_bad();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	tmpdir_remove();
 	return 0;
 }

@@ -19,7 +19,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "agent/err.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 #include "verify/bundle.h"
 #include "verify/trust.h"
 
@@ -152,16 +152,6 @@ sign_verify(const struct keyring *k, const char *key, const char *cert,
 	return r;
 }
 
-static void
-write_file(const char *path, const char *s)
-{
-	FILE *f;
-
-	CHECK((f = fopen(path, "w")) != NULL);
-	CHECK(fputs(s, f) >= 0);
-	CHECK(fclose(f) == 0);
-}
-
 static char *
 read_whole(const char *path, size_t *lenp)
 {
@@ -180,46 +170,50 @@ read_whole(const char *path, size_t *lenp)
 	return buf;
 }
 
+/* Makes the temp folder ready for `openssl ca` (ca.cnf, index.txt,
+ * crlnumber); 0 when there is no openssl. */
+static int
+ca_dir(void)
+{
+	if (system("openssl version >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "openssl not found: CRL test skipped\n");
+		return 0;
+	}
+	tmpdir_make("trust_test");
+	write_str(at("index.txt"), "");
+	write_str(at("crlnumber"), "01\n");
+	write_str(at("ca.cnf"), "[ca]\ndefault_ca = d\n[d]\n"
+	    "database = index.txt\ncrlnumber = crlnumber\n"
+	    "default_md = sha256\ndefault_crl_days = 30\n");
+	return 1;
+}
+
 /* CRLs: mbedtls cannot write them, so use openssl ca with the root key. */
 static void
 test_crl(const char *root, const char *rootkey, const char *signer,
     const char *signerkey, const uint8_t digest[32])
 {
-	char dir[] = "/tmp/trust_test.XXXXXX", cmd[2048], path[512];
 	struct keyring *k;
 	struct err e;
+	const char *path;
 	char *crl;
 	size_t crllen;
 
-	if (system("openssl version >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "openssl not found: CRL test skipped\n");
+	if (!ca_dir())
 		return;
-	}
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/root.pem", dir);
-	write_file(path, root);
-	snprintf(path, sizeof(path), "%s/rootkey.pem", dir);
-	write_file(path, rootkey);
-	snprintf(path, sizeof(path), "%s/signer.pem", dir);
-	write_file(path, signer);
-	snprintf(path, sizeof(path), "%s/index.txt", dir);
-	write_file(path, "");
-	snprintf(path, sizeof(path), "%s/crlnumber", dir);
-	write_file(path, "01\n");
-	snprintf(path, sizeof(path), "%s/ca.cnf", dir);
-	write_file(path, "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\n"
-	    "crlnumber = crlnumber\ndefault_md = sha256\n"
-	    "default_crl_days = 30\n");
-	snprintf(cmd, sizeof(cmd), "cd %s && O='-config ca.cnf -keyfile "
+	write_str(at("root.pem"), root);
+	write_str(at("rootkey.pem"), rootkey);
+	write_str(at("signer.pem"), signer);
+	CHECK(shell("cd %s && O='-config ca.cnf -keyfile "
 	    "rootkey.pem -cert root.pem' && "
 	    "openssl ca $O -gencrl -out empty.pem 2>/dev/null && "
 	    "openssl ca $O -revoke signer.pem 2>/dev/null && "
 	    "openssl ca $O -gencrl -out revoked.pem 2>/dev/null && "
-	    "openssl crl -in revoked.pem -outform DER -out revoked.der", dir);
-	CHECK(system(cmd) == 0);
+	    "openssl crl -in revoked.pem -outform DER -out revoked.der",
+	    dir) != NULL);
 
 	/* A CRL that revokes nothing changes nothing. */
-	snprintf(path, sizeof(path), "%s/empty.pem", dir);
+	path = at("empty.pem");
 	crl = read_whole(path, &crllen);
 	CHECK_OK(keyring_load(root, strlen(root), crl, crllen, &k, &e), &e);
 	CHECK_OK(sign_verify(k, signerkey, signer, NULL, digest, NULL, &e),
@@ -227,7 +221,7 @@ test_crl(const char *root, const char *rootkey, const char *signer,
 	keyring_free(k);
 	free(crl);
 
-	snprintf(path, sizeof(path), "%s/revoked.pem", dir);
+	path = at("revoked.pem");
 	crl = read_whole(path, &crllen);
 	CHECK_OK(keyring_load(root, strlen(root), crl, crllen, &k, &e), &e);
 	CHECK(sign_verify(k, signerkey, signer, NULL, digest, NULL, &e) ==
@@ -236,7 +230,7 @@ test_crl(const char *root, const char *rootkey, const char *signer,
 	keyring_free(k);
 	free(crl);
 
-	snprintf(path, sizeof(path), "%s/revoked.der", dir);
+	path = at("revoked.der");
 	crl = read_whole(path, &crllen);
 	CHECK_OK(keyring_load(root, strlen(root), crl, crllen, &k, &e), &e);
 	CHECK(sign_verify(k, signerkey, signer, NULL, digest, NULL, &e) ==
@@ -250,15 +244,14 @@ test_crl(const char *root, const char *rootkey, const char *signer,
 
 	/* Past its nextUpdate, a CRL still revokes what it lists, but
 	 * rejects no one else, and says when it expired. */
-	snprintf(cmd, sizeof(cmd), "cd %s && O='-config ca.cnf -keyfile "
+	CHECK(shell("cd %s && O='-config ca.cnf -keyfile "
 	    "rootkey.pem -cert root.pem -crl_lastupdate 20200101000000Z "
 	    "-crl_nextupdate 20200201000000Z' && "
 	    "openssl ca $O -gencrl -out old-revoked.pem 2>/dev/null && "
 	    "cp index.txt index.keep && : > index.txt && "
 	    "openssl ca $O -gencrl -out old-empty.pem 2>/dev/null && "
-	    "cp index.keep index.txt", dir);
-	CHECK(system(cmd) == 0);
-	snprintf(path, sizeof(path), "%s/old-empty.pem", dir);
+	    "cp index.keep index.txt", dir) != NULL);
+	path = at("old-empty.pem");
 	crl = read_whole(path, &crllen);
 	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
 	CHECK_OK(keyring_load_crl(k, crl, crllen, path, &e), &e);
@@ -272,7 +265,7 @@ test_crl(const char *root, const char *rootkey, const char *signer,
 	    &e);
 	keyring_free(k);
 	free(crl);
-	snprintf(path, sizeof(path), "%s/old-revoked.pem", dir);
+	path = at("old-revoked.pem");
 	crl = read_whole(path, &crllen);
 	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
 	CHECK_OK(keyring_load_crl(k, crl, crllen, path, &e), &e);
@@ -282,7 +275,7 @@ test_crl(const char *root, const char *rootkey, const char *signer,
 	keyring_free(k);
 	free(crl);
 	/* A fresh CRL does not count as expired. */
-	snprintf(path, sizeof(path), "%s/revoked.pem", dir);
+	path = at("revoked.pem");
 	crl = read_whole(path, &crllen);
 	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
 	CHECK_OK(keyring_load_crl(k, crl, crllen, path, &e), &e);
@@ -322,8 +315,7 @@ test_crl(const char *root, const char *rootkey, const char *signer,
 		keyring_free(k);
 	}
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	tmpdir_remove();
 }
 
 /*
@@ -338,41 +330,26 @@ test_crl_forged(const char *root, const char *key, const char *cert,
     const char *fakeinter, const char *fakeinterkey,
     const uint8_t digest[32])
 {
-	char dir[] = "/tmp/trust_test.XXXXXX", cmd[2048], path[512];
 	struct keyring *k;
 	struct err e;
+	const char *path;
 	char *crl;
 	size_t crllen;
 
-	if (system("openssl version >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "openssl not found: CRL test skipped\n");
+	if (!ca_dir())
 		return;
-	}
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/fakeroot.pem", dir);
-	write_file(path, fakeroot);
-	snprintf(path, sizeof(path), "%s/fakeroot.key", dir);
-	write_file(path, fakerootkey);
-	snprintf(path, sizeof(path), "%s/fakeinter.pem", dir);
-	write_file(path, fakeinter);
-	snprintf(path, sizeof(path), "%s/fakeinter.key", dir);
-	write_file(path, fakeinterkey);
-	snprintf(path, sizeof(path), "%s/index.txt", dir);
-	write_file(path, "");
-	snprintf(path, sizeof(path), "%s/crlnumber", dir);
-	write_file(path, "01\n");
-	snprintf(path, sizeof(path), "%s/ca.cnf", dir);
-	write_file(path, "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\n"
-	    "crlnumber = crlnumber\ndefault_md = sha256\n"
-	    "default_crl_days = 30\n");
-	snprintf(cmd, sizeof(cmd), "cd %s && "
+	write_str(at("fakeroot.pem"), fakeroot);
+	write_str(at("fakeroot.key"), fakerootkey);
+	write_str(at("fakeinter.pem"), fakeinter);
+	write_str(at("fakeinter.key"), fakeinterkey);
+	CHECK(shell("cd %s && "
 	    "openssl ca -config ca.cnf -keyfile fakeroot.key -cert "
 	    "fakeroot.pem -gencrl -out root.crl 2>/dev/null && "
 	    "openssl ca -config ca.cnf -keyfile fakeinter.key -cert "
-	    "fakeinter.pem -gencrl -out inter.crl 2>/dev/null", dir);
-	CHECK(system(cmd) == 0);
+	    "fakeinter.pem -gencrl -out inter.crl 2>/dev/null",
+	    dir) != NULL);
 
-	snprintf(path, sizeof(path), "%s/root.crl", dir);
+	path = at("root.crl");
 	crl = read_whole(path, &crllen);
 	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
 	CHECK(keyring_load_crl(k, crl, crllen, path, &e) == -EINVAL);
@@ -392,7 +369,7 @@ test_crl_forged(const char *root, const char *key, const char *cert,
 	}
 	free(crl);
 
-	snprintf(path, sizeof(path), "%s/inter.crl", dir);
+	path = at("inter.crl");
 	crl = read_whole(path, &crllen);
 	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
 	CHECK_OK(keyring_load_crl(k, crl, crllen, path, &e), &e);
@@ -402,8 +379,7 @@ test_crl_forged(const char *root, const char *key, const char *cert,
 	keyring_free(k);
 	free(crl);
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	tmpdir_remove();
 }
 
 /* DER of a PEM certificate, in crt. */
@@ -444,19 +420,15 @@ test_no_null_params(const char *root, const char *signer)
 	CHECK(mbedtls_x509_crt_verify(&r, &r, NULL, NULL, &flags, NULL,
 	    NULL) == 0);
 	if (system("openssl version >/dev/null 2>&1") == 0) {
-		char dir[] = "/tmp/trust_test.XXXXXX", cmd[512], path[256];
-
-		CHECK(mkdtemp(dir) != NULL);
-		snprintf(path, sizeof(path), "%s/root.pem", dir);
-		write_file(path, root);
-		snprintf(path, sizeof(path), "%s/signer.pem", dir);
-		write_file(path, signer);
-		snprintf(cmd, sizeof(cmd), "cd %s && openssl verify "
+		tmpdir_make("trust_test");
+		write_str(at("root.pem"), root);
+		write_str(at("signer.pem"), signer);
+		CHECK(shell("cd %s && openssl verify "
 		    "-x509_strict -CAfile root.pem signer.pem >/dev/null && "
 		    "! openssl asn1parse -in signer.pem | grep -q NULL && "
-		    "! openssl asn1parse -in root.pem | grep -q NULL && "
-		    "rm -rf %s", dir, dir);
-		CHECK(system(cmd) == 0);
+		    "! openssl asn1parse -in root.pem | grep -q NULL",
+		    dir) != NULL);
+		tmpdir_remove();
 	}
 	mbedtls_x509_crt_free(&r);
 	mbedtls_x509_crt_free(&s);
@@ -473,18 +445,18 @@ test_sha256(void)
 	};
 	struct trust_sha256 *h;
 	struct err e;
-	uint8_t out[32];
+	uint8_t md[32];
 
-	trust_sha256("abc", 3, out);
-	CHECK(memcmp(out, abc, 32) == 0);
+	trust_sha256("abc", 3, md);
+	CHECK(memcmp(md, abc, 32) == 0);
 	CHECK_OK(trust_sha256_open(&h, &e), &e);
 	trust_sha256_update(h, "a", 1);
 	trust_sha256_update(h, "", 0);
 	trust_sha256_update(h, "bc", 2);
-	trust_sha256_final(h, out);
+	trust_sha256_final(h, md);
 	trust_sha256_free(h);
 	trust_sha256_free(NULL);
-	CHECK(memcmp(out, abc, 32) == 0);
+	CHECK(memcmp(md, abc, 32) == 0);
 }
 
 int

@@ -13,22 +13,11 @@
 
 #include "agent/err.h"
 #include "slots/bootenv.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 
 #define ENV_SIZE	0x4000
 
-static char tmp[] = "/tmp/uboot_test.XXXXXX";
 static const struct bootenv_ops *ops;
-
-static void
-write_file(const char *p, const void *buf, size_t len)
-{
-	FILE *f;
-
-	CHECK((f = fopen(p, "w")) != NULL);
-	CHECK(fwrite(buf, 1, len, f) == len);
-	CHECK(fclose(f) == 0);
-}
 
 /* An env file of ENV_SIZE bytes, all fill (or random if fill < 0). */
 static void
@@ -57,46 +46,21 @@ make_config(const char *cfg, const char *env1, const char *env2)
 	write_file(cfg, buf, (size_t)n);
 }
 
-/* Runs a command and returns its whole stdout (static), or NULL if it
- * failed. */
-static const char *run(const char *, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static const char *
-run(const char *fmt, ...)
-{
-	static char out[8192];
-	char cmd[2048];
-	va_list ap;
-	size_t n;
-	FILE *p;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	CHECK((p = popen(cmd, "r")) != NULL);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	if (pclose(p) != 0)
-		return NULL;
-	return out;
-}
-
 /* fw_printenv's view of the env must hold exactly these lines. */
 static void
 printenv_has(const char *cfg, const char *const *lines)
 {
-	const char *out;
+	const char *got;
 	char all[8200], want[256];
 
-	CHECK((out = run("fw_printenv -c '%s'", cfg)) != NULL);
+	CHECK((got = shell("fw_printenv -c '%s'", cfg)) != NULL);
 	/* Whole lines only: "\nNAME=value\n" in "\n" + output. */
-	snprintf(all, sizeof(all), "\n%s", out);
+	snprintf(all, sizeof(all), "\n%s", got);
 	for (; *lines != NULL; lines++) {
 		snprintf(want, sizeof(want), "\n%s\n", *lines);
 		if (strstr(all, want) == NULL) {
 			fprintf(stderr, "fw_printenv lacks \"%s\":\n%s",
-			    *lines, out);
+			    *lines, got);
 			exit(1);
 		}
 	}
@@ -149,7 +113,7 @@ test_blank(const char *cfg, const char *env, int fill)
 
 	make_env(env, fill);
 	make_config(cfg, env, NULL);
-	CHECK(run("fw_printenv -c '%s' BOOT_ORDER 2>/dev/null", cfg) ==
+	CHECK(shell("fw_printenv -c '%s' BOOT_ORDER 2>/dev/null", cfg) ==
 	    NULL);
 	CHECK_OK(ops->open(cfg, &b, &e), &e);
 	err_clear(&e);
@@ -184,8 +148,8 @@ test_single(const char *cfg)
 	char *v;
 
 	/* Variables set by others are seen, and survive a commit. */
-	CHECK(run("fw_setenv -c '%s' upkit_serial 1234", cfg) != NULL);
-	CHECK(run("fw_setenv -c '%s' bootcmd 'run upkit'", cfg) != NULL);
+	CHECK(shell("fw_setenv -c '%s' upkit_serial 1234", cfg) != NULL);
+	CHECK(shell("fw_setenv -c '%s' bootcmd 'run upkit'", cfg) != NULL);
 	CHECK_OK(ops->open(cfg, &b, &e), &e);
 	CHECK_OK(ops->get(b, "upkit_serial", &v, &e), &e);
 	CHECK(v != NULL && strcmp(v, "1234") == 0);
@@ -199,24 +163,24 @@ test_single(const char *cfg)
 	printenv_has(cfg, want);
 
 	/* What the boot script does: decrement, as fw_setenv would. */
-	CHECK(run("fw_setenv -c '%s' BOOT_A_LEFT 1", cfg) != NULL);
+	CHECK(shell("fw_setenv -c '%s' BOOT_A_LEFT 1", cfg) != NULL);
 	CHECK_OK(ops->open(cfg, &b, &e), &e);
 	state_is(b, "A", 1, 0);
 	ops->close(b);
 
 	/* A missing LEFT counts as 0; a bad value names the variable. */
-	CHECK(run("fw_setenv -c '%s' BOOT_A_LEFT", cfg) != NULL);
+	CHECK(shell("fw_setenv -c '%s' BOOT_A_LEFT", cfg) != NULL);
 	CHECK_OK(ops->open(cfg, &b, &e), &e);
 	state_is(b, "A", 0, 0);
 	ops->close(b);
-	CHECK(run("fw_setenv -c '%s' BOOT_B_LEFT 1x", cfg) != NULL);
+	CHECK(shell("fw_setenv -c '%s' BOOT_B_LEFT 1x", cfg) != NULL);
 	CHECK_OK(ops->open(cfg, &b, &e), &e);
 	err_clear(&e);
 	CHECK(ops->load(b, &st, &e) == -EBADMSG);
 	CHECK(strstr(e.msg, "BOOT_B_LEFT") != NULL);
 	CHECK(strstr(e.msg, cfg) != NULL);
 	ops->close(b);
-	CHECK(run("fw_setenv -c '%s' BOOT_ORDER 'A C'", cfg) != NULL);
+	CHECK(shell("fw_setenv -c '%s' BOOT_ORDER 'A C'", cfg) != NULL);
 	CHECK_OK(ops->open(cfg, &b, &e), &e);
 	err_clear(&e);
 	CHECK(ops->load(b, &st, &e) == -EBADMSG);
@@ -228,7 +192,7 @@ test_single(const char *cfg)
 	CHECK(ops->commit(b, &st, &e) == -EINVAL);
 	CHECK(strstr(e.msg, "BOOT_B_LEFT") != NULL);
 	ops->close(b);
-	CHECK((v = (char *)run("fw_printenv -c '%s' -n BOOT_ORDER", cfg)) !=
+	CHECK((v = (char *)shell("fw_printenv -c '%s' -n BOOT_ORDER", cfg)) !=
 	    NULL);
 	CHECK(strcmp(v, "A C\n") == 0);
 }
@@ -257,7 +221,7 @@ test_redundant(const char *cfg, const char *env1, const char *env2)
 	ops->close(b);
 	printenv_has(cfg, want1);
 
-	CHECK(run("fw_setenv -c '%s' keep me", cfg) != NULL);
+	CHECK(shell("fw_setenv -c '%s' keep me", cfg) != NULL);
 	CHECK_OK(ops->open(cfg, &b, &e), &e);
 	state_is(b, "AB", 3, 3);
 	bootstate_mark_bad(&st, 'B');
@@ -298,16 +262,16 @@ test_errors(const char *cfg)
 int
 main(void)
 {
-	char cfg[600], env1[600], env2[600], cmd[700];
+	char cfg[600], env1[600], env2[600];
 
 	if (system("command -v fw_printenv >/dev/null 2>&1") != 0 ||
 	    system("command -v fw_setenv >/dev/null 2>&1") != 0)
 		SKIP("fw_printenv/fw_setenv missing (libubootenv-tool)");
 	CHECK((ops = bootenv_find("uboot")) != NULL);
-	CHECK(mkdtemp(tmp) != NULL);
-	snprintf(cfg, sizeof(cfg), "%s/fw_env.config", tmp);
-	snprintf(env1, sizeof(env1), "%s/uboot.env", tmp);
-	snprintf(env2, sizeof(env2), "%s/uboot-redund.env", tmp);
+	tmpdir_make("uboot_test");
+	snprintf(cfg, sizeof(cfg), "%s/fw_env.config", dir);
+	snprintf(env1, sizeof(env1), "%s/uboot.env", dir);
+	snprintf(env2, sizeof(env2), "%s/uboot-redund.env", dir);
 	srand(7);
 
 	test_blank(cfg, env1, 0);
@@ -316,7 +280,6 @@ main(void)
 	test_redundant(cfg, env1, env2);
 	test_errors(cfg);
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	CHECK(system(cmd) == 0);
+	tmpdir_remove();
 	return 0;
 }

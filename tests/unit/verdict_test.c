@@ -23,7 +23,7 @@
 #include "agent/err.h"
 #include "agent/util.h"
 #include "slots/bootenv.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
 #include "verify/trust.h"
@@ -35,89 +35,7 @@
 #define OLD		0xfc		/* what slot B holds before */
 #define ENV_SIZE	0x4000
 
-static char dir[] = "/tmp/verdict_test.XXXXXX";
 static char cfg[128], envcfg[128];
-static char errout[65536];
-
-static const char *
-at(const char *name)
-{
-	static char bufs[8][256];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", dir, name);
-	return bufs[i];
-}
-
-static void
-put(const char *name, const void *data, size_t len)
-{
-	struct err e;
-
-	CHECK_OK(file_write_atomic(at(name), data, len, 0644, &e), &e);
-}
-
-/* Runs fn with the NULL-terminated arguments, stderr into errout. */
-static int
-run(int (*fn)(int, char **), ...)
-{
-	char *argv[16], pe[256];
-	va_list ap;
-	int argc = 0, fe, se, rc;
-	FILE *f;
-	size_t n;
-
-	va_start(ap, fn);
-	while (argc < 15 && (argv[argc] = va_arg(ap, char *)) != NULL)
-		argc++;
-	va_end(ap);
-	argv[argc] = NULL;
-	snprintf(pe, sizeof(pe), "%s/stderr", dir);
-	fflush(stdout);
-	fflush(stderr);
-	CHECK((fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644)) != -1);
-	CHECK((se = dup(2)) != -1 && dup2(fe, 2) == 2);
-	rc = fn(argc, argv);
-	fflush(stderr);
-	CHECK(dup2(se, 2) == 2);
-	close(fe);
-	close(se);
-	CHECK((f = fopen(pe, "r")) != NULL);
-	n = fread(errout, 1, sizeof(errout) - 1, f);
-	errout[n] = '\0';
-	fclose(f);
-	return rc;
-}
-
-static void
-set_env(const char *order, int a, int b)
-{
-	const struct bootenv_ops *ops = bootenv_find("uboot");
-	struct bootenv *be;
-	struct bootstate st = { 0 };
-	struct err e = { 0, "" };
-
-	CHECK(ops != NULL);
-	CHECK_OK(ops->open(envcfg, &be, &e), &e);
-	CHECK_OK(bootstate_order_parse(order, &st, &e), &e);
-	st.left[0] = a;
-	st.left[1] = b;
-	CHECK_OK(ops->commit(be, &st, &e), &e);
-	ops->close(be);
-}
-
-static void
-get_env(struct bootstate *st)
-{
-	const struct bootenv_ops *ops = bootenv_find("uboot");
-	struct bootenv *be;
-	struct err e = { 0, "" };
-
-	CHECK_OK(ops->open(envcfg, &be, &e), &e);
-	CHECK_OK(ops->load(be, st, &e), &e);
-	ops->close(be);
-}
 
 /* The image: every chunk different and compressible, none all zeros. */
 static uint8_t *
@@ -152,7 +70,7 @@ resign(const char *src, const char *dst, enum edit ed)
 	struct bundle_chunk *c;
 	struct err e;
 	uint8_t hdr[BUNDLE_HEADER_SIZE], digest[32], *sig;
-	char *buf, *key, *cert, *json, *out;
+	char *buf, *key, *cert, *json, *nb;
 	size_t len, keylen, certlen, jlen, siglen, slen, rest, n;
 	struct trust_sha256 *sha;
 
@@ -195,13 +113,13 @@ resign(const char *src, const char *dst, enum edit ed)
 	CHECK_OK(trust_sign(key, keylen, cert, certlen, NULL, 0, digest, &sig,
 	    &siglen, &e), &e);
 	n = sizeof(hdr) + jlen + siglen + rest;
-	CHECK((out = malloc(n)) != NULL);
-	memcpy(out, hdr, sizeof(hdr));
-	memcpy(out + sizeof(hdr), json, jlen);
-	memcpy(out + sizeof(hdr) + jlen, sig, siglen);
-	memcpy(out + sizeof(hdr) + jlen + siglen, buf + len - rest, rest);
-	put(dst, out, n);
-	free(out);
+	CHECK((nb = malloc(n)) != NULL);
+	memcpy(nb, hdr, sizeof(hdr));
+	memcpy(nb + sizeof(hdr), json, jlen);
+	memcpy(nb + sizeof(hdr) + jlen, sig, siglen);
+	memcpy(nb + sizeof(hdr) + jlen + siglen, buf + len - rest, rest);
+	put(dst, nb, n);
+	free(nb);
 	free(sig);
 	free(json);
 	manifest_free(m);
@@ -220,7 +138,7 @@ reset_slot_b(void)
 	memset(b, OLD, SLOT_BYTES);
 	put("b.img", b, SLOT_BYTES);
 	free(b);
-	set_env("A B", 3, 3);
+	set_env(envcfg, "A B", 3, 3);
 }
 
 /* Bytes [from, to) of slot B still hold OLD. */
@@ -309,15 +227,14 @@ make_bundle(void)
 static int
 verify(const char *name)
 {
-	return run(cmd_bundle_verify, "verify", at(name), "--keyring",
-	    at("root.pem"), NULL);
+	return cmd(cmd_bundle_verify, "verify @%s --keyring @root.pem", name);
 }
 
 static int
 update(const char *name)
 {
-	return run(cmd_update, "update", "-c", cfg, "--from", at(name),
-	    "--no-reboot", NULL);
+	return cmd(cmd_update, "update -c %s --from @%s --no-reboot", cfg,
+	    name);
 }
 
 static void
@@ -346,7 +263,7 @@ test_row(enum edit ed, const char *name, const char *msg)
 	expect_msg(name, msg);
 	CHECK(slot_b_old(BAD * CHUNK, (BAD + 1) * CHUNK));
 	/* B was marked bad, not armed; A still boots. */
-	get_env(&st);
+	get_env(envcfg, &st);
 	CHECK(strcmp(st.order, "A") == 0 && st.left[1] == 0);
 }
 
@@ -358,7 +275,7 @@ main(void)
 	size_t len, ilen;
 	struct err e;
 
-	CHECK(mkdtemp(dir) != NULL);
+	tmpdir_make("verdict_test");
 	make_bundle();
 	make_device();
 
@@ -374,7 +291,7 @@ main(void)
 	reset_slot_b();
 	CHECK(update("usha.upk") == EXIT_OK);
 	CHECK(!slot_b_old(BAD * CHUNK, (BAD + 1) * CHUNK));
-	get_env(&st);
+	get_env(envcfg, &st);
 	CHECK(st.order[0] == 'B' && st.trial == 'B');
 	CHECK(unlink(at("data/state.json")) == 0);
 	test_row(EDIT_XXH3, "xxh3.upk", "uncompressed XXH3 mismatch");
@@ -388,7 +305,7 @@ main(void)
 	CHECK(update("payload.upk") == EXIT_BUNDLE);
 	expect_msg("payload.upk", "payload rootfs: sha256 does not match");
 	CHECK(slot_b_old(0, SLOT_BYTES));
-	get_env(&st);
+	get_env(envcfg, &st);
 	CHECK(strcmp(st.order, "AB") == 0);
 	CHECK(st.left[0] == 3 && st.left[1] == 3);
 
@@ -406,7 +323,6 @@ main(void)
 	free(b);
 	free(img);
 
-	snprintf(errout, sizeof(errout), "rm -rf '%s'", dir);
-	CHECK(system(errout) == 0);
+	tmpdir_remove();
 	return 0;
 }

@@ -16,23 +16,11 @@
 
 #include "agent/err.h"
 #include "slots/slot.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 
 #define PAYLOAD	(1024 * 1024 + 12345)
 
-static char tmp[] = "/tmp/writer_test.XXXXXX";
 static unsigned char *payload;
-
-static char *
-path(const char *name)
-{
-	static char buf[8][512];
-	static int next;
-	char *p = buf[next++ % 8];
-
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmp, name);
-	return p;
-}
 
 static void
 make_file(const char *p, size_t size)
@@ -207,9 +195,9 @@ test_raw(void)
 	struct err e;
 	uint64_t sz;
 
-	/* path() recycles its buffers: keep copies of long-lived paths. */
-	strcpy(big, path("raw.img"));
-	strcpy(small, path("small.img"));
+	/* at() recycles its buffers: keep copies of long-lived paths. */
+	strcpy(big, at("raw.img"));
+	strcpy(small, at("small.img"));
 	unsigned char b[8];
 
 	/* The slot is larger than the payload; the tail stays as it was. */
@@ -266,12 +254,12 @@ test_raw(void)
 	    NULL);
 
 	/* A raw slot is never created. */
-	s.device = path("missing.img");
+	s.device = at("missing.img");
 	CHECK(slot_writer_open(&s, 1, NULL, 0, &w, &e) == -ENOENT);
 	CHECK(!exists(s.device));
 	CHECK(slot_size(&s, &sz, &e) == -ENOENT);
 	/* Nor is it a folder. */
-	s.device = tmp;
+	s.device = dir;
 	CHECK(slot_writer_open(&s, 1, NULL, 0, &w, &e) < 0);
 }
 
@@ -379,13 +367,13 @@ static const struct slot_file files3[] = {
 };
 
 static void
-check_files3(const char *dir)
+check_files3(const char *folder)
 {
 	char p[600];
 	size_t i, off = 0;
 
 	for (i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, files3[i].name);
+		snprintf(p, sizeof(p), "%s/%s", folder, files3[i].name);
 		CHECK(file_is(p, payload + off, files3[i].size,
 		    files3[i].mode));
 		off += files3[i].size;
@@ -402,11 +390,11 @@ test_files(void)
 	struct err e;
 	uint64_t sz;
 
-	strcpy(target, path("boot/B"));
-	strcpy(aside, path("boot/.B.upkit-new"));
-	strcpy(old, path("boot/.B.upkit-old"));
+	strcpy(target, at("boot/B"));
+	strcpy(aside, at("boot/.B.upkit-new"));
+	strcpy(old, at("boot/.B.upkit-old"));
 
-	CHECK(mkdir(path("boot"), 0755) == 0);
+	CHECK(mkdir(at("boot"), 0755) == 0);
 	s.device = target;
 	CHECK(slot_size(&s, &sz, &e) == -EINVAL);
 
@@ -447,28 +435,28 @@ test_files(void)
 		CHECK_OK(slot_writer_commit(w, &e), &e);
 		CHECK(!exists(aside));
 		slot_writer_free(w);
-		CHECK(file_is(path("boot/B/kernel"), payload + 5, 100, 0600));
-		CHECK(!exists(path("boot/B/initrd.img")));
-		CHECK(!exists(path("boot/B/cmdline")));
-		CHECK(!exists(path("boot/B/empty")));
+		CHECK(file_is(at("boot/B/kernel"), payload + 5, 100, 0600));
+		CHECK(!exists(at("boot/B/initrd.img")));
+		CHECK(!exists(at("boot/B/cmdline")));
+		CHECK(!exists(at("boot/B/empty")));
 	}
 
 	/* Stale aside and old folders (a crash mid-write or mid-commit)
 	 * are removed by the next open, subfolders included. */
 	CHECK(mkdir(aside, 0755) == 0);
-	make_file(path("boot/.B.upkit-new/junk"), 10);
+	make_file(at("boot/.B.upkit-new/junk"), 10);
 	CHECK(mkdir(old, 0755) == 0);
-	CHECK(mkdir(path("boot/.B.upkit-old/sub"), 0755) == 0);
-	make_file(path("boot/.B.upkit-old/sub/junk"), 10);
-	CHECK(symlink("/", path("boot/.B.upkit-old/root")) == 0);
+	CHECK(mkdir(at("boot/.B.upkit-old/sub"), 0755) == 0);
+	make_file(at("boot/.B.upkit-old/sub/junk"), 10);
+	CHECK(symlink("/", at("boot/.B.upkit-old/root")) == 0);
 	CHECK_OK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e), &e);
-	CHECK(!exists(path("boot/.B.upkit-new/junk")));
+	CHECK(!exists(at("boot/.B.upkit-new/junk")));
 	CHECK(!exists(old));
 	write_random(w, PAYLOAD);
 	CHECK_OK(slot_writer_commit(w, &e), &e);
 	slot_writer_free(w);
 	check_files3(target);
-	CHECK(!exists(path("boot/B/junk")));
+	CHECK(!exists(at("boot/B/junk")));
 
 	/* Threads writing across file boundaries. */
 	CHECK_OK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e), &e);
@@ -490,7 +478,7 @@ test_files(void)
 		};
 
 		CHECK(slot_writer_open(&s, 2, bad, 2, &w, &e) == -EINVAL);
-		CHECK(!exists(path("boot/evil")));
+		CHECK(!exists(at("boot/evil")));
 		bad[0].name = "x";
 		CHECK(slot_writer_open(&s, 2, bad, 2, &w, &e) == -EEXIST);
 		CHECK(!exists(aside));
@@ -500,10 +488,10 @@ test_files(void)
 		CHECK(slot_writer_read(w, payload, 3, 0, &e) == -EINVAL);
 		slot_writer_free(w);
 	}
-	s.device = path("nowhere/B");
+	s.device = at("nowhere/B");
 	err_clear(&e);
 	CHECK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e) == -ENOENT);
-	CHECK(strstr(e.msg, path("nowhere")) != NULL);
+	CHECK(strstr(e.msg, at("nowhere")) != NULL);
 	check_files3(target);
 }
 
@@ -526,7 +514,7 @@ test_special_modes(void)
 	size_t i;
 	int allow;
 
-	strcpy(target, path("special"));
+	strcpy(target, at("special"));
 	s.device = target;
 	for (allow = 0; allow <= 1; allow++) {
 		s.special_modes = allow;
@@ -548,13 +536,13 @@ main(void)
 {
 	size_t i;
 
-	CHECK(mkdtemp(tmp) != NULL);
+	tmpdir_make("writer_test");
 	srand(42);
 	CHECK((payload = malloc(PAYLOAD)) != NULL);
 	for (i = 0; i < PAYLOAD; i++)
 		payload[i] = (unsigned char)rand();
 	test_raw();
-	test_zeros(path("zeros.img"));
+	test_zeros(at("zeros.img"));
 	if (access("/dev/shm", W_OK) == 0) {
 		char shm[64];
 
@@ -565,11 +553,6 @@ main(void)
 	test_files();
 	test_special_modes();
 	free(payload);
-	{
-		char cmd[600];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		CHECK(system(cmd) == 0);
-	}
+	tmpdir_remove();
 	return 0;
 }
