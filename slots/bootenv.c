@@ -1,6 +1,6 @@
 /*
- * The table of bootloader env backends. A new backend (grub, efi) adds
- * its ops here and nowhere else.
+ * The table of bootloader env backends (uboot, grub). A new backend
+ * (efi, next) adds its ops here and nowhere else.
  */
 #include <stddef.h>
 #include <string.h>
