@@ -178,17 +178,26 @@ out:
 	return r;
 }
 
+/* Where sysfs is: "/sys", or a test's fake tree (identity_set_sysfs). */
+static char sysfs[1024] = "/sys";
+
+void
+identity_set_sysfs(const char *root)
+{
+	snprintf(sysfs, sizeof(sysfs), "%s", root != NULL ? root : "/sys");
+}
+
 static int
 sysfs_path(char *buf, size_t len, dev_t dev, const char *what)
 {
-	return snprintf(buf, len, "/sys/dev/block/%u:%u%s", major(dev),
+	return snprintf(buf, len, "%s/dev/block/%u:%u%s", sysfs, major(dev),
 	    minor(dev), what) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
 static int
 is_block(dev_t dev)
 {
-	char p[128];
+	char p[4096];
 
 	return major(dev) != 0 && sysfs_path(p, sizeof(p), dev, "") == 0 &&
 	    access(p, F_OK) == 0;
@@ -199,7 +208,7 @@ is_block(dev_t dev)
 static dev_t
 whole_disk(dev_t dev)
 {
-	char p[128];
+	char p[4096];
 	unsigned int ma, mi;
 	FILE *f;
 	int n;
@@ -221,7 +230,7 @@ whole_disk(dev_t dev)
 static int
 open_node(dev_t dev)
 {
-	char p[128], line[256], node[300];
+	char p[4096], line[256], node[300];
 	struct stat st;
 	FILE *f;
 	int fd, i;
@@ -264,7 +273,7 @@ static int
 loop_backing(dev_t dev, int fd, struct atom *a)
 {
 	struct loop_info64 li;
-	char p[128];
+	char p[4096];
 	uint64_t d;
 	int own = -1, r = 0;
 

@@ -267,6 +267,63 @@ test_loop(void)
 	identity_free(x);
 }
 
+/*
+ * Partitions and their whole disk, with sysfs faked: this kernel makes no
+ * partitions of loop devices, so test_loop() may skip its part. Device
+ * nodes made with mknod are only stat'ed. 259:0 is a disk, 259:1 and
+ * 259:2 its partitions (sysfs: a "partition" file, and the disk's
+ * folder, with its "dev", above the partition's), 259:9 another disk.
+ */
+static void
+test_partitions_sysfs(void)
+{
+	struct identity *x;
+	struct err e = { 0, "" };
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "fake partitions skipped (mknod needs root)\n");
+		return;
+	}
+	CHECK(shell("set -e; cd %s; mkdir -p sys/devices/disk0/disk0p1 "
+	    "sys/devices/disk0/disk0p2 sys/devices/disk9 sys/dev/block; "
+	    "echo 259:0 >sys/devices/disk0/dev; "
+	    "echo 259:1 >sys/devices/disk0/disk0p1/dev; "
+	    "echo 1 >sys/devices/disk0/disk0p1/partition; "
+	    "echo 259:2 >sys/devices/disk0/disk0p2/dev; "
+	    "echo 2 >sys/devices/disk0/disk0p2/partition; "
+	    "echo 259:9 >sys/devices/disk9/dev; "
+	    "ln -s ../../devices/disk0 sys/dev/block/259:0; "
+	    "ln -s ../../devices/disk0/disk0p1 sys/dev/block/259:1; "
+	    "ln -s ../../devices/disk0/disk0p2 sys/dev/block/259:2; "
+	    "ln -s ../../devices/disk9 sys/dev/block/259:9; "
+	    "mknod disk0 b 259 0; mknod disk0p1 b 259 1; "
+	    "mknod disk0p2 b 259 2; mknod disk9 b 259 9; "
+	    "ln -s disk0p1 by-partlabel-A", dir) != NULL);
+	identity_set_sysfs(at("sys"));
+	CHECK(rel(at("disk0p1"), at("disk0")) == IDENTITY_INSIDE);
+	CHECK(rel(at("disk0"), at("disk0p2")) == IDENTITY_HOLDS);
+	CHECK(rel(at("disk0p1"), at("disk0p2")) == IDENTITY_APART);
+	CHECK(rel(at("by-partlabel-A"), at("disk0p1")) == IDENTITY_SAME);
+	CHECK(rel(at("disk9"), at("disk0")) == IDENTITY_APART);
+	/* A mounted partition makes its disk busy, and a mounted disk its
+	 * partitions; the other partition and the other disk are free. */
+	write_str(at("mountinfo"), "40 1 259:1 / /mnt/p rw - ext4 x rw\n");
+	x = id(at("disk0"));
+	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
+	identity_free(x);
+	x = id(at("disk0p2"));
+	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == 0);
+	identity_free(x);
+	x = id(at("disk9"));
+	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == 0);
+	identity_free(x);
+	write_str(at("mountinfo"), "40 1 259:0 / /mnt/d rw - ext4 x rw\n");
+	x = id(at("by-partlabel-A"));
+	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
+	identity_free(x);
+	identity_set_sysfs(NULL);
+}
+
 static void
 cleanup(void)
 {
@@ -313,5 +370,6 @@ main(void)
 	test_within();
 	test_mountinfo();
 	test_loop();
+	test_partitions_sysfs();
 	return 0;
 }
