@@ -96,11 +96,23 @@ $(B)/tests/%: tests/unit/%.c tests/check.h tests/harness.h \
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libupkit.a \
 	    $(LDFLAGS) $(LDLIBS)
 
-# libFuzzer targets, always with clang and the sanitizers.
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
-build/fuzz/%: tests/fuzz/%.c $(VERIFY_SRC) agent/err.c
+# libFuzzer targets, always with clang and the sanitizers. The library
+# is built once, instrumented, and each target links what it calls.
+FUZZ_SAN   = -g -O1 -fsanitize=address,undefined $(CPPFLAGS)
+FUZZ_OBJ   = $(patsubst %.c,build/fuzz/obj/%.o,$(VERIFY_SRC) $(SLOTS_SRC) \
+	     $(AGENT_SRC))
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(VERIFY_SRC) agent/err.c $(LDLIBS)
+	$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/libupkit.a: $(FUZZ_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libupkit.a
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+	    build/fuzz/libupkit.a $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 
@@ -170,3 +182,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(B)/agent/main.d
+-include $(FUZZ_OBJ:.o=.d)

@@ -294,7 +294,10 @@ reader(char *str, int num, void *stream)
 	 * two lines and a tail could be read as a key. */
 	if (content > (size_t)num - 3) {
 		fail(p, p->line, "line longer than %d bytes", num - 3);
-		n = (size_t)num - 1;
+		/* Not past the text: the last line may end without a
+		 * newline, right at len. */
+		if (n > (size_t)num - 1)
+			n = (size_t)num - 1;
 	}
 	if (memchr(start, '\0', linelen) != NULL)
 		fail(p, p->line, "NUL byte in line");
@@ -754,7 +757,7 @@ check_slots(struct parse *p)
 			    "one B)", c->path, c->slots[i].class,
 			    have[0] ? 'B' : 'A');
 	}
-	return check_storage(c, p, '\0', p->e);
+	return 0;
 }
 
 static int
@@ -819,27 +822,29 @@ config_path(const char *explicit_path)
 	return CONFIG_DEFAULT_PATH;
 }
 
-int
-config_load(const char *path, struct config **cp, struct err *e)
+/*
+ * The text of name, parsed and checked, everything but the storage: *pp
+ * keeps the line numbers for check_storage(). Frees both on failure.
+ */
+static int
+parse(const char *name, const char *text, size_t len, struct config **cp,
+    struct parse **pp, struct err *e)
 {
 	struct config *c;
 	struct parse *p = NULL;
-	char *text = NULL;
-	size_t len;
 	int r, line;
 
 	*cp = NULL;
+	*pp = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->path = strdup(path)) == NULL) {
-		r = err_set(e, -ENOMEM, "%s: out of memory", path);
+	    (c->path = strdup(name)) == NULL) {
+		r = err_set(e, -ENOMEM, "%s: out of memory", name);
 		goto fail;
 	}
-	if ((r = file_read(path, CONFIG_MAX_SIZE, &text, &len, e)) < 0)
-		goto fail;
 	/* The parse context holds per-slot line tables: keep it off the
 	 * stack. */
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		r = err_set(e, -ENOMEM, "%s: out of memory", path);
+		r = err_set(e, -ENOMEM, "%s: out of memory", name);
 		goto fail;
 	}
 	p->c = c;
@@ -848,14 +853,14 @@ config_load(const char *path, struct config **cp, struct err *e)
 	p->len = len;
 	line = ini_parse_stream(reader, p, handler, p);
 	if (line == -2) {
-		r = err_set(e, -ENOMEM, "%s: out of memory", path);
+		r = err_set(e, -ENOMEM, "%s: out of memory", name);
 		goto fail;
 	}
 	/* inih's own error (a line it cannot parse) wins if it came
 	 * first. */
 	if (line > 0 && (p->err_line == 0 || line < p->err_line)) {
 		r = err_set(e, -EINVAL, "%s:%d: syntax error (expected "
-		    "[section] or key = value)", path, line);
+		    "[section] or key = value)", name, line);
 		goto fail;
 	}
 	if (p->err_line != 0) {
@@ -863,19 +868,55 @@ config_load(const char *path, struct config **cp, struct err *e)
 		goto fail;
 	}
 	if (line != 0) {
-		r = err_set(e, -EINVAL, "%s: parse error %d", path, line);
+		r = err_set(e, -EINVAL, "%s: parse error %d", name, line);
 		goto fail;
 	}
 	if ((r = check(p)) < 0)
 		goto fail;
-	free(p);
-	free(text);
 	*cp = c;
+	*pp = p;
 	return 0;
 fail:
 	free(p);
-	free(text);
 	config_free(c);
+	return r;
+}
+
+int
+config_parse(const char *name, const char *text, size_t len,
+    struct config **cp, struct err *e)
+{
+	struct parse *p;
+	int r;
+
+	if ((r = parse(name, text, len, cp, &p, e)) < 0)
+		return r;
+	free(p);
+	return 0;
+}
+
+int
+config_load(const char *path, struct config **cp, struct err *e)
+{
+	struct config *c = NULL;
+	struct parse *p = NULL;
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	*cp = NULL;
+	if ((r = file_read(path, CONFIG_MAX_SIZE, &text, &len, e)) < 0)
+		goto out;
+	if ((r = parse(path, text, len, &c, &p, e)) < 0)
+		goto out;
+	if ((r = check_storage(c, p, '\0', e)) < 0) {
+		config_free(c);
+		goto out;
+	}
+	*cp = c;
+out:
+	free(p);
+	free(text);
 	return r;
 }
 

@@ -51,6 +51,11 @@ const char *config_path(const char *explicit_path);
  * another slot or a path upkit owns (docs/configuration.md) are errors
  * ("FILE:LINE: key: what is wrong"). Free with config_free(). */
 int	config_load(const char *path, struct config **cp, struct err *e);
+/* config_load() on len bytes of text in memory (no NUL needed), with
+ * name standing for the path in messages and c->path, minus the storage
+ * checks: nothing on the filesystem is looked at. For tests and fuzzing. */
+int	config_parse(const char *name, const char *text, size_t len,
+	    struct config **cp, struct err *e);
 void	config_free(struct config *c);		/* accepts NULL */
 
 /* The slot of class with bootname, or NULL. */

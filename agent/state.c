@@ -149,11 +149,50 @@ decode(struct load *l, const cJSON *root, struct state *s)
 }
 
 int
-state_load(const char *dir, struct state **sp, struct err *e)
+state_parse(const char *name, const char *text, size_t len,
+    struct state **sp, struct err *e)
 {
 	struct state *s;
 	struct load l;
 	cJSON *root = NULL;
+	char *buf;
+	int r;
+
+	*sp = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (buf = malloc(len + 1)) == NULL) {
+		free(s);
+		return err_set(e, -ENOMEM, "%s: out of memory", name);
+	}
+	/* len + 1 takes in the NUL, which is what cJSON checks for to
+	 * refuse trailing garbage. */
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if ((root = cJSON_ParseWithLengthOpts(buf, len + 1, NULL, 1)) ==
+	    NULL) {
+		r = err_set(e, -EBADMSG, "%s: not valid JSON (near byte %td)",
+		    name, cJSON_GetErrorPtr() != NULL ?
+		    cJSON_GetErrorPtr() - buf : (ptrdiff_t)0);
+		goto fail;
+	}
+	l.path = name;
+	l.e = e;
+	if ((r = decode(&l, root, s)) < 0)
+		goto fail;
+	cJSON_Delete(root);
+	free(buf);
+	*sp = s;
+	return 0;
+fail:
+	cJSON_Delete(root);
+	free(buf);
+	state_free(s);
+	return r;
+}
+
+int
+state_load(const char *dir, struct state **sp, struct err *e)
+{
 	char path[4096], *text = NULL;
 	size_t len;
 	int r;
@@ -162,37 +201,17 @@ state_load(const char *dir, struct state **sp, struct err *e)
 	if (snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE) >=
 	    (int)sizeof(path))
 		return err_set(e, -ENAMETOOLONG, "%s: path too long", dir);
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return err_set(e, -ENOMEM, "%s: out of memory", path);
 	if ((r = file_read(path, STATE_MAX_SIZE, &text, &len, e)) < 0) {
 		/* Before the first install there is no state: that is not
 		 * an error. A missing data directory is the same case. */
 		if (r != -ENOENT)
-			goto fail;
-		*sp = s;
+			return r;
+		if ((*sp = calloc(1, sizeof(**sp))) == NULL)
+			return err_set(e, -ENOMEM, "%s: out of memory", path);
 		return 0;
 	}
-	/* len + 1 takes in file_read()'s NUL, which is what cJSON checks
-	 * for to refuse trailing garbage. */
-	if ((root = cJSON_ParseWithLengthOpts(text, len + 1, NULL, 1)) ==
-	    NULL) {
-		r = err_set(e, -EBADMSG, "%s: not valid JSON (near byte %td)",
-		    path, cJSON_GetErrorPtr() != NULL ?
-		    cJSON_GetErrorPtr() - text : (ptrdiff_t)0);
-		goto fail;
-	}
-	l.path = path;
-	l.e = e;
-	if ((r = decode(&l, root, s)) < 0)
-		goto fail;
-	cJSON_Delete(root);
+	r = state_parse(path, text, len, sp, e);
 	free(text);
-	*sp = s;
-	return 0;
-fail:
-	cJSON_Delete(root);
-	free(text);
-	state_free(s);
 	return r;
 }
 

@@ -6,6 +6,7 @@
 #ifndef AGENT_STATE_H
 #define AGENT_STATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct err;
@@ -51,6 +52,10 @@ struct state {
 /* Loads DIR/state.json; a missing file gives an empty state (returns 0).
  * A corrupt file is -EBADMSG naming it. Free with state_free(). */
 int	state_load(const char *dir, struct state **sp, struct err *e);
+/* state_load() on len bytes of JSON in memory (no NUL needed); name
+ * stands for the path in messages. For tests and fuzzing. */
+int	state_parse(const char *name, const char *text, size_t len,
+	    struct state **sp, struct err *e);
 /* Replaces DIR/state.json atomically; creates DIR if needed. */
 int	state_save(const char *dir, const struct state *s, struct err *e);
 void	state_free(struct state *s);		/* accepts NULL */

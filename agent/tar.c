@@ -136,10 +136,15 @@ apply_pax(struct reader *rd, const char *buf, uint64_t size, uint64_t hoff,
 	char *q;
 
 	while (p < end) {
-		errno = 0;
-		len = strtoul(p, &q, 10);
-		if (q == p || *q != ' ' || len == 0 ||
-		    len > (unsigned long)(end - p) || p[len - 1] != '\n')
+		/* Digits first: strtoul() would skip a leading "\n" or take
+		 * a sign, and a LEN that ends inside its own digits would put
+		 * the key past the record. */
+		len = 0;
+		q = (char *)p;
+		if (*p >= '0' && *p <= '9')
+			len = strtoul(p, &q, 10);
+		if (q == p || *q != ' ' || len > (unsigned long)(end - p) ||
+		    len <= (unsigned long)(q + 1 - p) || p[len - 1] != '\n')
 			return err_set(e, -EBADMSG, "%s: header at %llu: bad "
 			    "pax record", rd->path, (unsigned long long)hoff);
 		kv = q + 1;

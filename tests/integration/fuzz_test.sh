@@ -1,6 +1,8 @@
 #!/bin/sh
-# Runs each libFuzzer target in $FUZZ_DIR for 10 s, from its seed corpus
-# tests/fuzz/corpus/NAME when there is one. A crash, leak or timeout fails.
+# Runs each libFuzzer target in $FUZZ_DIR for 10 s (seven targets: about
+# 75 s), from its seed corpus tests/fuzz/corpus/NAME when there is one. The
+# seeds named regress-* are inputs that once crashed: libFuzzer runs every
+# seed first, so they replay on each run. A crash, leak or timeout fails.
 set -eu
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/lib.sh"

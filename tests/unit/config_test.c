@@ -332,6 +332,40 @@ test_path(void)
 	CHECK(strstr(e.msg, missing) != NULL);
 }
 
+/*
+ * config_parse() on text in memory, which need not end in a NUL. A last
+ * line just over inih's limit and without a newline was copied one byte
+ * past the text (fuzz_config; ASan sees it in make SAN=1).
+ */
+static void
+test_parse(void)
+{
+	static const char good[] = SYS KEYRING UBOOT SLOTS;
+	struct config *c;
+	struct err e;
+	char *text;
+	size_t len, n;
+
+	CHECK_OK(config_parse("mem.conf", good, sizeof(good) - 1, &c, &e),
+	    &e);
+	CHECK(strcmp(c->path, "mem.conf") == 0 && c->nslots == 2);
+	config_free(c);
+
+	for (len = 100; len < 1100; len++) {
+		n = sizeof(SYS) - 1;
+		CHECK((text = malloc(n + len)) != NULL);
+		memcpy(text, SYS, n);
+		memcpy(text + n, "cmdline = /", 11);
+		memset(text + n + 11, 'a', len - 11);
+		c = (struct config *)1;
+		CHECK(config_parse("mem.conf", text, n + len, &c, &e) ==
+		    -EINVAL);
+		CHECK(c == NULL);
+		CHECK(strncmp(e.msg, "mem.conf", 8) == 0);
+		free(text);
+	}
+}
+
 int
 main(void)
 {
@@ -340,6 +374,7 @@ main(void)
 	tmpdir_make("config_test");
 	snprintf(path, sizeof(path), "%s/upkit.conf", dir);
 	test_path();
+	test_parse();
 	test_good(path);
 	test_bad(path);
 	unlink(path);
