@@ -27,19 +27,22 @@ else
 B	?= build
 endif
 
+COMMON_SRC = common/err.c common/io.c common/json.c
 VERIFY_SRC = verify/bundle.c verify/manifest.c verify/sigblock.c \
 	     verify/trust.c verify/policy.c verify/chunk.c \
-	     verify/sha256.c
-SLOTS_SRC  = slots/writer.c slots/frame.c slots/bootstate.c slots/bootenv.c \
-	     slots/identity.c \
-	     slots/uboot.c slots/grub.c
-AGENT_SRC  = agent/err.c agent/config.c agent/state.c agent/util.c \
-	     agent/keys.c agent/create.c agent/info.c agent/install.c \
+	     verify/digest.c verify/sha256.c verify/frame.c
+SLOTS_SRC  = slots/writer.c slots/identity.c \
+	     slots/boot/bootstate.c slots/boot/bootenv.c \
+	     slots/boot/uboot.c slots/boot/grub.c
+HOST_SRC   = host/create.c host/keys.c host/tar.c
+AGENT_SRC  = agent/config.c agent/state.c agent/util.c \
+	     agent/info.c agent/install.c \
 	     agent/update.c agent/status.c agent/progress.c agent/device.c \
-	     agent/tar.c agent/health.c agent/exitcode.c
+	     agent/health.c agent/exitcode.c
 MAIN_SRC   = agent/main.c
 
-LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(VERIFY_SRC) $(SLOTS_SRC) $(AGENT_SRC))
+LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(COMMON_SRC) $(VERIFY_SRC) $(SLOTS_SRC) \
+	  $(HOST_SRC) $(AGENT_SRC))
 UNIT_SRC = $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -99,8 +102,8 @@ $(B)/tests/%: tests/unit/%.c tests/check.h tests/harness.h \
 # libFuzzer targets, always with clang and the sanitizers. The library
 # is built once, instrumented, and each target links what it calls.
 FUZZ_SAN   = -g -O1 -fsanitize=address,undefined $(CPPFLAGS)
-FUZZ_OBJ   = $(patsubst %.c,build/fuzz/obj/%.o,$(VERIFY_SRC) $(SLOTS_SRC) \
-	     $(AGENT_SRC))
+FUZZ_OBJ   = $(patsubst %.c,build/fuzz/obj/%.o,$(COMMON_SRC) $(VERIFY_SRC) \
+	     $(SLOTS_SRC) $(HOST_SRC) $(AGENT_SRC))
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@

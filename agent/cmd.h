@@ -34,8 +34,8 @@ enum exit_code {
 	EXIT_HEALTH = 9,	/* a health check failed: rolled back */
 };
 
-int	cmd_keys_create(int argc, char **argv);		/* agent/keys.c */
-int	cmd_bundle_create(int argc, char **argv);	/* agent/create.c */
+int	cmd_keys_create(int argc, char **argv);		/* host/keys.c */
+int	cmd_bundle_create(int argc, char **argv);	/* host/create.c */
 int	cmd_bundle_info(int argc, char **argv);		/* agent/info.c */
 int	cmd_bundle_verify(int argc, char **argv);	/* agent/info.c */
 int	cmd_update(int argc, char **argv);		/* agent/update.c */

@@ -15,9 +15,9 @@
 #include <ini.h>
 
 #include "agent/config.h"
-#include "agent/err.h"
-#include "agent/util.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "slots/boot/bootenv.h"
 #include "slots/identity.h"
 
 #define CONFIG_MAX_SIZE		(1024 * 1024)
@@ -569,7 +569,7 @@ owned_paths(const struct config *c, struct storage *st)
 		fclose(f);
 	}
 	if (strcmp(c->bootloader, "grub") == 0 && c->grub_env != NULL) {
-		/* slots/grub.c keeps a backup beside the grubenv. */
+		/* slots/boot/grub.c keeps a backup beside the grubenv. */
 		own(st, "[grub] env", c->grub_env, NULL, 1);
 		if (asprintf(&b, "%s.upkit", c->grub_env) != -1)
 			own(st, "the [grub] env backup", b, b, 1);

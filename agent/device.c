@@ -18,11 +18,12 @@
 
 #include "agent/config.h"
 #include "agent/device.h"
-#include "agent/err.h"
 #include "agent/exitcode.h"
 #include "agent/state.h"
 #include "agent/util.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "slots/boot/bootenv.h"
 
 extern char **environ;
 

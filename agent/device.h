@@ -9,7 +9,7 @@
 #ifndef AGENT_DEVICE_H
 #define AGENT_DEVICE_H
 
-#include "slots/bootenv.h"
+#include "slots/boot/bootenv.h"
 
 struct err;
 struct config;
@@ -48,7 +48,7 @@ int	device_exit_code(enum device_stage stage);
  * env, a slot or the state; -EBUSY at once if another upkit holds it.
  * Then reads state and env again, as they are under the lock. Released
  * by device_free(). Reading commands never take it, and the env itself
- * is locked only inside each read and store (slots/uboot.c). */
+ * is locked only inside each read and store (slots/boot/uboot.c). */
 int	device_lock(struct device *d, struct err *e);
 /* Flushes and runs the system's reboot command; returns only if that
  * failed (or, in tests, if a stand-in returns). */

@@ -37,10 +37,11 @@
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
-#include "agent/err.h"
 #include "agent/state.h"
 #include "agent/util.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "common/json.h"
+#include "slots/boot/bootenv.h"
 
 extern char **environ;
 

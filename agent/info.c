@@ -14,9 +14,11 @@
 #include <cjson/cJSON.h>
 
 #include "agent/cmd.h"
-#include "agent/err.h"
 #include "agent/install.h"
 #include "agent/util.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "common/json.h"
 #include "verify/bundle.h"
 #include "verify/trust.h"
 

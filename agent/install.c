@@ -22,13 +22,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/err.h"
 #include "agent/exitcode.h"
 #include "agent/install.h"
-#include "agent/util.h"
+#include "common/err.h"
+#include "common/io.h"
 #include "slots/slot.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
+#include "verify/digest.h"
+#include "verify/frame.h"
 #include "verify/trust.h"
 
 #define WORKERS_MAX	8
@@ -78,7 +80,7 @@ install_open(int fd, const char *srcname, const struct keyring *k,
     struct install **ip, struct err *e)
 {
 	struct install *in;
-	struct trust_sha256 *sha = NULL;
+	struct digest *sha = NULL;
 	struct sigblock sig;
 	uint8_t hdr[BUNDLE_HEADER_SIZE], shead[BUNDLE_SIGBLOCK_HEAD];
 	uint8_t digest[32], *sbuf = NULL;
@@ -132,11 +134,11 @@ install_open(int fd, const char *srcname, const struct keyring *k,
 	}
 
 	/* The signature covers header||manifest; its digest is the id. */
-	if ((r = trust_sha256_open(&sha, e)) < 0)
+	if ((r = digest_open(&sha, e)) < 0)
 		goto fail;
-	trust_sha256_update(sha, hdr, sizeof(hdr));
-	trust_sha256_update(sha, mbuf, in->h.manifest_len);
-	trust_sha256_final(sha, digest);
+	digest_update(sha, hdr, sizeof(hdr));
+	digest_update(sha, mbuf, in->h.manifest_len);
+	digest_final(sha, digest);
 	bundle_hex(digest, sizeof(digest), in->id);
 	if (k != NULL) {
 		if ((r = trust_verify(k, &sig, digest, e)) < 0) {
@@ -172,7 +174,7 @@ install_open(int fd, const char *srcname, const struct keyring *k,
 	r = 0;
 	in = NULL;
 fail:
-	trust_sha256_free(sha);
+	digest_free(sha);
 	free(sbuf);
 	free(mbuf);
 	install_free(in);

@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/progress.h"
-#include "agent/util.h"
+#include "common/json.h"
 
 static uint64_t
 now_ms(void)

@@ -13,9 +13,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/err.h"
 #include "agent/state.h"
-#include "agent/util.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "common/json.h"
 
 #define STATE_MAX_SIZE	(1024 * 1024)
 /* cJSON keeps numbers as doubles: integers above 2^53 would not round

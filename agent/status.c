@@ -19,9 +19,9 @@
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
-#include "agent/err.h"
 #include "agent/state.h"
-#include "agent/util.h"
+#include "common/err.h"
+#include "common/json.h"
 
 static const char *const type_names[] = {
 	[SLOT_RAW] = "raw",

@@ -1,9 +1,9 @@
 /*
- * verify/endian: the bundle's integers are big-endian on disk. Read and
+ * common/endian: the bundle's integers are big-endian on disk. Read and
  * write them byte by byte, so alignment and host order never matter.
  */
-#ifndef VERIFY_ENDIAN_H
-#define VERIFY_ENDIAN_H
+#ifndef COMMON_ENDIAN_H
+#define COMMON_ENDIAN_H
 
 #include <stdint.h>
 
@@ -49,4 +49,4 @@ put64(uint8_t *p, uint64_t v)
 	put32(p + 4, (uint32_t)v);
 }
 
-#endif /* VERIFY_ENDIAN_H */
+#endif /* COMMON_ENDIAN_H */

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 
 int
 err_set(struct err *e, int code, const char *fmt, ...)

@@ -4,8 +4,8 @@
  * message that names the object. Callers add context with err_prefix().
  * This header includes nothing.
  */
-#ifndef AGENT_ERR_H
-#define AGENT_ERR_H
+#ifndef COMMON_ERR_H
+#define COMMON_ERR_H
 
 struct err {
 	int	code;		/* negative errno; 0 means no error */
@@ -21,4 +21,4 @@ int	err_prefix(struct err *e, const char *fmt, ...)
 /* Clears the error. */
 void	err_clear(struct err *e);
 
-#endif /* AGENT_ERR_H */
+#endif /* COMMON_ERR_H */

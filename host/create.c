@@ -18,13 +18,15 @@
 #include <zstd.h>
 
 #include "agent/cmd.h"
-#include "agent/create.h"
-#include "agent/err.h"
 #include "agent/exitcode.h"
-#include "agent/tar.h"
 #include "agent/util.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "host/create.h"
+#include "host/tar.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
+#include "verify/digest.h"
 #include "verify/trust.h"
 
 #define PEM_MAX		(1u << 20)
@@ -468,8 +470,8 @@ compress_job(struct worker *w, struct job *j)
 	j->c.csize = (uint32_t)n;
 	j->c.usize = (uint32_t)j->ulen;
 	j->c.xxh3 = chunk_xxh3(j->in, j->ulen);
-	trust_sha256(j->in, j->ulen, j->c.usha);
-	trust_sha256(j->out, n, j->c.csha);
+	digest_sha256(j->in, j->ulen, j->c.usha);
+	digest_sha256(j->out, n, j->c.csha);
 	j->r = 0;
 }
 
@@ -889,7 +891,7 @@ create_bundle(const char *out, const struct create_plan *p,
 	uint8_t hdr[BUNDLE_HEADER_SIZE], digest[32], *sig = NULL;
 	struct bundle_header bh;
 	struct pems pm = { .key = NULL };
-	struct trust_sha256 *h = NULL;
+	struct digest *h = NULL;
 	struct manifest *check = NULL;
 	char *json = NULL;
 	size_t i, jlen, siglen;
@@ -938,11 +940,11 @@ create_bundle(const char *out, const struct create_plan *p,
 	bh.manifest_len = jlen;
 	bh.payload_len = base;
 	bundle_header_encode(&bh, hdr);
-	if ((r = trust_sha256_open(&h, e)) < 0)
+	if ((r = digest_open(&h, e)) < 0)
 		goto out;
-	trust_sha256_update(h, hdr, sizeof(hdr));
-	trust_sha256_update(h, json, jlen);
-	trust_sha256_final(h, digest);
+	digest_update(h, hdr, sizeof(hdr));
+	digest_update(h, json, jlen);
+	digest_final(h, digest);
 	if ((r = trust_sign(pm.key, pm.keylen, pm.cert, pm.certlen,
 	    pm.chain, pm.chainlen, digest, &sig, &siglen, e)) < 0) {
 		err_prefix(e, "sign %s with %s", out, sg->key);
@@ -993,7 +995,7 @@ out:
 		create_manifest_clear(m);
 	}
 	manifest_free(check);
-	trust_sha256_free(h);
+	digest_free(h);
 	free(json);
 	free(sig);
 	pems_free(&pm);

@@ -1,5 +1,5 @@
 /*
- * agent/create: builds a signed bundle from payload sources. A source is
+ * host/create: builds a signed bundle from payload sources. A source is
  * a list of byte ranges of host files: a whole image file, the regular
  * files of a folder, or members of LinuxKit's NAME-initrd.tar. Payloads
  * are cut into chunks, each compressed on its own (one zstd frame) by a
@@ -7,8 +7,8 @@
  * depends on the chunk size and the thread count, never the image.
  * cmd_bundle_create() (agent/cmd.h) is the command on top of this.
  */
-#ifndef AGENT_CREATE_H
-#define AGENT_CREATE_H
+#ifndef HOST_CREATE_H
+#define HOST_CREATE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -81,4 +81,4 @@ int	create_bundle(const char *out, const struct create_plan *p,
 	    struct manifest *m, struct err *e);
 void	create_manifest_clear(struct manifest *m);
 
-#endif /* AGENT_CREATE_H */
+#endif /* HOST_CREATE_H */

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "agent/cmd.h"
-#include "agent/err.h"
-#include "agent/util.h"
+#include "common/err.h"
+#include "common/io.h"
 #include "verify/trust.h"
 
 struct keyfile {
@@ -36,38 +36,13 @@ static int
 write_key_file(const char *path, const char *pem, mode_t mode, int force,
     struct err *e)
 {
-	int fd, r;
+	int r;
 
 	if (force && unlink(path) == -1 && errno != ENOENT) {
 		r = -errno;
 		return err_set(e, r, "remove %s: %s", path, strerror(-r));
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    mode)) == -1) {
-		r = -errno;
-		return err_set(e, r, "create %s: %s", path, strerror(-r));
-	}
-	if ((r = write_all(fd, pem, strlen(pem))) < 0) {
-		err_set(e, r, "write %s: %s", path, strerror(-r));
-		goto fail;
-	}
-	if (fsync(fd) == -1) {
-		r = -errno;
-		err_set(e, r, "fsync %s: %s", path, strerror(-r));
-		goto fail;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		r = -errno;
-		err_set(e, r, "close %s: %s", path, strerror(-r));
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd != -1)
-		close(fd);
-	unlink(path);
-	return r;
+	return file_write_new(path, pem, strlen(pem), mode, e);
 }
 
 int

@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/err.h"
-#include "agent/tar.h"
-#include "agent/util.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "host/tar.h"
 
 #define BLOCK	512
 

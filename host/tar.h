@@ -1,5 +1,5 @@
 /*
- * agent/tar: a minimal reader of ustar and GNU tar archives, enough for
+ * host/tar: a minimal reader of ustar and GNU tar archives, enough for
  * LinuxKit's NAME-initrd.tar. It lists members with the offset of their
  * data in the file, so callers read the bytes themselves (pread); it
  * never extracts. GNU long names ('L') and pax "path" records ('x') are
@@ -7,8 +7,8 @@
  * checked, and a member whose data runs past the end of the file is an
  * error, so a truncated archive is never mistaken for a short one.
  */
-#ifndef AGENT_TAR_H
-#define AGENT_TAR_H
+#ifndef HOST_TAR_H
+#define HOST_TAR_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,4 +37,4 @@ void	tar_members_free(struct tar_member *m, size_t n);
  * pointing into name; "" for a folder entry ending in '/'. */
 const char *tar_basename(const char *name);
 
-#endif /* AGENT_TAR_H */
+#endif /* HOST_TAR_H */

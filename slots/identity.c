@@ -30,7 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "slots/identity.h"
 
 #define LINKS_MAX	40	/* symlinks in one path, as the kernel's */

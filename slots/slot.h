@@ -9,7 +9,8 @@
  * past the slot's size, fsyncs in slot_writer_finish(), then reads back
  * from the storage, not the page cache, with slot_writer_read(). Files
  * slots write into a folder aside and only slot_writer_commit() swaps it
- * in (rename, fsync the parent). No hashes, no zstd, no bootloaders here.
+ * in (rename, fsync the parent). No hashes, no zstd (verify/frame.h), no
+ * bootloaders (slots/boot/) here.
  */
 #ifndef SLOTS_SLOT_H
 #define SLOTS_SLOT_H
@@ -72,14 +73,5 @@ void	slot_writer_free(struct slot_writer *w);	/* accepts NULL */
 
 /* Size in bytes of a raw slot's storage (block device or file). */
 int	slot_size(const struct slot *s, uint64_t *sizep, struct err *e);
-
-/* Decodes one zstd frame (src, srclen) into exactly expect bytes of dst.
- * The window is bounded (ZSTD_d_windowLogMax); -EBADMSG if the frame is
- * corrupt or its size is not expect. One decoder per thread. */
-struct frame_decoder;		/* opaque */
-int	frame_decoder_open(struct frame_decoder **dp, struct err *e);
-int	frame_decode(struct frame_decoder *d, const void *src, size_t srclen,
-	    void *dst, size_t expect, struct err *e);
-void	frame_decoder_free(struct frame_decoder *d);	/* accepts NULL */
 
 #endif /* SLOTS_SLOT_H */

@@ -32,7 +32,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/err.h"
+#include "common/err.h"
+#include "common/io.h"
 #include "slots/identity.h"
 #include "slots/slot.h"
 
@@ -76,47 +77,6 @@ struct slot_writer {
 	int		 committed;
 	uint32_t	 modemask;	/* MODE_PLAIN or MODE_SPECIAL */
 };
-
-static int
-pwrite_all(int fd, const char *p, size_t len, uint64_t off)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = pwrite(fd, p, len, (off_t)off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Returns 0, -EIO on a short read (the storage shrank), or -errno. */
-static int
-pread_all(int fd, char *p, size_t len, uint64_t off)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = pread(fd, p, len, (off_t)off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
 
 static int
 aligned(const void *buf, size_t len, uint64_t off)
@@ -255,27 +215,6 @@ rmtree(const char *path, struct err *e)
 	if (r < 0 && r != -ENOENT)
 		return err_set(e, r, "remove %s: %s", path, strerror(-r));
 	return 0;
-}
-
-static int
-fsync_path(const char *path, struct err *e)
-{
-	int fd, r = 0;
-
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		r = -errno;
-		return err_set(e, r, "open %s: %s", path, strerror(-r));
-	}
-	/*
-	 * Files slots sit on a boot partition, usually vfat, where an
-	 * fsync of a folder does not write the FAT: after a power cut the
-	 * renamed folder pointed at free clusters (seen in the QEMU tests).
-	 * syncfs writes the whole, small, filesystem.
-	 */
-	if (fsync(fd) == -1 || syncfs(fd) == -1)
-		r = err_set(e, -EIO, "fsync %s: %s", path, strerror(errno));
-	close(fd);
-	return r;
 }
 
 static int
@@ -562,7 +501,7 @@ files_sync(struct slot_writer *w, struct err *e)
 			return err_set(e, -EIO, "slot %s (%c): fsync %s: %s",
 			    w->name, w->bootname, w->files[i].path,
 			    strerror(errno));
-	return fsync_path(w->aside, e);
+	return fsync_dir(w->aside, e);
 }
 
 int
@@ -648,7 +587,7 @@ drop_old(struct slot_writer *w, const char *path, struct err *e)
 
 	/* A crash before this point leaves path for the next open. */
 	if ((r = rmtree(path, e)) < 0 ||
-	    (r = fsync_path(w->parent, e)) < 0)
+	    (r = fsync_dir(w->parent, e)) < 0)
 		return err_prefix(e, "slot %s (%c): committed %s, but",
 		    w->name, w->bootname, w->device);
 	return 0;
@@ -680,14 +619,14 @@ slot_writer_commit(struct slot_writer *w, struct err *e)
 			    strerror(-r));
 		}
 		w->committed = 1;
-		return fsync_path(w->parent, e);
+		return fsync_dir(w->parent, e);
 	}
 	if (!S_ISDIR(st.st_mode))
 		return err_set(e, -ENOTDIR, "slot %s (%c): %s is not a folder",
 		    w->name, w->bootname, w->device);
 	if (rename_exchange(w->aside, w->device) == 0) {
 		w->committed = 1;
-		if ((r = fsync_path(w->parent, e)) < 0)
+		if ((r = fsync_dir(w->parent, e)) < 0)
 			return r;
 		return drop_old(w, w->aside, e);
 	}
@@ -712,7 +651,7 @@ slot_writer_commit(struct slot_writer *w, struct err *e)
 		return r;
 	}
 	w->committed = 1;
-	if ((r = fsync_path(w->parent, e)) < 0)
+	if ((r = fsync_dir(w->parent, e)) < 0)
 		return r;
 	return drop_old(w, w->old, e);
 }

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/err.h"
-#include "agent/util.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "slots/boot/bootenv.h"
 #include "tests/check.h"
 
 #define HARNESS_UNUSED	__attribute__((unused))

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "agent/err.h"
+#include "common/endian.h"
+#include "common/err.h"
 #include "verify/bundle.h"
-#include "verify/endian.h"
 
 int
 bundle_header_parse(const uint8_t *buf, struct bundle_header *h,

@@ -10,9 +10,10 @@
 
 #include <xxhash.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
+#include "verify/digest.h"
 #include "verify/trust.h"
 
 int
@@ -24,7 +25,7 @@ chunk_check_compressed(const struct bundle_chunk *c, size_t index,
 	if (len != c->csize)
 		return err_set(e, -EBADMSG, "chunk %zu: %zu compressed bytes, "
 		    "expected %u", index, len, c->csize);
-	trust_sha256(buf, len, sha);
+	digest_sha256(buf, len, sha);
 	if (memcmp(sha, c->csha, sizeof(sha)) != 0)
 		return err_set(e, -EBADMSG, "chunk %zu: compressed SHA-256 "
 		    "mismatch", index);
@@ -128,17 +129,17 @@ int
 chunk_payload_sha256(const struct bundle_payload *p, uint8_t out[32],
     struct err *e)
 {
-	struct trust_sha256 *h;
+	struct digest *h;
 	size_t i;
 	int r;
 
-	if ((r = trust_sha256_open(&h, e)) < 0)
+	if ((r = digest_open(&h, e)) < 0)
 		return r;
 	for (i = 0; i < p->nchunks; i++)
-		trust_sha256_update(h, p->chunks[i].usha,
+		digest_update(h, p->chunks[i].usha,
 		    sizeof(p->chunks[i].usha));
-	trust_sha256_final(h, out);
-	trust_sha256_free(h);
+	digest_final(h, out);
+	digest_free(h);
 	return 0;
 }
 

@@ -11,8 +11,8 @@
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
-#include "agent/err.h"
-#include "slots/slot.h"
+#include "common/err.h"
+#include "verify/frame.h"
 
 /* Chunks are at most 64 MiB, so no honest frame needs a larger window;
  * the limit bounds the decoder's memory whatever the frame header says. */

@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 #include <zstd.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "verify/bundle.h"
 
 /*

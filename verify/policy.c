@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "verify/bundle.h"
 #include "verify/policy.h"
 

@@ -3,7 +3,7 @@
  * extensions, the Armv8 SHA2 instructions), chosen at run time. mbedtls
  * 2.28 uses neither and hashes at a sixth of their speed, which made the
  * check of each compressed chunk the slowest step of an install. Where the
- * CPU has neither, sha256_hw() is 0 and trust.c hashes with mbedtls; the
+ * CPU has neither, sha256_hw() is 0 and digest.c hashes with mbedtls; the
  * result is the same either way (tests/unit/sha256_test.c).
  */
 #ifndef VERIFY_SHA256_H

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/err.h"
+#include "common/endian.h"
+#include "common/err.h"
 #include "verify/bundle.h"
-#include "verify/endian.h"
 
 #define SIGBLOCK_MAGIC	"UPKS"
 #define SIG_MAX		1024u

@@ -27,9 +27,9 @@
 #include <mbedtls/bignum.h>
 #endif
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "verify/bundle.h"
-#include "verify/sha256.h"
+#include "verify/digest.h"
 #include "verify/trust.h"
 
 #define RSA_SIGN_MIN_BITS	3072
@@ -41,14 +41,6 @@ struct keyring {
 	mbedtls_x509_crl	crl;
 	int			have_crl;
 	char			crlname[256];	/* for messages */
-};
-
-/* The CPU's SHA instructions where it has them (verify/sha256.c),
- * mbedtls otherwise: the same digest either way. */
-struct trust_sha256 {
-	int			hw;
-	struct sha256		s;
-	mbedtls_md_context_t	md;
 };
 
 /* Random source for signing and key generation. */
@@ -114,72 +106,6 @@ static int
 is_pem(const void *buf, size_t len)
 {
 	return len >= 10 && memmem(buf, len, "-----BEGIN", 10) != NULL;
-}
-
-void
-trust_sha256(const void *buf, size_t len, uint8_t out[32])
-{
-	struct sha256 s;
-
-	if (sha256_hw()) {
-		sha256_init(&s);
-		sha256_update(&s, buf, len);
-		sha256_final(&s, out);
-		return;
-	}
-	mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), buf, len,
-	    out);
-}
-
-int
-trust_sha256_open(struct trust_sha256 **hp, struct err *e)
-{
-	struct trust_sha256 *h;
-
-	*hp = NULL;
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return err_set(e, -ENOMEM, "sha256: context");
-	mbedtls_md_init(&h->md);
-	if ((h->hw = sha256_hw()) != 0) {
-		sha256_init(&h->s);
-		*hp = h;
-		return 0;
-	}
-	if (mbedtls_md_setup(&h->md,
-	    mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 0) != 0 ||
-	    mbedtls_md_starts(&h->md) != 0) {
-		trust_sha256_free(h);
-		return err_set(e, -ENOMEM, "sha256: setup");
-	}
-	*hp = h;
-	return 0;
-}
-
-void
-trust_sha256_update(struct trust_sha256 *h, const void *buf, size_t len)
-{
-	if (h->hw)
-		sha256_update(&h->s, buf, len);
-	else
-		mbedtls_md_update(&h->md, buf, len);
-}
-
-void
-trust_sha256_final(struct trust_sha256 *h, uint8_t out[32])
-{
-	if (h->hw)
-		sha256_final(&h->s, out);
-	else
-		mbedtls_md_finish(&h->md, out);
-}
-
-void
-trust_sha256_free(struct trust_sha256 *h)
-{
-	if (h == NULL)
-		return;
-	mbedtls_md_free(&h->md);
-	free(h);
 }
 
 int

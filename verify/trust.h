@@ -65,13 +65,4 @@ int	trust_sign(const void *key, size_t keylen, const void *cert,
 int	trust_keys_create(const char *cn, char **root_pem, char **root_key_pem,
 	    char **signer_pem, char **signer_key_pem, struct err *e);
 
-/* SHA-256 of len bytes (mbedtls). Incremental form for streams. */
-void	trust_sha256(const void *buf, size_t len, uint8_t out[32]);
-struct trust_sha256;		/* opaque */
-int	trust_sha256_open(struct trust_sha256 **hp, struct err *e);
-void	trust_sha256_update(struct trust_sha256 *h, const void *buf,
-	    size_t len);
-void	trust_sha256_final(struct trust_sha256 *h, uint8_t out[32]);
-void	trust_sha256_free(struct trust_sha256 *h);	/* accepts NULL */
-
 #endif /* VERIFY_TRUST_H */

@@ -5,11 +5,11 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "slots/bootenv.h"
+#include "slots/boot/bootenv.h"
 
-/* Defined in slots/uboot.c. */
+/* Defined in slots/boot/uboot.c. */
 extern const struct bootenv_ops uboot_ops;
-/* Defined in slots/grub.c. */
+/* Defined in slots/boot/grub.c. */
 extern const struct bootenv_ops grub_ops;
 
 static const struct bootenv_ops *const backends[] = {

@@ -1,5 +1,5 @@
 /*
- * slots/bootenv: boot selection, one scheme for every bootloader:
+ * slots/boot/bootenv: boot selection, one scheme for every bootloader:
  * BOOT_ORDER="A B", BOOT_A_LEFT, BOOT_B_LEFT. The boot script boots the
  * first slot in BOOT_ORDER with attempts left, after decrementing its
  * counter. upkit keeps three more variables of its own beside them, so
@@ -11,8 +11,8 @@
  * either the old or the new env after a power cut. Other variables in the
  * env are kept as they are.
  */
-#ifndef SLOTS_BOOTENV_H
-#define SLOTS_BOOTENV_H
+#ifndef SLOTS_BOOT_BOOTENV_H
+#define SLOTS_BOOT_BOOTENV_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -114,4 +114,4 @@ int	bootstate_left_parse(const char *name, const char *s, int *leftp,
  * else 'A'. An env with no BOOT_ORDER at all is an empty order. */
 char	bootstate_next(const struct bootstate *st, int *leftp);
 
-#endif /* SLOTS_BOOTENV_H */
+#endif /* SLOTS_BOOT_BOOTENV_H */

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/err.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "slots/boot/bootenv.h"
 
 static int
 slot_index(char bootname)

@@ -24,8 +24,9 @@
 
 #include <xxhash.h>
 
-#include "agent/err.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "slots/boot/bootenv.h"
 
 #define ENVBLK_SIZE	1024
 #define SECTOR		512
@@ -339,62 +340,6 @@ block_build(const struct vars *vs, unsigned char *out)
 	return 0;
 }
 
-/* Reads up to max bytes of path; *lenp is the count read, and -EFBIG
- * tells that the file holds more. */
-static int
-read_upto(const char *path, unsigned char *buf, size_t max, size_t *lenp)
-{
-	unsigned char extra;
-	ssize_t n;
-	size_t off = 0;
-	int fd, r = 0;
-
-	*lenp = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -errno;
-	while (off < max) {
-		if ((n = read(fd, buf + off, max - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	*lenp = off;
-	if (off == max) {
-		while ((n = read(fd, &extra, 1)) == -1 && errno == EINTR)
-			;
-		if (n == -1)
-			r = -errno;
-		else if (n > 0)
-			r = -EFBIG;
-	}
-out:
-	close(fd);
-	return r;
-}
-
-static int
-pwrite_all(int fd, const unsigned char *buf, size_t len, off_t off)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = pwrite(fd, buf, len, off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 static void
 backup_trailer(const unsigned char *np, char *out, size_t outlen)
 {
@@ -409,77 +354,16 @@ backup_write(struct bootenv *b, const unsigned char *n,
     const unsigned char *p, struct err *e)
 {
 	unsigned char buf[BACKUP_SIZE + 1];
-	char *dir = NULL, *slash;
-	int fd = -1, r;
 
 	memcpy(buf, n, ENVBLK_SIZE);
 	memcpy(buf + ENVBLK_SIZE, p, ENVBLK_SIZE);
 	backup_trailer(buf, (char *)buf + 2 * ENVBLK_SIZE,
 	    sizeof(buf) - 2 * ENVBLK_SIZE);
-	/* A new file, never one planted at the name (a symlink would make
-	 * us write its target): remove what is there, then create with
-	 * O_EXCL, which also fails on a symlink that reappears. */
-	if (unlink(b->tmp) == -1 && errno != ENOENT) {
-		r = -errno;
-		err_set(e, r, "grubenv backup %s: unlink: %s", b->tmp,
-		    strerror(-r));
-		goto out;
-	}
-	if ((fd = open(b->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1) {
-		r = -errno;
-		err_set(e, r, "grubenv backup %s: %s", b->tmp, strerror(-r));
-		goto out;
-	}
-	if ((r = pwrite_all(fd, buf, BACKUP_SIZE, 0)) < 0 ||
-	    (fsync(fd) == -1 && (r = -errno) < 0)) {
-		err_set(e, r, "grubenv backup %s: write: %s", b->tmp,
-		    strerror(-r));
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		r = -errno;
-		err_set(e, r, "grubenv backup %s: close: %s", b->tmp,
-		    strerror(-r));
-		goto out;
-	}
-	fd = -1;
-	if (rename(b->tmp, b->backup) == -1) {
-		r = -errno;
-		err_set(e, r, "grubenv backup: rename %s to %s: %s", b->tmp,
-		    b->backup, strerror(-r));
-		goto out;
-	}
-	/* The rename is durable only once the folder is. */
-	if ((dir = strdup(b->backup)) == NULL) {
-		r = err_set(e, -ENOMEM, "grubenv backup %s: out of memory",
-		    b->backup);
-		goto out;
-	}
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	/* grubenv lives on the ESP, and on vfat an fsync of the folder
-	 * does not write the FAT: only syncfs makes the rename durable. */
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1 || syncfs(fd) == -1) {
-		r = -errno;
-		err_set(e, r, "grubenv backup: fsync folder %s: %s", dir,
-		    strerror(-r));
-		goto out;
-	}
-	r = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (r < 0)
-		unlink(b->tmp);
-	free(dir);
-	return r;
+	/* grubenv lives on the ESP: file_replace's folder fsync includes
+	 * the syncfs that vfat needs for the rename to be durable. */
+	if (file_replace(b->backup, b->tmp, buf, BACKUP_SIZE, 0600, e) < 0)
+		return err_prefix(e, "grubenv backup");
+	return 0;
 }
 
 /*

@@ -14,8 +14,8 @@
 
 #include <libuboot.h>
 
-#include "agent/err.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "slots/boot/bootenv.h"
 
 struct bootenv {
 	struct uboot_ctx	*ctx;

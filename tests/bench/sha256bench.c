@@ -12,16 +12,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/err.h"
-#include "agent/util.h"
+#include "common/err.h"
+#include "common/io.h"
 #include "verify/bundle.h"
+#include "verify/digest.h"
 #include "verify/sha256.h"
 #include "verify/trust.h"
 
 int
 main(int argc, char **argv)
 {
-	struct trust_sha256 *h;
+	struct digest *h;
 	struct timespec a, b;
 	struct err e;
 	uint8_t d[32];
@@ -37,21 +38,21 @@ main(int argc, char **argv)
 	}
 	if (generic)
 		sha256_hw_enable(0);
-	if ((buf = malloc(1 << 20)) == NULL || trust_sha256_open(&h, &e) < 0)
+	if ((buf = malloc(1 << 20)) == NULL || digest_open(&h, &e) < 0)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	while ((n = read_full(fd, buf, 1 << 20)) > 0) {
-		trust_sha256_update(h, buf, (size_t)n);
+		digest_update(h, buf, (size_t)n);
 		total += (double)n;
 	}
-	trust_sha256_final(h, d);
+	digest_final(h, d);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	bundle_hex(d, sizeof(d), hex);
 	secs = (double)(b.tv_sec - a.tv_sec) +
 	    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	printf("%.3f %.0f %s %s\n", secs, total / (1 << 20) / secs,
 	    sha256_hw() ? sha256_engine() : "mbedtls", hex);
-	trust_sha256_free(h);
+	digest_free(h);
 	free(buf);
 	close(fd);
 	return n < 0;

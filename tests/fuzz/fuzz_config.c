@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "agent/config.h"
-#include "agent/err.h"
+#include "common/err.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/err.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "slots/boot/bootenv.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

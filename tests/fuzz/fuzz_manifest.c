@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "verify/bundle.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/err.h"
 #include "agent/state.h"
+#include "common/err.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

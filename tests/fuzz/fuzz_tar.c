@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/err.h"
-#include "agent/tar.h"
+#include "common/err.h"
+#include "host/tar.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "agent/err.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "slots/boot/bootenv.h"
 #include "tests/check.h"
 
 static void

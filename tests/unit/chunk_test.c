@@ -4,10 +4,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "tests/check.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
+#include "verify/digest.h"
 #include "verify/trust.h"
 
 int
@@ -25,7 +26,7 @@ main(void)
 	memset(&c, 0, sizeof(c));
 	c.csize = sizeof(comp);
 	c.usize = sizeof(plain);
-	trust_sha256(comp, sizeof(comp), c.csha);
+	digest_sha256(comp, sizeof(comp), c.csha);
 	c.xxh3 = chunk_xxh3(plain, sizeof(plain));
 	/* XXH3-64 of the empty input, from the xxHash reference. */
 	CHECK(chunk_xxh3("", 0) == 0x2d06800538d394c2ull);
@@ -93,11 +94,11 @@ main(void)
 
 		memset(&p, 0, sizeof(p));
 		memset(two, 0, sizeof(two));
-		trust_sha256("one", 3, two[0].usha);
-		trust_sha256("two", 3, two[1].usha);
+		digest_sha256("one", 3, two[0].usha);
+		digest_sha256("two", 3, two[1].usha);
 		memcpy(list, two[0].usha, 32);
 		memcpy(list + 32, two[1].usha, 32);
-		trust_sha256(list, sizeof(list), want);
+		digest_sha256(list, sizeof(list), want);
 		p.name = (char *)"rootfs";
 		p.chunks = two;
 		p.nchunks = 2;

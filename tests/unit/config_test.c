@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "agent/config.h"
-#include "agent/err.h"
+#include "common/err.h"
 #include "tests/harness.h"
 
 /* Lines 1-3, 4-5, 6-7 and 8-13. */

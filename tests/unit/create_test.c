@@ -1,5 +1,5 @@
 /*
- * tests/unit/create_test.c: agent/create's inputs, chunking and whole
+ * tests/unit/create_test.c: host/create's inputs, chunking and whole
  * bundles, read back by agent/install with a real keyring.
  */
 #include <errno.h>
@@ -13,14 +13,15 @@
 #include <zstd.h>
 
 #include "agent/cmd.h"
-#include "agent/create.h"
-#include "agent/err.h"
 #include "agent/install.h"
-#include "agent/util.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "host/create.h"
+#include "tests/harness.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
+#include "verify/digest.h"
 #include "verify/trust.h"
-#include "tests/harness.h"
 
 /* Compressible but not trivial: so chunks differ and frames are real. */
 static uint8_t *
@@ -164,9 +165,9 @@ test_payload(int threads)
 
 		CHECK(bp.nchunks <= 16);
 		for (i = 0; i * 4096 < asz + bsz; i++)
-			trust_sha256(all + 4096 * i, asz + bsz - 4096 * i <
+			digest_sha256(all + 4096 * i, asz + bsz - 4096 * i <
 			    4096 ? asz + bsz - 4096 * i : 4096, list + 32 * i);
-		trust_sha256(list, 32 * i, sha);
+		digest_sha256(list, 32 * i, sha);
 		CHECK(memcmp(sha, bp.sha256, 32) == 0);
 	}
 	cbuf = malloc(ZSTD_compressBound(4096));
@@ -191,7 +192,7 @@ test_payload(int threads)
 		/* Chunk 5 spans the two files. */
 		CHECK(memcmp(ubuf, all + 4096 * i, want) == 0);
 		CHECK(c->xxh3 == chunk_xxh3(ubuf, n));
-		trust_sha256(ubuf, n, sha);
+		digest_sha256(ubuf, n, sha);
 		CHECK(memcmp(sha, c->usha, 32) == 0);
 		off += c->csize;
 	}

@@ -6,8 +6,9 @@
 #define ZSTD_STATIC_LINKING_ONLY	/* ZSTD_getFrameHeader */
 #include <zstd.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "slots/slot.h"
+#include "verify/frame.h"
 #include "tests/check.h"
 
 #define N	(256 * 1024)

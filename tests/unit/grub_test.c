@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/err.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "slots/boot/bootenv.h"
 #include "tests/harness.h"
 
 #define BLK	1024

@@ -18,9 +18,9 @@
 #include <cjson/cJSON.h>
 
 #include "agent/cmd.h"
-#include "agent/err.h"
 #include "agent/state.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "slots/boot/bootenv.h"
 #include "tests/harness.h"
 
 #define ENV_SIZE	0x4000

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "slots/identity.h"
 #include "tests/harness.h"
 

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/create.h"
-#include "agent/err.h"
 #include "agent/install.h"
-#include "agent/util.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "host/create.h"
 #include "slots/slot.h"
 #include "tests/harness.h"
 #include "verify/bundle.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "tests/check.h"
 #include "verify/bundle.h"
 

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "tests/check.h"
 #include "verify/bundle.h"
 #include "verify/policy.h"

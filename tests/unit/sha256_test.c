@@ -2,7 +2,7 @@
  * tests/sha256_test: the SHA-256 on the CPU's SHA instructions gives the
  * digests of FIPS 180-4's examples and, for every length up to a few
  * blocks and for large buffers fed in odd pieces, the same digest as
- * mbedtls. trust_sha256() gives it too, with the instructions and without.
+ * mbedtls. digest_sha256() gives it too, with the instructions and without.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,9 +11,10 @@
 
 #include <mbedtls/md.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "tests/check.h"
 #include "verify/bundle.h"
+#include "verify/digest.h"
 #include "verify/sha256.h"
 #include "verify/trust.h"
 
@@ -138,7 +139,7 @@ static void
 test_trust(int on)
 {
 	static const uint8_t msg[] = "upkit chunk";
-	struct trust_sha256 *h;
+	struct digest *h;
 	struct err e;
 	uint8_t d1[32], d2[32], d3[32];
 
@@ -146,13 +147,13 @@ test_trust(int on)
 	if (!on)
 		CHECK(sha256_hw() == 0 && strcmp(sha256_engine(), "none") == 0);
 	ref(msg, sizeof(msg), d1);
-	trust_sha256(msg, sizeof(msg), d2);
+	digest_sha256(msg, sizeof(msg), d2);
 	CHECK(memcmp(d1, d2, 32) == 0);
-	CHECK_OK(trust_sha256_open(&h, &e), &e);
-	trust_sha256_update(h, msg, 5);
-	trust_sha256_update(h, msg + 5, sizeof(msg) - 5);
-	trust_sha256_final(h, d3);
-	trust_sha256_free(h);
+	CHECK_OK(digest_open(&h, &e), &e);
+	digest_update(h, msg, 5);
+	digest_update(h, msg + 5, sizeof(msg) - 5);
+	digest_final(h, d3);
+	digest_free(h);
 	CHECK(memcmp(d1, d3, 32) == 0);
 }
 

@@ -11,8 +11,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/err.h"
 #include "agent/state.h"
+#include "common/err.h"
 #include "tests/harness.h"
 
 static char datadir[128], path[160];

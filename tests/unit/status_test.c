@@ -16,9 +16,9 @@
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
-#include "agent/err.h"
 #include "agent/state.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "slots/boot/bootenv.h"
 #include "tests/harness.h"
 
 #define ENV_SIZE	0x4000

@@ -1,4 +1,4 @@
-/* tests/unit/tar_test.c: agent/tar against archives made by GNU tar. */
+/* tests/unit/tar_test.c: host/tar against archives made by GNU tar. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/err.h"
-#include "agent/tar.h"
-#include "agent/util.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "host/tar.h"
 #include "tests/harness.h"
 
 static const struct tar_member *

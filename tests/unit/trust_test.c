@@ -18,9 +18,10 @@
 #include <mbedtls/rsa.h>
 #include <mbedtls/x509_crt.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "tests/harness.h"
 #include "verify/bundle.h"
+#include "verify/digest.h"
 #include "verify/trust.h"
 
 static mbedtls_entropy_context entropy;
@@ -443,19 +444,19 @@ test_sha256(void)
 		0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00,
 		0x15, 0xad
 	};
-	struct trust_sha256 *h;
+	struct digest *h;
 	struct err e;
 	uint8_t md[32];
 
-	trust_sha256("abc", 3, md);
+	digest_sha256("abc", 3, md);
 	CHECK(memcmp(md, abc, 32) == 0);
-	CHECK_OK(trust_sha256_open(&h, &e), &e);
-	trust_sha256_update(h, "a", 1);
-	trust_sha256_update(h, "", 0);
-	trust_sha256_update(h, "bc", 2);
-	trust_sha256_final(h, md);
-	trust_sha256_free(h);
-	trust_sha256_free(NULL);
+	CHECK_OK(digest_open(&h, &e), &e);
+	digest_update(h, "a", 1);
+	digest_update(h, "", 0);
+	digest_update(h, "bc", 2);
+	digest_final(h, md);
+	digest_free(h);
+	digest_free(NULL);
 	CHECK(memcmp(md, abc, 32) == 0);
 }
 
@@ -478,7 +479,7 @@ main(void)
 	    NULL, 0) == 0);
 	test_sha256();
 
-	trust_sha256("header and manifest", 19, digest);
+	digest_sha256("header and manifest", 19, digest);
 	memcpy(other, digest, 32);
 	other[31] ^= 1;
 

@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/util.h"
+#include "common/json.h"
 #include "tests/check.h"
 
 static void

@@ -19,13 +19,14 @@
 #include <unistd.h>
 
 #include "agent/cmd.h"
-#include "agent/create.h"
-#include "agent/err.h"
-#include "agent/util.h"
-#include "slots/bootenv.h"
+#include "common/err.h"
+#include "common/io.h"
+#include "host/create.h"
+#include "slots/boot/bootenv.h"
 #include "tests/harness.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
+#include "verify/digest.h"
 #include "verify/trust.h"
 
 #define CHUNK		4096
@@ -72,7 +73,7 @@ resign(const char *src, const char *dst, enum edit ed)
 	uint8_t hdr[BUNDLE_HEADER_SIZE], digest[32], *sig;
 	char *buf, *key, *cert, *json, *nb;
 	size_t len, keylen, certlen, jlen, siglen, slen, rest, n;
-	struct trust_sha256 *sha;
+	struct digest *sha;
 
 	CHECK_OK(file_read(src, 1 << 24, &buf, &len, &e), &e);
 	CHECK_OK(file_read(at("signer.key"), 1 << 16, &key, &keylen, &e), &e);
@@ -105,11 +106,11 @@ resign(const char *src, const char *dst, enum edit ed)
 	CHECK_OK(manifest_encode(m, &json, &jlen, &e), &e);
 	h.manifest_len = jlen;
 	bundle_header_encode(&h, hdr);
-	CHECK_OK(trust_sha256_open(&sha, &e), &e);
-	trust_sha256_update(sha, hdr, sizeof(hdr));
-	trust_sha256_update(sha, json, jlen);
-	trust_sha256_final(sha, digest);
-	trust_sha256_free(sha);
+	CHECK_OK(digest_open(&sha, &e), &e);
+	digest_update(sha, hdr, sizeof(hdr));
+	digest_update(sha, json, jlen);
+	digest_final(sha, digest);
+	digest_free(sha);
 	CHECK_OK(trust_sign(key, keylen, cert, certlen, NULL, 0, digest, &sig,
 	    &siglen, &e), &e);
 	n = sizeof(hdr) + jlen + siglen + rest;

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/err.h"
+#include "common/err.h"
 #include "slots/slot.h"
 #include "tests/harness.h"
 
