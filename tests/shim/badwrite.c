@@ -18,6 +18,8 @@
  * Storage that cannot flush: with $FAILSYNC_PATH set, fsync(),
  * fdatasync() and syncfs() fail with EIO on that file or folder and on
  * anything open under it (a files slot's aside folder and its files).
+ * $FAILSYNC_CALLS, a comma-separated list of those names, limits the
+ * failure to the calls it names ("syncfs": only syncfs() fails).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -187,12 +189,29 @@ sync_fails(int fd)
 
 typedef int (*sync_fn)(int);
 
+/* Whether $FAILSYNC_CALLS (unset: all) names the call. */
+static int
+call_fails(const char *name)
+{
+	const char *calls = getenv("FAILSYNC_CALLS");
+	size_t n = strlen(name);
+	const char *p;
+
+	if (calls == NULL)
+		return 1;
+	for (p = calls; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == calls || p[-1] == ',') &&
+		    (p[n] == '\0' || p[n] == ','))
+			return 1;
+	return 0;
+}
+
 static int
 bad_sync(const char *name, sync_fn *real, int fd)
 {
 	if (*real == NULL)
 		*real = (sync_fn)dlsym(RTLD_NEXT, name);
-	if (sync_fails(fd)) {
+	if (call_fails(name) && sync_fails(fd)) {
 		errno = EIO;
 		return -1;
 	}

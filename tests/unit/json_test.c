@@ -1,4 +1,4 @@
-/* agent/util: json_add_uint() writes every uint64_t digit for digit. */
+/* tests/unit/json_test.c: json_add_uint() writes every uint64_t digit for digit. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
