@@ -47,14 +47,17 @@ read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-int
-pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+/* pread or pwrite of all len bytes at off; -EIO when the storage gives
+ * or takes no more (a short read: it shrank). */
+static int
+transfer_at(int fd, char *p, size_t len, uint64_t off, int writing)
 {
-	const char *p = buf;
 	ssize_t n;
 
 	while (len > 0) {
-		if ((n = pwrite(fd, p, len, (off_t)off)) < 0) {
+		n = writing ? pwrite(fd, p, len, (off_t)off) :
+		    pread(fd, p, len, (off_t)off);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -69,24 +72,16 @@ pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 }
 
 int
+pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	/* Not written through: transfer_at only passes it to pwrite. */
+	return transfer_at(fd, (char *)(uintptr_t)buf, len, off, 1);
+}
+
+int
 pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
-	char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = pread(fd, p, len, (off_t)off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return transfer_at(fd, buf, len, off, 0);
 }
 
 /* Reads up to max bytes of fd into buf, then one more byte to tell
