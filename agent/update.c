@@ -462,7 +462,7 @@ report(struct update *u, const struct err *e)
 	cJSON *o;
 	char *s;
 
-	if (!u->prog.json) {
+	if (u->prog.mode != PROGRESS_JSON) {
 		progress_end(&u->prog);
 		if (e != NULL)
 			fprintf(stderr, "upkit update: %s\n", e->msg);
@@ -584,7 +584,7 @@ cmd_update(int argc, char **argv)
 	u.stop_pipe[0] = u.stop_pipe[1] = -1;
 	if ((r = parse_args(&u, argc, argv, &json)) >= 0)
 		return r;
-	progress_init(&u.prog, json);
+	progress_init(&u.prog, json ? PROGRESS_JSON : PROGRESS_AUTO);
 
 	if ((r = open_device(&u, &e)) < 0 || (u.exit_code = EXIT_FAIL,
 	    r = device_lock(u.dev, &e)) < 0) {
