@@ -23,11 +23,11 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "host/create.h"
+#include "host/sign.h"
 #include "host/tar.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
 #include "verify/digest.h"
-#include "verify/trust.h"
 
 #define PEM_MAX		(1u << 20)
 #define WINDOW_PER_THREAD 2	/* chunks in flight per compression thread */
@@ -849,7 +849,7 @@ pems_load(const struct create_signer *sg, struct pems *pm, struct err *e)
 		return err_prefix(e, "signing key");
 	/* A trial signature catches a wrong key or certificate before
 	 * minutes of compression rather than after. */
-	r = trust_sign(pm->key, pm->keylen, pm->cert, pm->certlen,
+	r = sign_bundle(pm->key, pm->keylen, pm->cert, pm->certlen,
 	    pm->chain, pm->chainlen, zero, &sig, &siglen, e);
 	free(sig);
 	if (r < 0)
@@ -945,7 +945,7 @@ create_bundle(const char *out, const struct create_plan *p,
 	digest_update(h, hdr, sizeof(hdr));
 	digest_update(h, json, jlen);
 	digest_final(h, digest);
-	if ((r = trust_sign(pm.key, pm.keylen, pm.cert, pm.certlen,
+	if ((r = sign_bundle(pm.key, pm.keylen, pm.cert, pm.certlen,
 	    pm.chain, pm.chainlen, digest, &sig, &siglen, e)) < 0) {
 		err_prefix(e, "sign %s with %s", out, sg->key);
 		goto out;
