@@ -34,7 +34,8 @@ VERIFY_SRC = verify/bundle.c verify/manifest.c verify/sigblock.c \
 SLOTS_SRC  = slots/writer.c slots/identity.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
 	     slots/boot/uboot.c slots/boot/grub.c
-HOST_SRC   = host/create.c host/keys.c host/tar.c
+HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
+	     host/sign.c host/keys.c host/tar.c
 AGENT_SRC  = agent/config.c agent/state.c agent/util.c \
 	     agent/info.c agent/install.c \
 	     agent/update.c agent/status.c agent/progress.c agent/device.c \

@@ -13,7 +13,7 @@
 #include "agent/cmd.h"
 #include "common/err.h"
 #include "common/io.h"
-#include "verify/trust.h"
+#include "host/sign.h"
 
 struct keyfile {
 	const char	*name;
@@ -45,6 +45,49 @@ write_key_file(const char *path, const char *pem, mode_t mode, int force,
 	return file_write_new(path, pem, strlen(pem), mode, e);
 }
 
+/* Refuses, before anything is generated, so that nothing is half
+ * replaced: a key file that exists needs --force. */
+static int
+refuse_existing(const char *out, const struct keyfile *kf, int force)
+{
+	char path[4096];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < 4 && !force; i++) {
+		snprintf(path, sizeof(path), "%s/%s", out, kf[i].name);
+		if (lstat(path, &st) == 0) {
+			fprintf(stderr, "upkit: %s exists; use --force to "
+			    "replace it\n", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Generates the four PEMs into kf and writes them into out. */
+static int
+write_keys(const char *out, const char *cn, struct keyfile *kf, int force,
+    struct err *e)
+{
+	char path[4096];
+	size_t i;
+	int r;
+
+	if ((r = mkdir_p(out, 0700, e)) < 0)
+		return r;
+	if ((r = sign_keys_create(cn, &kf[0].pem, &kf[1].pem, &kf[2].pem,
+	    &kf[3].pem, e)) < 0)
+		return err_prefix(e, "keys for CN %s", cn);
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", out, kf[i].name);
+		if ((r = write_key_file(path, kf[i].pem, kf[i].mode, force,
+		    e)) < 0)
+			return r;
+	}
+	return fsync_dir(out, e);
+}
+
 int
 cmd_keys_create(int argc, char **argv)
 {
@@ -62,9 +105,7 @@ cmd_keys_create(int argc, char **argv)
 		{ "signer.key", 0600, NULL },
 	};
 	const char *out = NULL, *cn = "upkit";
-	char path[4096];
 	struct err e;
-	struct stat st;
 	size_t i;
 	int c, force = 0, rc = EXIT_FAIL;
 
@@ -93,29 +134,12 @@ cmd_keys_create(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	/* Refuse before generating anything, so nothing is half replaced. */
-	for (i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/%s", out, kf[i].name);
-		if (!force && lstat(path, &st) == 0) {
-			fprintf(stderr, "upkit: %s exists; use --force to "
-			    "replace it\n", path);
-			return EXIT_USAGE;
-		}
-	}
-	if (mkdir_p(out, 0700, &e) < 0)
-		goto out;
-	if (trust_keys_create(cn, &kf[0].pem, &kf[1].pem, &kf[2].pem,
-	    &kf[3].pem, &e) < 0) {
-		err_prefix(&e, "keys for CN %s", cn);
+	if (refuse_existing(out, kf, force) < 0)
+		return EXIT_USAGE;
+	if (write_keys(out, cn, kf, force, &e) < 0) {
+		fprintf(stderr, "upkit: keys create: %s\n", e.msg);
 		goto out;
 	}
-	for (i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/%s", out, kf[i].name);
-		if (write_key_file(path, kf[i].pem, kf[i].mode, force, &e) < 0)
-			goto out;
-	}
-	if (fsync_dir(out, &e) < 0)
-		goto out;
 	for (i = 0; i < 4; i++)
 		printf("wrote %s/%s (%04o)\n", out, kf[i].name,
 		    (unsigned)kf[i].mode);
@@ -125,8 +149,6 @@ cmd_keys_create(int argc, char **argv)
 	    out, out, out, out);
 	rc = EXIT_OK;
 out:
-	if (rc != EXIT_OK)
-		fprintf(stderr, "upkit: keys create: %s\n", e.msg);
 	for (i = 0; i < 4; i++) {
 		/* Scrub the private keys from the heap. */
 		if (kf[i].pem != NULL)

@@ -1,3 +1,7 @@
+/*
+ * host/tar: lists the members of a ustar or GNU tar archive with where
+ * their data lies, for host/inputs.c; see tar.h for what it accepts.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,6 +31,8 @@ struct reader {
 	uint64_t	 pos;		/* offset of the next block */
 	uint64_t	 fsize;
 	char		*longname;	/* from L or pax, for the next member */
+	struct tar_member *m;		/* the list so far */
+	size_t		 n, cap;
 };
 
 /* Octal, optionally space or NUL terminated, or GNU base-256 when the
@@ -210,18 +216,103 @@ add_member(struct tar_member **mp, size_t *np, size_t *capp,
 	return 0;
 }
 
+/* Reads the header block at hoff into h and checks it. Returns 1 for a
+ * member's header, 0 at the end-of-archive block, or -errno. */
+static int
+read_header(struct reader *rd, uint64_t hoff, unsigned char h[BLOCK],
+    uint64_t *sizep, uint64_t *modep, struct err *e)
+{
+	uint64_t sum;
+	ssize_t got;
+
+	if ((got = read_full(rd->fd, h, BLOCK)) < 0)
+		return err_set(e, (int)got, "read %s: %s", rd->path,
+		    strerror((int)-got));
+	/* GNU tar ends with two zero blocks; one is enough to stop, but a
+	 * missing end block means the file was cut short. */
+	if (got != BLOCK)
+		return err_set(e, -EBADMSG, "%s: truncated at %llu: no "
+		    "end-of-archive block", rd->path, (unsigned long long)hoff);
+	rd->pos += BLOCK;
+	if (is_zero(h))
+		return 0;
+	if (parse_number(h + H_CHKSUM, 8, &sum) < 0 || check_sum(h, sum) < 0)
+		return err_set(e, -EBADMSG, "%s: header at %llu: bad "
+		    "checksum", rd->path, (unsigned long long)hoff);
+	if (parse_number(h + H_SIZE, 12, sizep) < 0 ||
+	    parse_number(h + H_MODE, 8, modep) < 0)
+		return err_set(e, -EBADMSG, "%s: header at %llu: bad size or "
+		    "mode field", rd->path, (unsigned long long)hoff);
+	return 1;
+}
+
+/* An 'L' (GNU long name) or 'x' (pax) member: what it names applies to
+ * the member after it. */
+static int
+read_extended(struct reader *rd, const unsigned char *h, uint64_t size,
+    uint64_t hoff, struct err *e)
+{
+	char *meta;
+	int r;
+
+	if ((r = read_meta(rd, size, hoff, &meta, e)) < 0)
+		return r;
+	if (h[H_TYPE] == 'L') {
+		free(rd->longname);
+		meta[strnlen(meta, size)] = '\0';
+		rd->longname = meta;
+		return 0;
+	}
+	r = apply_pax(rd, meta, size, hoff, e);
+	free(meta);
+	return r;
+}
+
+/* Lists the member whose header is h and skips its data. */
+static int
+take_member(struct reader *rd, const unsigned char *h, uint64_t size,
+    uint64_t mode, uint64_t hoff, struct err *e)
+{
+	struct tar_member t;
+	int r;
+
+	if (size > rd->fsize - rd->pos)
+		return err_set(e, -EBADMSG, "%s: header at %llu: %llu bytes "
+		    "of data past the end of the file", rd->path,
+		    (unsigned long long)hoff, (unsigned long long)size);
+	/* Global pax headers, GNU long link names and the like carry
+	 * nothing a member list needs. */
+	if (h[H_TYPE] != 'g' && h[H_TYPE] != 'K') {
+		if (rd->n == TAR_MEMBERS_MAX)
+			return err_set(e, -E2BIG, "%s: more than %d members",
+			    rd->path, TAR_MEMBERS_MAX);
+		t.type = h[H_TYPE] == '\0' ? '0' : (char)h[H_TYPE];
+		t.mode = (uint32_t)(mode & 07777);
+		t.size = size;
+		t.offset = rd->pos;
+		if ((t.name = member_name(rd, h)) == NULL ||
+		    add_member(&rd->m, &rd->n, &rd->cap, &t) < 0) {
+			free(t.name);
+			return err_set(e, -ENOMEM, "%s: out of memory",
+			    rd->path);
+		}
+	}
+	rd->pos += (size + BLOCK - 1) / BLOCK * BLOCK;
+	if (lseek(rd->fd, (off_t)rd->pos, SEEK_SET) == -1) {
+		r = -errno;
+		return err_set(e, r, "seek %s: %s", rd->path, strerror(-r));
+	}
+	return 0;
+}
+
 int
 tar_list(const char *path, struct tar_member **mp, size_t *np,
     struct err *e)
 {
 	struct reader rd = { .path = path, .fd = -1 };
-	struct tar_member *m = NULL, t;
 	unsigned char h[BLOCK];
 	struct stat st;
-	size_t n = 0, cap = 0;
-	uint64_t hoff, sum, mode, size;
-	char *meta;
-	ssize_t got;
+	uint64_t hoff, mode, size;
 	int r;
 
 	*mp = NULL;
@@ -233,97 +324,30 @@ tar_list(const char *path, struct tar_member **mp, size_t *np,
 	if (fstat(rd.fd, &st) == -1) {
 		r = -errno;
 		err_set(e, r, "stat %s: %s", path, strerror(-r));
-		goto fail;
+		goto out;
 	}
 	rd.fsize = (uint64_t)st.st_size;
 	for (;;) {
 		hoff = rd.pos;
-		if ((got = read_full(rd.fd, h, BLOCK)) < 0) {
-			r = (int)got;
-			err_set(e, r, "read %s: %s", path, strerror(-r));
-			goto fail;
-		}
-		/* GNU tar ends with two zero blocks; one is enough to stop,
-		 * but a missing end block means the file was cut short. */
-		if (got != BLOCK) {
-			r = err_set(e, -EBADMSG, "%s: truncated at %llu: no "
-			    "end-of-archive block", path,
-			    (unsigned long long)hoff);
-			goto fail;
-		}
-		rd.pos += BLOCK;
-		if (is_zero(h))
+		if ((r = read_header(&rd, hoff, h, &size, &mode, e)) <= 0)
 			break;
-		if (parse_number(h + H_CHKSUM, 8, &sum) < 0 ||
-		    check_sum(h, sum) < 0) {
-			r = err_set(e, -EBADMSG, "%s: header at %llu: bad "
-			    "checksum", path, (unsigned long long)hoff);
-			goto fail;
-		}
-		if (parse_number(h + H_SIZE, 12, &size) < 0 ||
-		    parse_number(h + H_MODE, 8, &mode) < 0) {
-			r = err_set(e, -EBADMSG, "%s: header at %llu: bad size "
-			    "or mode field", path, (unsigned long long)hoff);
-			goto fail;
-		}
-		if (h[H_TYPE] == 'L' || h[H_TYPE] == 'x') {
-			if ((r = read_meta(&rd, size, hoff, &meta, e)) < 0)
-				goto fail;
-			if (h[H_TYPE] == 'L') {
-				free(rd.longname);
-				meta[strnlen(meta, size)] = '\0';
-				rd.longname = meta;
-			} else {
-				r = apply_pax(&rd, meta, size, hoff, e);
-				free(meta);
-				if (r < 0)
-					goto fail;
-			}
-			continue;
-		}
-		if (size > rd.fsize - rd.pos) {
-			r = err_set(e, -EBADMSG, "%s: header at %llu: %llu "
-			    "bytes of data past the end of the file", path,
-			    (unsigned long long)hoff, (unsigned long long)size);
-			goto fail;
-		}
-		/* Global pax headers, GNU long link names and the like carry
-		 * nothing a member list needs. */
-		if (h[H_TYPE] != 'g' && h[H_TYPE] != 'K') {
-			if (n == TAR_MEMBERS_MAX) {
-				r = err_set(e, -E2BIG, "%s: more than %d "
-				    "members", path, TAR_MEMBERS_MAX);
-				goto fail;
-			}
-			t.type = h[H_TYPE] == '\0' ? '0' : (char)h[H_TYPE];
-			t.mode = (uint32_t)(mode & 07777);
-			t.size = size;
-			t.offset = rd.pos;
-			if ((t.name = member_name(&rd, h)) == NULL ||
-			    add_member(&m, &n, &cap, &t) < 0) {
-				free(t.name);
-				r = err_set(e, -ENOMEM, "%s: out of memory",
-				    path);
-				goto fail;
-			}
-		}
-		rd.pos += (size + BLOCK - 1) / BLOCK * BLOCK;
-		if (lseek(rd.fd, (off_t)rd.pos, SEEK_SET) == -1) {
-			r = -errno;
-			err_set(e, r, "seek %s: %s", path, strerror(-r));
-			goto fail;
-		}
+		if (h[H_TYPE] == 'L' || h[H_TYPE] == 'x')
+			r = read_extended(&rd, h, size, hoff, e);
+		else
+			r = take_member(&rd, h, size, mode, hoff, e);
+		if (r < 0)
+			break;
 	}
+out:
 	free(rd.longname);
 	close(rd.fd);
-	*mp = m;
-	*np = n;
+	if (r < 0) {
+		tar_members_free(rd.m, rd.n);
+		return r;
+	}
+	*mp = rd.m;
+	*np = rd.n;
 	return 0;
-fail:
-	free(rd.longname);
-	close(rd.fd);
-	tar_members_free(m, n);
-	return r;
 }
 
 void

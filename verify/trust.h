@@ -7,7 +7,8 @@
  * does not count), is not revoked (a CRL past its nextUpdate still
  * revokes, but rejects nothing by itself), and
  * its key signed the SHA-256 digest of header||manifest.
- * Buffers in, results out: no files here.
+ * Buffers in, results out: no files here. Signing and key generation
+ * are the build host's (host/sign.h).
  */
 #ifndef VERIFY_TRUST_H
 #define VERIFY_TRUST_H
@@ -47,22 +48,5 @@ int	trust_verify(const struct keyring *k, const struct sigblock *s,
  * display. -EBADMSG if the certificate does not parse. */
 int	trust_signer_subject(const struct sigblock *s, char *buf, size_t len,
 	    struct err *e);
-
-/* Signs digest with the PEM private key, and builds a signature block
- * holding the signer certificate (cert PEM) and the intermediates in
- * chain (PEM, may be NULL). The key must match the certificate.
- * *out is malloc'd; caller frees. */
-int	trust_sign(const void *key, size_t keylen, const void *cert,
-	    size_t certlen, const void *chain, size_t chainlen,
-	    const uint8_t digest[32], uint8_t **out, size_t *outlen,
-	    struct err *e);
-
-/* Makes a self-signed root CA (ECDSA P-256, CA basic constraint,
- * keyCertSign) and a signer certificate it issues (ECDSA P-256,
- * digitalSignature, codeSigning EKU), valid for years. Each output is a
- * malloc'd NUL-terminated PEM string; caller frees. The root key is for
- * issuing the next signer and CRLs; it belongs offline. */
-int	trust_keys_create(const char *cn, char **root_pem, char **root_key_pem,
-	    char **signer_pem, char **signer_key_pem, struct err *e);
 
 #endif /* VERIFY_TRUST_H */

@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "host/create.h"
+#include "host/sign.h"
 #include "tests/harness.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
@@ -250,7 +251,7 @@ test_bundle(void)
 	struct stat st;
 	struct err e;
 
-	CHECK_OK(trust_keys_create("create test", &rp, &rk, &sp, &sk, &e), &e);
+	CHECK_OK(sign_keys_create("create test", &rp, &rk, &sp, &sk, &e), &e);
 	CHECK_OK(keyring_load(rp, strlen(rp), NULL, 0, &k, &e), &e);
 	put_pem("root.pem", rp);
 	put_pem("root.key", rk);

@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "host/create.h"
+#include "host/sign.h"
 #include "slots/slot.h"
 #include "tests/harness.h"
 #include "verify/bundle.h"
@@ -113,7 +114,7 @@ main(void)
 	size_t i;
 
 	tmpdir_make("install_test");
-	CHECK_OK(trust_keys_create("install test", &rp, &rk, &sp, &sk, &e),
+	CHECK_OK(sign_keys_create("install test", &rp, &rk, &sp, &sk, &e),
 	    &e);
 	CHECK_OK(keyring_load(rp, strlen(rp), NULL, 0, &k, &e), &e);
 	put_pem("root.pem", rp);

@@ -19,6 +19,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "common/err.h"
+#include "host/sign.h"
 #include "tests/harness.h"
 #include "verify/bundle.h"
 #include "verify/digest.h"
@@ -145,7 +146,7 @@ sign_verify(const struct keyring *k, const char *key, const char *cert,
 	size_t len;
 	int r;
 
-	CHECK_OK(trust_sign(key, strlen(key), cert, strlen(cert), chain,
+	CHECK_OK(sign_bundle(key, strlen(key), cert, strlen(cert), chain,
 	    chain != NULL ? strlen(chain) : 0, digest, &blob, &len, e), e);
 	CHECK_OK(sigblock_parse(blob, len, &s, e), e);
 	r = trust_verify(k, &s, check != NULL ? check : digest, e);
@@ -483,12 +484,12 @@ main(void)
 	memcpy(other, digest, 32);
 	other[31] ^= 1;
 
-	CHECK_OK(trust_keys_create("upkit test", &root, &rootkey, &signer,
+	CHECK_OK(sign_keys_create("upkit test", &root, &rootkey, &signer,
 	    &signerkey, &e), &e);
 	CHECK(strstr(root, "BEGIN CERTIFICATE") != NULL);
 	CHECK(strstr(signerkey, "PRIVATE KEY") != NULL);
 	test_no_null_params(root, signer);
-	CHECK(trust_keys_create("bad,cn", &cert, &key, &inter, &interkey,
+	CHECK(sign_keys_create("bad,cn", &cert, &key, &inter, &interkey,
 	    &e) == -EINVAL);
 	CHECK(cert == NULL && key == NULL);
 	CHECK_OK(keyring_load(root, strlen(root), NULL, 0, &k, &e), &e);
@@ -501,7 +502,7 @@ main(void)
 	CHECK(strstr(e.msg, "CN=upkit test signer") != NULL);
 
 	/* A flipped signature byte. */
-	CHECK_OK(trust_sign(signerkey, strlen(signerkey), signer,
+	CHECK_OK(sign_bundle(signerkey, strlen(signerkey), signer,
 	    strlen(signer), NULL, 0, digest, &blob, &len, &e), &e);
 	blob[BUNDLE_SIGBLOCK_HEAD + 20] ^= 0x40;
 	CHECK_OK(sigblock_parse(blob, len, &s, &e), &e);
@@ -525,7 +526,7 @@ main(void)
 	free(blob);
 
 	/* Another vendor's root does not vouch for our signer. */
-	CHECK_OK(trust_keys_create("other", &oroot, &orootkey, &osigner,
+	CHECK_OK(sign_keys_create("other", &oroot, &orootkey, &osigner,
 	    &osignerkey, &e), &e);
 	CHECK_OK(keyring_load(oroot, strlen(oroot), NULL, 0, &ko, &e), &e);
 	CHECK(sign_verify(ko, signerkey, signer, NULL, digest, NULL, &e) ==
@@ -546,7 +547,7 @@ main(void)
 		keyring_free(kb);
 	}
 	/* The key must match the certificate. */
-	CHECK(trust_sign(osignerkey, strlen(osignerkey), signer,
+	CHECK(sign_bundle(osignerkey, strlen(osignerkey), signer,
 	    strlen(signer), NULL, 0, digest, &blob, &len, &e) == -EINVAL);
 	CHECK(blob == NULL);
 	/* A self-signed root used as the signer is not in the keyring. */
@@ -624,7 +625,7 @@ main(void)
 		mbedtls_pk_context fk;
 
 		/* Same names as the real root and intermediate. */
-		CHECK_OK(trust_keys_create("upkit test", &fr, &frk, &fs, &fsk,
+		CHECK_OK(sign_keys_create("upkit test", &fr, &frk, &fs, &fsk,
 		    &e), &e);
 		gen_ec(&fk);
 		fik = key_pem(&fk);
@@ -653,7 +654,7 @@ main(void)
 	key = key_pem(&pk);
 	cert = mkcert(&pk, &rk, "CN=rsa", "CN=upkit test root", 0, eku_code,
 	    sizeof(eku_code), "20200101000000", "20991231235959");
-	CHECK_OK(trust_sign(key, strlen(key), cert, strlen(cert), NULL, 0,
+	CHECK_OK(sign_bundle(key, strlen(key), cert, strlen(cert), NULL, 0,
 	    digest, &blob, &len, &e), &e);
 	CHECK_OK(sigblock_parse(blob, len, &s, &e), &e);
 	CHECK(s.alg == SIG_RSA_PSS_SHA256 && s.siglen == 384);

@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "host/create.h"
+#include "host/sign.h"
 #include "slots/boot/bootenv.h"
 #include "tests/harness.h"
 #include "verify/bundle.h"
@@ -111,7 +112,7 @@ resign(const char *src, const char *dst, enum edit ed)
 	digest_update(sha, json, jlen);
 	digest_final(sha, digest);
 	digest_free(sha);
-	CHECK_OK(trust_sign(key, keylen, cert, certlen, NULL, 0, digest, &sig,
+	CHECK_OK(sign_bundle(key, keylen, cert, certlen, NULL, 0, digest, &sig,
 	    &siglen, &e), &e);
 	n = sizeof(hdr) + jlen + siglen + rest;
 	CHECK((nb = malloc(n)) != NULL);
@@ -201,7 +202,7 @@ make_bundle(void)
 	uint8_t *img;
 	struct err e;
 
-	CHECK_OK(trust_keys_create("verdict", &rp, &rk, &sp, &sk, &e), &e);
+	CHECK_OK(sign_keys_create("verdict", &rp, &rk, &sp, &sk, &e), &e);
 	put("root.pem", rp, strlen(rp));
 	put("signer.pem", sp, strlen(sp));
 	put("signer.key", sk, strlen(sk));

@@ -1,0 +1,423 @@
+/*
+ * host/inputs: finds what goes into a bundle. Each --image, --files and
+ * --linuxkit becomes one or more sources, each a list of byte ranges of
+ * host files (a whole image, the regular files of a folder, members of
+ * LinuxKit's NAME-initrd.tar located with host/tar.c). Nothing is read
+ * here but names, sizes and tar headers; host/compress.c reads the bytes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/err.h"
+#include "host/inputs.h"
+#include "host/tar.h"
+#include "verify/bundle.h"
+
+static void
+source_clear(struct create_source *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nranges; i++) {
+		free(s->ranges[i].name);
+		free(s->ranges[i].path);
+	}
+	free(s->ranges);
+	free(s->class);
+	free(s->origin);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+create_plan_clear(struct create_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsources; i++)
+		source_clear(&p->sources[i]);
+	p->nsources = 0;
+}
+
+/* Starts a source for class; the caller adds ranges, or drops it with
+ * plan_drop() on failure. */
+static int
+source_new(struct create_plan *p, const char *class, enum payload_kind kind,
+    const char *origin, struct create_source **sp, struct err *e)
+{
+	struct create_source *s;
+	size_t i;
+
+	if (!bundle_name_valid(class))
+		return err_set(e, -EINVAL, "%s: class \"%s\" is not "
+		    "[a-z0-9][a-z0-9._-]{0,63}", origin, class);
+	for (i = 0; i < p->nsources; i++)
+		if (strcmp(p->sources[i].class, class) == 0)
+			return err_set(e, -EEXIST, "class %s: two sources: %s "
+			    "and %s", class, p->sources[i].origin, origin);
+	if (p->nsources == BUNDLE_PAYLOADS_MAX)
+		return err_set(e, -E2BIG, "%s: more than %d payloads", origin,
+		    BUNDLE_PAYLOADS_MAX);
+	s = &p->sources[p->nsources];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	if ((s->class = strdup(class)) == NULL ||
+	    (s->origin = strdup(origin)) == NULL) {
+		source_clear(s);
+		return err_set(e, -ENOMEM, "%s: out of memory", origin);
+	}
+	p->nsources++;
+	*sp = s;
+	return 0;
+}
+
+static void
+plan_drop(struct create_plan *p)
+{
+	source_clear(&p->sources[--p->nsources]);
+}
+
+static int
+range_add(struct create_source *s, const char *name, const char *path,
+    uint64_t off, uint64_t size, uint32_t mode, struct err *e)
+{
+	struct create_range *r;
+
+	if (s->nranges == BUNDLE_FILES_MAX)
+		return err_set(e, -E2BIG, "%s: more than %d files", s->origin,
+		    BUNDLE_FILES_MAX);
+	if ((r = reallocarray(s->ranges, s->nranges + 1,
+	    sizeof(*r))) == NULL)
+		return err_set(e, -ENOMEM, "%s: out of memory", path);
+	s->ranges = r;
+	r = &s->ranges[s->nranges];
+	memset(r, 0, sizeof(*r));
+	r->offset = off;
+	r->size = size;
+	r->mode = mode & 07777;
+	if ((r->name = strdup(name)) == NULL ||
+	    (r->path = strdup(path)) == NULL) {
+		free(r->name);
+		return err_set(e, -ENOMEM, "%s: out of memory", path);
+	}
+	s->nranges++;
+	return 0;
+}
+
+static int
+stat_regular(const char *path, struct stat *st, struct err *e)
+{
+	int r;
+
+	if (stat(path, st) == -1) {
+		r = -errno;
+		return err_set(e, r, "%s: %s", path, strerror(-r));
+	}
+	if (!S_ISREG(st->st_mode))
+		return err_set(e, -EINVAL, "%s: not a regular file", path);
+	return 0;
+}
+
+int
+create_add_image(struct create_plan *p, const char *class, const char *path,
+    struct err *e)
+{
+	struct create_source *s;
+	struct stat st;
+	int r;
+
+	if ((r = stat_regular(path, &st, e)) < 0)
+		return r;
+	if (st.st_size == 0)
+		return err_set(e, -EINVAL, "%s: empty image", path);
+	if ((r = source_new(p, class, PAYLOAD_RAW, path, &s, e)) < 0)
+		return r;
+	if ((r = range_add(s, class, path, 0, (uint64_t)st.st_size,
+	    st.st_mode, e)) < 0)
+		plan_drop(p);
+	return r;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The entries of dir but "." and "..", checked as bundle file names and
+ * sorted, so the same folder always gives the same bundle. On success
+ * free *namesp with names_free(*namesp, *np). */
+static int
+list_dir(const char *dir, char ***namesp, size_t *np, struct err *e)
+{
+	struct dirent *de;
+	char **names = NULL, **grown;
+	size_t n = 0;
+	DIR *d;
+	int r = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		r = -errno;
+		return err_set(e, r, "%s: %s", dir, strerror(-r));
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == BUNDLE_FILES_MAX) {
+			r = err_set(e, -E2BIG, "%s: more than %d files", dir,
+			    BUNDLE_FILES_MAX);
+			goto out;
+		}
+		if (!bundle_file_name_valid(de->d_name)) {
+			r = err_set(e, -EINVAL, "%s/%s: file names must be "
+			    "[A-Za-z0-9._-]{1,64}", dir, de->d_name);
+			goto out;
+		}
+		/* names stays valid if the array cannot grow, so out:
+		 * frees what it holds. */
+		if ((grown = reallocarray(names, n + 1,
+		    sizeof(*names))) == NULL ||
+		    ((names = grown)[n] = strdup(de->d_name)) == NULL) {
+			r = err_set(e, -ENOMEM, "%s: out of memory", dir);
+			goto out;
+		}
+		n++;
+	}
+	if (errno != 0) {
+		r = -errno;
+		err_set(e, r, "read %s: %s", dir, strerror(-r));
+	} else if (n == 0)
+		r = err_set(e, -ENOENT, "%s: no files", dir);
+	else
+		qsort(names, n, sizeof(*names), cmp_str);
+out:
+	closedir(d);
+	if (r < 0) {
+		names_free(names, n);
+		return r;
+	}
+	*namesp = names;
+	*np = n;
+	return 0;
+}
+
+int
+create_add_files(struct create_plan *p, const char *class, const char *dir,
+    struct err *e)
+{
+	struct create_source *s = NULL;
+	struct stat st;
+	char **names = NULL, path[4096];
+	size_t i, n = 0;
+	uint64_t total = 0;
+	int r;
+
+	if ((r = list_dir(dir, &names, &n, e)) < 0)
+		return r;
+	if ((r = source_new(p, class, PAYLOAD_FILES, dir, &s, e)) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		/* lstat: a symlink would bundle whatever it points to,
+		 * outside DIR too (docs/exit-codes.md, exit 2). */
+		if (lstat(path, &st) == -1) {
+			r = -errno;
+			err_set(e, r, "%s: %s", path, strerror(-r));
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			r = err_set(e, -EINVAL, "%s: %s: --files takes regular "
+			    "files only (no symlinks, subfolders or special "
+			    "files)", path, S_ISLNK(st.st_mode) ?
+			    "a symlink" : S_ISDIR(st.st_mode) ?
+			    "a subfolder" : "not a regular file");
+			goto out;
+		}
+		total += (uint64_t)st.st_size;
+		if ((r = range_add(s, names[i], path, 0, (uint64_t)st.st_size,
+		    st.st_mode, e)) < 0)
+			goto out;
+	}
+	if (total == 0)
+		r = err_set(e, -EINVAL, "%s: all files are empty", dir);
+out:
+	if (r < 0 && s != NULL)
+		plan_drop(p);
+	names_free(names, n);
+	return r;
+}
+
+static int
+exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Boot files from LinuxKit's tar-kernel-initrd output. The tar may hold
+ * them at the top or under a folder, with or without "./". */
+static int
+add_boot_tar(struct create_plan *p, const char *tarpath, struct err *e)
+{
+	static const char *const want[] = { "kernel", "initrd.img", "cmdline",
+	    "ucode.cpio" };
+	const struct tar_member *found[4] = { NULL };
+	struct create_source *s = NULL;
+	struct tar_member *m = NULL;
+	const char *base;
+	size_t i, j, n = 0;
+	int r;
+
+	if ((r = tar_list(tarpath, &m, &n, e)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (m[i].type != '0' && m[i].type != '7')
+			continue;
+		base = tar_basename(m[i].name);
+		for (j = 0; j < 4; j++) {
+			if (strcmp(base, want[j]) != 0)
+				continue;
+			if (found[j] != NULL) {
+				r = err_set(e, -EINVAL, "%s: two members named "
+				    "%s: %s and %s", tarpath, want[j],
+				    found[j]->name, m[i].name);
+				goto out;
+			}
+			found[j] = &m[i];
+		}
+	}
+	if (found[0] == NULL) {
+		r = err_set(e, -ENOENT, "%s: no kernel member", tarpath);
+		goto out;
+	}
+	if ((r = source_new(p, "boot", PAYLOAD_FILES, tarpath, &s, e)) < 0) {
+		s = NULL;
+		goto out;
+	}
+	for (j = 0; j < 4; j++)
+		if (found[j] != NULL && (r = range_add(s, want[j], tarpath,
+		    found[j]->offset, found[j]->size, found[j]->mode, e)) < 0)
+			goto out;
+out:
+	if (r < 0 && s != NULL)
+		plan_drop(p);
+	tar_members_free(m, n);
+	return r;
+}
+
+static int
+add_boot_files(struct create_plan *p, const char *prefix, struct err *e)
+{
+	static const char *const names[] = { "kernel", "initrd.img",
+	    "cmdline" };
+	struct create_source *s;
+	struct stat st;
+	char path[4096];
+	size_t i;
+	int r;
+
+	snprintf(path, sizeof(path), "%s-kernel", prefix);
+	if ((r = source_new(p, "boot", PAYLOAD_FILES, path, &s, e)) < 0)
+		return r;
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s-%s", prefix, names[i]);
+		if (i > 0 && !exists(path))
+			continue;
+		if ((r = stat_regular(path, &st, e)) < 0 ||
+		    (r = range_add(s, names[i], path, 0, (uint64_t)st.st_size,
+		    st.st_mode, e)) < 0) {
+			plan_drop(p);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The first of the candidate suffixes that exists; -EEXIST if two do. */
+static int
+pick_one(const char *prefix, const char *const *suffixes, char *path,
+    size_t size, struct err *e)
+{
+	char cand[4096];
+	int found = 0;
+
+	for (; *suffixes != NULL; suffixes++) {
+		snprintf(cand, sizeof(cand), "%s%s", prefix, *suffixes);
+		if (!exists(cand))
+			continue;
+		if (found)
+			return err_set(e, -EEXIST, "linuxkit %s: both %s and "
+			    "%s exist; pass one with --image", prefix, path,
+			    cand);
+		snprintf(path, size, "%s", cand);
+		found = 1;
+	}
+	return found;
+}
+
+int
+create_add_linuxkit(struct create_plan *p, const char *prefix,
+    struct err *e)
+{
+	static const char *const rootfs[] = { "-squashfs.img", "-erofs.img",
+	    NULL };
+	static const char *const disk[] = { "-efi.img", "-bios.img", ".raw",
+	    NULL };
+	char kernel[4096], tarpath[4096], path[4096];
+	int r, any = 0;
+
+	snprintf(kernel, sizeof(kernel), "%s-kernel", prefix);
+	snprintf(tarpath, sizeof(tarpath), "%s-initrd.tar", prefix);
+	if (exists(kernel) && exists(tarpath))
+		return err_set(e, -EEXIST, "linuxkit %s: both %s and %s exist; "
+		    "pass one with --files boot=DIR", prefix, kernel, tarpath);
+	if (exists(kernel)) {
+		if ((r = add_boot_files(p, prefix, e)) < 0)
+			return r;
+		any = 1;
+	} else if (exists(tarpath)) {
+		if ((r = add_boot_tar(p, tarpath, e)) < 0)
+			return r;
+		any = 1;
+	} else {
+		snprintf(path, sizeof(path), "%s-initrd.img", prefix);
+		if (exists(path))
+			return err_set(e, -ENOENT, "linuxkit %s: %s without "
+			    "%s", prefix, path, kernel);
+	}
+	if ((r = pick_one(prefix, rootfs, path, sizeof(path), e)) < 0)
+		return r;
+	if (r == 1) {
+		if ((r = create_add_image(p, "rootfs", path, e)) < 0)
+			return r;
+		any = 1;
+	}
+	if ((r = pick_one(prefix, disk, path, sizeof(path), e)) < 0)
+		return r;
+	if (r == 1) {
+		if ((r = create_add_image(p, "disk", path, e)) < 0)
+			return r;
+		any = 1;
+	}
+	if (!any)
+		return err_set(e, -ENOENT, "linuxkit %s: found none of "
+		    "%s-kernel, %s-initrd.tar, %s-squashfs.img, "
+		    "%s-erofs.img, %s-efi.img, %s-bios.img, %s.raw", prefix,
+		    prefix, prefix, prefix, prefix, prefix, prefix, prefix);
+	return 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * host/inputs: the payload sources of a bundle. A source is a list of
+ * byte ranges of host files: a whole image file, the regular files of a
+ * folder, or members of LinuxKit's NAME-initrd.tar. Adding a source
+ * checks names, types and sizes only; no payload byte is read here.
+ */
+#ifndef HOST_INPUTS_H
+#define HOST_INPUTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "verify/bundle.h"
+
+struct err;
+
+/* One stretch of a host file; for kind files it is one file. */
+struct create_range {
+	char		*name;		/* file name inside the payload */
+	char		*path;		/* host file holding the bytes */
+	uint64_t	 offset;	/* of the bytes in path */
+	uint64_t	 size;
+	uint32_t	 mode;		/* permission bits */
+};
+
+struct create_source {
+	char			*class;		/* also the payload name */
+	enum payload_kind	 kind;
+	char			*origin;	/* what the user named */
+	size_t			 nranges;
+	struct create_range	*ranges;
+};
+
+struct create_plan {
+	size_t			 nsources;
+	struct create_source	 sources[BUNDLE_PAYLOADS_MAX];
+};
+
+/* Each adds one or more sources; a second source for a class is an error
+ * naming both. Errors name the input path. */
+int	create_add_image(struct create_plan *p, const char *class,
+	    const char *path, struct err *e);
+/* The folder's regular files, sorted by name; symlinks, subfolders and
+ * special files are refused (-EINVAL). */
+int	create_add_files(struct create_plan *p, const char *class,
+	    const char *dir, struct err *e);
+/* PREFIX-kernel/-initrd.img/-cmdline or PREFIX-initrd.tar -> boot;
+ * PREFIX-squashfs.img or -erofs.img -> rootfs; PREFIX-efi.img,
+ * -bios.img or PREFIX.raw -> disk. -ENOENT if none exists. */
+int	create_add_linuxkit(struct create_plan *p, const char *prefix,
+	    struct err *e);
+void	create_plan_clear(struct create_plan *p);	/* frees, re-inits */
+
+#endif /* HOST_INPUTS_H */
