@@ -33,7 +33,7 @@
 #include "common/err.h"
 #include "host/sign.h"
 #include "verify/bundle.h"
-#include "verify/tls.h"
+#include "verify/mbed.h"
 
 #define PEM_MAX			4096
 
@@ -76,7 +76,7 @@ rng_init(struct rng *g, const char *who, struct err *e)
 	if ((r = mbedtls_ctr_drbg_seed(&g->drbg, mbedtls_entropy_func,
 	    &g->entropy, (const unsigned char *)who, strlen(who))) != 0)
 		return err_set(e, -EIO, "%s: random seed: %s", who,
-		    tls_error(r, msg, sizeof(msg)));
+		    mbed_error(r, msg, sizeof(msg)));
 	return 0;
 }
 
@@ -105,7 +105,7 @@ load_key(mbedtls_pk_context *pk, const void *key, size_t keylen,
 	char msg[128];
 	int r;
 
-	if ((buf = tls_nul_copy(key, keylen)) == NULL)
+	if ((buf = mbed_nul_copy(key, keylen)) == NULL)
 		return err_set(e, -ENOMEM, "sign: key");
 #if MBEDTLS_VERSION_MAJOR >= 3
 	r = mbedtls_pk_parse_key(pk, buf, keylen + 1, NULL, 0,
@@ -118,7 +118,7 @@ load_key(mbedtls_pk_context *pk, const void *key, size_t keylen,
 	free(buf);
 	if (r != 0)
 		return err_set(e, -EINVAL, "sign: private key: %s",
-		    tls_error(r, msg, sizeof(msg)));
+		    mbed_error(r, msg, sizeof(msg)));
 	return 0;
 }
 
@@ -132,23 +132,23 @@ load_certs(mbedtls_x509_crt *crts, const void *cert, size_t certlen,
 	char msg[128];
 	int r;
 
-	if ((buf = tls_nul_copy(cert, certlen)) == NULL)
+	if ((buf = mbed_nul_copy(cert, certlen)) == NULL)
 		return err_set(e, -ENOMEM, "sign: certificate");
 	r = mbedtls_x509_crt_parse(crts, buf, certlen + 1);
 	free(buf);
 	if (r != 0 || crts->version == 0)
 		return err_set(e, -EINVAL, "sign: certificate: %s", r != 0 ?
-		    tls_error(r, msg, sizeof(msg)) : "no certificate");
+		    mbed_error(r, msg, sizeof(msg)) : "no certificate");
 	if (chain == NULL || chainlen == 0)
 		return 0;
-	if ((buf = tls_nul_copy(chain, chainlen)) == NULL)
+	if ((buf = mbed_nul_copy(chain, chainlen)) == NULL)
 		return err_set(e, -ENOMEM, "sign: chain");
 	r = mbedtls_x509_crt_parse(crts, buf, chainlen + 1);
 	free(buf);
 	if (r != 0)
 		return err_set(e, -EINVAL, "sign: chain: %s", r > 0 ?
 		    "a certificate did not parse" :
-		    tls_error(r, msg, sizeof(msg)));
+		    mbed_error(r, msg, sizeof(msg)));
 	return 0;
 }
 
@@ -175,10 +175,10 @@ sign_digest(mbedtls_pk_context *pk, mbedtls_x509_crt *crt, struct rng *g,
 		s->alg = SIG_ECDSA_SHA256;
 		r = pk_sign_sha256(pk, digest, sig, size, &s->siglen, g);
 	} else if (mbedtls_pk_can_do(pk, MBEDTLS_PK_RSA)) {
-		if (mbedtls_pk_get_bitlen(pk) < TLS_RSA_SIGN_MIN_BITS)
+		if (mbedtls_pk_get_bitlen(pk) < MBED_RSA_SIGN_MIN_BITS)
 			return err_set(e, -EINVAL, "sign: RSA key of %zu bits, "
 			    "need %d", mbedtls_pk_get_bitlen(pk),
-			    TLS_RSA_SIGN_MIN_BITS);
+			    MBED_RSA_SIGN_MIN_BITS);
 		s->alg = SIG_RSA_PSS_SHA256;
 		/* PSS with the salt as long as the hash (32 bytes), which
 		 * is what the verifier expects. */
@@ -195,7 +195,7 @@ sign_digest(mbedtls_pk_context *pk, mbedtls_x509_crt *crt, struct rng *g,
 		return err_set(e, -EINVAL, "sign: key is neither EC nor RSA");
 	if (r != 0)
 		return err_set(e, -EINVAL, "sign: %s",
-		    tls_error(r, msg, sizeof(msg)));
+		    mbed_error(r, msg, sizeof(msg)));
 	s->sig = sig;
 	return 0;
 }
@@ -525,7 +525,7 @@ sign_keys_create(const char *cn, char **root_pem, char **root_key_pem,
 		what = "write key";
 	if (r != 0)
 		r = err_set(e, -EIO, "keys create %s: %s: %s", cn, what,
-		    tls_error(r, msg, sizeof(msg)));
+		    mbed_error(r, msg, sizeof(msg)));
 out:
 	if (r < 0) {
 		free(*root_pem);

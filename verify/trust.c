@@ -18,7 +18,7 @@
 
 #include "common/err.h"
 #include "verify/bundle.h"
-#include "verify/tls.h"
+#include "verify/mbed.h"
 #include "verify/trust.h"
 
 #define PSS_SALT_LEN		32
@@ -72,7 +72,7 @@ keyring_load(const void *pem, size_t pemlen, const void *crl,
 		r = err_set(e, -EINVAL, "keyring: empty");
 		goto fail;
 	}
-	if ((buf = tls_nul_copy(pem, pemlen)) == NULL) {
+	if ((buf = mbed_nul_copy(pem, pemlen)) == NULL) {
 		r = err_set(e, -ENOMEM, "keyring: %zu bytes", pemlen);
 		goto fail;
 	}
@@ -84,7 +84,7 @@ keyring_load(const void *pem, size_t pemlen, const void *crl,
 			    "not parse", r);
 		else
 			r = err_set(e, -EINVAL, "keyring: roots: %s",
-			    tls_error(r, msg, sizeof(msg)));
+			    mbed_error(r, msg, sizeof(msg)));
 		goto fail;
 	}
 	if (k->roots.version == 0) {
@@ -145,7 +145,7 @@ keyring_load_crl(struct keyring *k, const void *crl, size_t crllen,
 	    memmem(crl, crllen, "-----BEGIN X509 CRL-----", 24) == NULL)
 		return err_set(e, -EINVAL, "CRL %s: holds no CRL (no BEGIN "
 		    "X509 CRL line)", name);
-	if ((buf = tls_nul_copy(crl, crllen)) == NULL)
+	if ((buf = mbed_nul_copy(crl, crllen)) == NULL)
 		return err_set(e, -ENOMEM, "CRL %s", name);
 	/* PEM needs the NUL counted; DER must be its exact length. */
 	r = mbedtls_x509_crl_parse(&k->crl, buf, is_pem(crl, crllen) ?
@@ -153,7 +153,7 @@ keyring_load_crl(struct keyring *k, const void *crl, size_t crllen,
 	free(buf);
 	if (r != 0)
 		return err_set(e, -EINVAL, "CRL %s: %s", name,
-		    tls_error(r, msg, sizeof(msg)));
+		    mbed_error(r, msg, sizeof(msg)));
 	if (k->crl.version == 0)
 		return err_set(e, -EINVAL, "CRL %s: holds no CRL", name);
 	/* A CRL in the name of a keyring root must be that root's (or, in
@@ -238,10 +238,10 @@ check_signature(const mbedtls_x509_crt *signer, const struct sigblock *s,
 		if (!mbedtls_pk_can_do(pk, MBEDTLS_PK_RSA))
 			return err_set(e, -EBADMSG, "signature is RSA-PSS but "
 			    "the signer (%s) has no RSA key", who);
-		if (mbedtls_pk_get_bitlen(pk) < TLS_RSA_SIGN_MIN_BITS)
+		if (mbedtls_pk_get_bitlen(pk) < MBED_RSA_SIGN_MIN_BITS)
 			return err_set(e, -EKEYREJECTED, "signer %s: RSA key "
 			    "of %zu bits, need %d", who,
-			    mbedtls_pk_get_bitlen(pk), TLS_RSA_SIGN_MIN_BITS);
+			    mbedtls_pk_get_bitlen(pk), MBED_RSA_SIGN_MIN_BITS);
 		r = mbedtls_pk_verify_ext(MBEDTLS_PK_RSASSA_PSS, &pss, pk,
 		    MBEDTLS_MD_SHA256, digest, 32, s->sig, s->siglen);
 		break;
@@ -352,7 +352,7 @@ check_chain(const struct keyring *k, const mbedtls_x509_crt *chain,
 	}
 	if (r != 0 && r != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED)
 		return err_set(e, -EKEYREJECTED, "signer %s: %s", who,
-		    tls_error(r, msg, sizeof(msg)));
+		    mbed_error(r, msg, sizeof(msg)));
 	if (!code_signing_ok(chain))
 		return err_set(e, -EKEYREJECTED, "signer %s: extended key "
 		    "usage lacks codeSigning (anyExtendedKeyUsage does not "
@@ -385,7 +385,7 @@ trust_verify(const struct keyring *k, const struct sigblock *s,
 		if ((r = mbedtls_x509_crt_parse_der(&chain, s->cert[i],
 		    s->certlen[i])) != 0) {
 			r = err_set(e, -EBADMSG, "signature block: certificate "
-			    "%zu: %s", i, tls_error(r, msg, sizeof(msg)));
+			    "%zu: %s", i, mbed_error(r, msg, sizeof(msg)));
 			goto out;
 		}
 	if (mbedtls_x509_dn_gets(who, sizeof(who), &chain.subject) < 0)

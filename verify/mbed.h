@@ -1,12 +1,12 @@
 /*
- * verify/tls: the little that verify/trust.c (checking signatures) and
+ * verify/mbed: the little that verify/trust.c (checking signatures) and
  * host/sign.c (making them) share about mbedtls, kept here once rather
  * than in both: the RSA floor a bundle signature must meet, a message
  * for an mbedtls error code, and the NUL-terminated copy its PEM parsers
  * want. Internal: nothing outside those two files includes it.
  */
-#ifndef VERIFY_TLS_H
-#define VERIFY_TLS_H
+#ifndef VERIFY_MBED_H
+#define VERIFY_MBED_H
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +15,11 @@
 
 /* The smallest RSA key that may sign a bundle (certificates above it in
  * the chain may be smaller; see verify/trust.c's profile). */
-#define TLS_RSA_SIGN_MIN_BITS	3072
+#define MBED_RSA_SIGN_MIN_BITS	3072
 
 /* mbedtls_strerror() into buf; returns buf, for use in a message. */
 static inline const char *
-tls_error(int r, char *buf, size_t size)
+mbed_error(int r, char *buf, size_t size)
 {
 	mbedtls_strerror(r, buf, size);
 	return buf;
@@ -28,7 +28,7 @@ tls_error(int r, char *buf, size_t size)
 /* A malloc'd copy of buf with a NUL after it: mbedtls PEM parsers want
  * the terminating NUL inside the length (len + 1). NULL without memory. */
 static inline unsigned char *
-tls_nul_copy(const void *buf, size_t len)
+mbed_nul_copy(const void *buf, size_t len)
 {
 	unsigned char *p;
 
@@ -39,4 +39,4 @@ tls_nul_copy(const void *buf, size_t len)
 	return p;
 }
 
-#endif /* VERIFY_TLS_H */
+#endif /* VERIFY_MBED_H */
