@@ -38,7 +38,9 @@
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
+#include "agent/exitcode.h"
 #include "agent/install.h"
+#include "agent/lifecycle.h"
 #include "agent/progress.h"
 #include "agent/state.h"
 #include "agent/util.h"
@@ -187,6 +189,13 @@ interrupted(struct update *u, struct err *e)
 	return err_set(e, -EINTR, "interrupted by %s", signame(stop_signo));
 }
 
+/* A failure at step decides the exit code (agent/exitcode.c). */
+static void
+blame(struct update *u, enum fail_step step)
+{
+	u->exit_code = exitcode_for(step, 0);
+}
+
 static int
 load_keyring(struct update *u, struct err *e)
 {
@@ -300,7 +309,7 @@ map_slots(struct update *u, struct err *e)
 		}
 		if ((r = slot_writer_open(s, pl->size, files, pl->nfiles,
 		    &u->writers[k], e)) < 0) {
-			u->exit_code = EXIT_SLOT;
+			blame(u, FAIL_SLOT);
 			return err_prefix(e, "payload %s", pl->name);
 		}
 	}
@@ -326,7 +335,7 @@ verify(struct update *u, struct err *e)
 	    "certificate chain verified", u->from, u->m->version,
 	    u->m->compatible);
 
-	u->exit_code = EXIT_POLICY;
+	blame(u, FAIL_POLICY);
 	run = &u->state->slot[state_slot_index(u->booted)];
 	memset(&pol, 0, sizeof(pol));
 	pol.compatible = u->cfg->compatible;
@@ -341,68 +350,34 @@ verify(struct update *u, struct err *e)
 	/* Paths may name other storage than at config load: check again,
 	 * before the writers open and before the env is touched. */
 	if ((r = config_check_target(u->cfg, u->target, e)) < 0) {
-		u->exit_code = EXIT_SLOT;
+		blame(u, FAIL_SLOT);
 		return err_prefix(e, "slot %c", u->target);
 	}
 	return map_slots(u, e);
 }
 
-static int
-save_state(struct update *u, const char *result, const char *reason,
-    struct err *e)
+/* The bundle as agent/lifecycle records it. */
+static struct lifecycle_bundle
+bundle_of(const struct update *u)
 {
-	char now[32], target[2] = { u->target, '\0' };
-	int r;
+	struct lifecycle_bundle b = { u->m->version, u->m->security_version,
+	    install_bundle_id(u->in) };
 
-	time_rfc3339(now);
-	if ((r = state_set(&u->state->last_version, u->m->version, e)) < 0 ||
-	    (r = state_set(&u->state->last_target, target, e)) < 0 ||
-	    (r = state_set(&u->state->last_result, result, e)) < 0 ||
-	    (r = state_set(&u->state->last_reason, reason, e)) < 0 ||
-	    (r = state_set(&u->state->last_time, now, e)) < 0)
-		return r;
-	return device_save_state(u->dev, e);
+	return b;
 }
 
 static int
 mark_bad(struct update *u, struct err *e)
 {
-	struct state_slot *t = &u->state->slot[state_slot_index(u->target)];
-	struct bootstate st = u->dev->boot;
+	struct lifecycle_bundle b = bundle_of(u);
+	enum fail_step step;
 	int r;
 
-	/* From here on the target's old content is going away. What the
-	 * slot will hold is known already, in case the arm is stored but
-	 * its state is not (see recover_arm() in health.c). */
-	t->security_version = u->m->security_version;
-	if ((r = state_set(&t->version, NULL, e)) < 0 ||
-	    (r = state_set(&t->status, "bad", e)) < 0 ||
-	    (r = state_set(&u->state->journal_bundle,
-	    install_bundle_id(u->in), e)) < 0)
+	if ((r = lifecycle_mark_bad(u->dev, u->target, &b, &u->state_saved,
+	    &step, e)) < 0) {
+		blame(u, step);
 		return r;
-	u->state->journal_chunks = 0;
-	{
-		char tg[2] = { u->target, '\0' };
-
-		if ((r = state_set(&u->state->journal_target, tg, e)) < 0)
-			return r;
 	}
-	/* The first change. A data directory that cannot take it (full,
-	 * read-only) fails here, before the env: nothing has changed and
-	 * the failure is state.json's, not the env's. */
-	u->exit_code = EXIT_FAIL;
-	if ((r = save_state(u, "installing", NULL, e)) < 0)
-		return r;
-	u->state_saved = 1;
-	u->exit_code = EXIT_BOOTENV;
-	bootstate_mark_bad(&st, u->target);
-	/* We run on the booted slot, so it boots: keep it selectable. */
-	if (st.left[state_slot_index(u->booted)] == 0 ||
-	    strchr(st.order, u->booted) == NULL)
-		bootstate_mark_good(&st, u->booted, u->cfg->boot_attempts);
-	if ((r = u->dev->env_ops->commit(u->dev->env, &st, e)) < 0)
-		return r;
-	u->dev->boot = st;
 	progress_step(&u->prog, "slot %c marked bad for writing", u->target);
 	return 0;
 }
@@ -424,36 +399,9 @@ swap(struct update *u, struct err *e)
 static int
 arm(struct update *u, struct err *e)
 {
-	struct state_slot *t = &u->state->slot[state_slot_index(u->target)];
-	struct bootstate st = u->dev->boot;
-	struct err *w = &u->warn;
-	char now[32];
-	int r;
+	struct lifecycle_bundle b = bundle_of(u);
 
-	/* The env first, then the state: state.json never says "trial"
-	 * for a slot the env does not arm. The reverse gap (armed, state
-	 * still "installing") is recognised by status and health. */
-	bootstate_arm(&st, u->target, u->cfg->boot_attempts);
-	/* A commit raises the floor to this; the env keeps it, so a lost
-	 * data directory cannot lose it. */
-	if (u->m->security_version > st.trial_floor)
-		st.trial_floor = u->m->security_version;
-	if ((r = u->dev->env_ops->commit(u->dev->env, &st, e)) < 0)
-		return r;
-	u->dev->boot = st;
-	/* The target boots next whatever happens to state.json now, so a
-	 * failure to record it is a warning (u->warn), never a failure. */
-	time_rfc3339(now);
-	t->security_version = u->m->security_version;
-	if (state_set(&t->version, u->m->version, w) < 0 ||
-	    state_set(&t->status, "trial", w) < 0 ||
-	    state_set(&t->installed, now, w) < 0 ||
-	    state_set(&u->state->journal_bundle, NULL, w) < 0 ||
-	    state_set(&u->state->journal_target, NULL, w) < 0)
-		return 0;
-	u->state->journal_chunks = 0;
-	(void)save_state(u, "installed", NULL, w);
-	return 0;
+	return lifecycle_arm(u->dev, u->target, &b, &u->warn, e);
 }
 
 static void
@@ -571,6 +519,43 @@ update_free(struct update *u)
 	device_free(u->dev);
 }
 
+/* The arm is stored: report, reboot unless told not to, free. */
+static int
+done(struct update *u, struct err *e)
+{
+	/* A signal during the arm's store came too late to stop it: the
+	 * install stands, but nobody wants the reboot any more. */
+	release_stop(u);
+	report(u, NULL);
+	u->exit_code = EXIT_OK;
+	if (!u->no_reboot && stop_signo != 0) {
+		fprintf(stderr, "upkit update: %s after the arm: not "
+		    "rebooting\n", signame(stop_signo));
+	} else if (!u->no_reboot && device_reboot(e) < 0) {
+		blame(u, FAIL_OTHER);
+		report(u, e);
+	}
+	update_free(u);
+	return u->exit_code;
+}
+
+/* A step failed with e: report, record how the install ended, free. */
+static int
+failed(struct update *u, const struct err *e)
+{
+	struct err e2 = { 0, "" };
+
+	report(u, e);
+	/* Once state.json says "installing", it must say how that ended;
+	 * before, nothing changed and a data directory that failed once is
+	 * not tried again. */
+	if (u->state_saved && lifecycle_record_failed(u->dev, u->target,
+	    u->m->version, e->msg, &e2) < 0)
+		fprintf(stderr, "upkit update: warning: %s\n", e2.msg);
+	update_free(u);
+	return u->exit_code;
+}
+
 int
 cmd_update(int argc, char **argv)
 {
@@ -586,7 +571,7 @@ cmd_update(int argc, char **argv)
 		return r;
 	progress_init(&u.prog, json);
 
-	if ((r = open_device(&u, &e)) < 0 || (u.exit_code = EXIT_FAIL,
+	if ((r = open_device(&u, &e)) < 0 || (blame(&u, FAIL_OTHER),
 	    r = device_lock(u.dev, &e)) < 0) {
 		report(&u, &e);
 		update_free(&u);
@@ -598,7 +583,7 @@ cmd_update(int argc, char **argv)
 			r = verify(&u, &e);
 			break;
 		case UPDATE_MARK_BAD:
-			u.exit_code = EXIT_FAIL;
+			blame(&u, FAIL_OTHER);
 			if ((r = catch_stop(&u, &e)) == 0)
 				r = stop_signo != 0 ? interrupted(&u, &e) :
 				    mark_bad(&u, &e);
@@ -618,47 +603,19 @@ cmd_update(int argc, char **argv)
 				u.exit_code = install_exit_code(u.in, r);
 			break;
 		case UPDATE_SWAP:
-			u.exit_code = EXIT_SLOT;
+			blame(&u, FAIL_SLOT);
 			r = stop_signo != 0 ? interrupted(&u, &e) :
 			    swap(&u, &e);
 			break;
 		case UPDATE_ARM:
-			u.exit_code = EXIT_BOOTENV;
+			blame(&u, FAIL_BOOTENV);
 			r = stop_signo != 0 ? interrupted(&u, &e) :
 			    arm(&u, &e);
 			break;
 		case UPDATE_DONE:
-			/* A signal during the arm's store came too late to
-			 * stop it: the install stands, but nobody wants the
-			 * reboot any more. */
-			release_stop(&u);
-			report(&u, NULL);
-			u.exit_code = EXIT_OK;
-			if (!u.no_reboot && stop_signo != 0) {
-				fprintf(stderr, "upkit update: %s after the "
-				    "arm: not rebooting\n",
-				    signame(stop_signo));
-			} else if (!u.no_reboot &&
-			    (r = device_reboot(&e)) < 0) {
-				u.exit_code = EXIT_FAIL;
-				report(&u, &e);
-			}
-			update_free(&u);
-			return u.exit_code;
+			return done(&u, &e);
 		case UPDATE_FAILED:
-			report(&u, &e);
-			/* Once state.json says "installing", it must say how
-			 * that ended; before, nothing changed and a data
-			 * directory that failed once is not tried again. */
-			if (u.state_saved) {
-				struct err e2 = { 0, "" };
-
-				if (save_state(&u, "failed", e.msg, &e2) < 0)
-					fprintf(stderr, "upkit update: "
-					    "warning: %s\n", e2.msg);
-			}
-			update_free(&u);
-			return u.exit_code;
+			return failed(&u, &e);
 		}
 		if (r < 0)
 			step = UPDATE_FAILED;
