@@ -70,7 +70,7 @@ static const struct key slot_keys[] = {
 	SKEY("bootname", KIND_BOOTNAME, bootname, 1),
 };
 #define NSLOT_KEYS	(sizeof(slot_keys) / sizeof(slot_keys[0]))
-_Static_assert(NSLOT_KEYS == CONFIG_PARSE_SLOT_KEYS, "config_parse.h");
+_Static_assert(NSLOT_KEYS == CONFIG_PARSE_SKEYS, "config_parse.h");
 
 /*
  * Which key holds each backend's path. Listing a backend here is what makes
@@ -118,52 +118,14 @@ set_seconds(struct parse *p, const char *sec, const struct key *k,
 	return 1;
 }
 
+/* A string value of kind k->kind: 1 if valid, else config_fail(). */
 static int
-set_value(struct parse *p, const char *sec, const struct key *k, void *base,
+string_valid(struct parse *p, const char *sec, const struct key *k,
     const char *val)
 {
 	const struct bootenv_ops *ops;
-	char **strp = (char **)((char *)base + k->off), list[128];
+	char list[128];
 	size_t i, n;
-
-	switch (k->kind) {
-	case KIND_ATTEMPTS:
-		if (val[0] < '1' || val[0] > '9' || val[1] != '\0')
-			return config_fail(p, "[%s] %s: \"%s\" is not an "
-			    "integer from 1 to 9", sec, k->name, val);
-		*(int *)((char *)base + k->off) = val[0] - '0';
-		return 1;
-	case KIND_SECONDS:
-		return set_seconds(p, sec, k, base, val);
-	case KIND_SLOT_TYPE:
-		for (i = 0; i < sizeof(slot_types) / sizeof(slot_types[0]);
-		    i++) {
-			if (strcmp(val, slot_types[i].name) == 0) {
-				*(enum slot_type *)((char *)base + k->off) =
-				    slot_types[i].type;
-				return 1;
-			}
-		}
-		return config_fail(p, "[%s] %s: \"%s\" is not raw or files",
-		    sec, k->name, val);
-	case KIND_BOOTNAME:
-		if ((val[0] != 'A' && val[0] != 'B') || val[1] != '\0')
-			return config_fail(p, "[%s] %s: \"%s\" is not A or B",
-			    sec, k->name, val);
-		*((char *)base + k->off) = val[0];
-		return 1;
-	case KIND_YESNO:
-		if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0)
-			return config_fail(p, "[%s] %s: \"%s\" is not yes "
-			    "or no", sec, k->name, val);
-		*(int *)((char *)base + k->off) = strcmp(val, "yes") == 0;
-		return 1;
-	case KIND_STRING:
-	case KIND_ABSPATH:
-	case KIND_COMPATIBLE:
-	case KIND_BOOTLOADER:
-		break;
-	}
 
 	if (val[0] == '\0')
 		return config_fail(p, "[%s] %s: empty value", sec, k->name);
@@ -206,6 +168,57 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_YESNO:
 		break;
 	}
+	return 1;
+}
+
+static int
+set_value(struct parse *p, const char *sec, const struct key *k, void *base,
+    const char *val)
+{
+	char **strp = (char **)((char *)base + k->off);
+	size_t i;
+
+	switch (k->kind) {
+	case KIND_ATTEMPTS:
+		if (val[0] < '1' || val[0] > '9' || val[1] != '\0')
+			return config_fail(p, "[%s] %s: \"%s\" is not an "
+			    "integer from 1 to 9", sec, k->name, val);
+		*(int *)((char *)base + k->off) = val[0] - '0';
+		return 1;
+	case KIND_SECONDS:
+		return set_seconds(p, sec, k, base, val);
+	case KIND_SLOT_TYPE:
+		for (i = 0; i < sizeof(slot_types) / sizeof(slot_types[0]);
+		    i++) {
+			if (strcmp(val, slot_types[i].name) == 0) {
+				*(enum slot_type *)((char *)base + k->off) =
+				    slot_types[i].type;
+				return 1;
+			}
+		}
+		return config_fail(p, "[%s] %s: \"%s\" is not raw or files",
+		    sec, k->name, val);
+	case KIND_BOOTNAME:
+		if ((val[0] != 'A' && val[0] != 'B') || val[1] != '\0')
+			return config_fail(p, "[%s] %s: \"%s\" is not A or B",
+			    sec, k->name, val);
+		*((char *)base + k->off) = val[0];
+		return 1;
+	case KIND_YESNO:
+		if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0)
+			return config_fail(p, "[%s] %s: \"%s\" is not yes "
+			    "or no", sec, k->name, val);
+		*(int *)((char *)base + k->off) = strcmp(val, "yes") == 0;
+		return 1;
+	case KIND_STRING:
+	case KIND_ABSPATH:
+	case KIND_COMPATIBLE:
+	case KIND_BOOTLOADER:
+		break;
+	}
+
+	if (!string_valid(p, sec, k, val))
+		return 0;
 	if ((*strp = strdup(val)) == NULL) {
 		p->err_line = p->line;
 		err_set(p->e, -ENOMEM, "%s:%d: [%s] %s: out of memory",
@@ -240,8 +253,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return config_fail(p, "%s: key outside any section", name);
 	if (strncmp(section, SLOT_PREFIX, strlen(SLOT_PREFIX)) == 0) {
 		/* The reader has checked and added every slot header. */
-		if (config_slot_find(p->c, section + strlen(SLOT_PREFIX), &si) ==
-		    NULL)
+		if (config_slot_find(p->c, section + strlen(SLOT_PREFIX),
+		    &si) == NULL)
 			return config_fail(p, "[%s]: unknown section",
 			    section);
 		keys = slot_keys;

@@ -19,7 +19,7 @@ struct err;
  * (each file checks its own). */
 #define CONFIG_PARSE_SECTIONS	5
 #define CONFIG_PARSE_KEYS	14
-#define CONFIG_PARSE_SLOT_KEYS	3
+#define CONFIG_PARSE_SKEYS	3
 
 struct parse {
 	struct config	*c;
@@ -33,7 +33,7 @@ struct parse {
 	int		 section_line[CONFIG_PARSE_SECTIONS];
 	int		 key_line[CONFIG_PARSE_KEYS];
 	int		 slot_line[CONFIG_SLOTS_MAX];
-	int		 slot_key_line[CONFIG_SLOTS_MAX][CONFIG_PARSE_SLOT_KEYS];
+	int		 slot_key_line[CONFIG_SLOTS_MAX][CONFIG_PARSE_SKEYS];
 };
 
 /* Records the first error, at line p->line, as "PATH:LINE: msg" in p->e

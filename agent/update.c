@@ -43,6 +43,7 @@
 #include "agent/lifecycle.h"
 #include "agent/progress.h"
 #include "agent/state.h"
+#include "agent/stop.h"
 #include "agent/util.h"
 #include "common/err.h"
 #include "common/io.h"
@@ -87,76 +88,23 @@ struct update {
 	/* what the install changed so far */
 	int			 state_saved;	/* state.json says installing */
 	struct err		 warn;		/* after the arm: not saved */
-	int			 stop_pipe[2];	/* see catch_stop() */
-	struct sigaction	 stop_old[3];	/* as they were before */
+	struct stop		 stop;		/* see catch_stop() */
 };
-
-/* Set by the handler of the stop signals; the only state it touches. */
-static volatile sig_atomic_t stop_signo;
-static volatile sig_atomic_t stop_fd = -1;
-
-static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
-
-/* Async-signal-safe: a flag and a write(2) to a non-blocking pipe that
- * wakes the reader in poll() (install_set_cancel()). */
-static void
-on_stop(int signo)
-{
-	int saved = errno;
-	ssize_t n;
-
-	if (stop_signo == 0)
-		stop_signo = signo;
-	n = write(stop_fd, "", 1);
-	(void)n;
-	errno = saved;
-}
-
-static const char *
-signame(int signo)
-{
-	switch (signo) {
-	case SIGTERM:
-		return "SIGTERM";
-	case SIGINT:
-		return "SIGINT";
-	case SIGHUP:
-		return "SIGHUP";
-	}
-	return "a signal";
-}
 
 /*
  * From here on a stop signal must not kill upkit between two changes:
  * it stops the install where the device is consistent (the target
- * marked bad, whole chunks written) and the failure is recorded.
- * SA_RESTART keeps every other system call going; the pipe wakes the
- * reader. A signal upkit was started with ignored (nohup, a background
- * job's SIGINT) stays ignored.
+ * marked bad, whole chunks written) and the failure is recorded. The
+ * pipe wakes the reader.
  */
 static int
 catch_stop(struct update *u, struct err *e)
 {
-	struct sigaction sa;
-	size_t i;
 	int r;
 
-	if (pipe2(u->stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
-		r = -errno;
-		u->stop_pipe[0] = u->stop_pipe[1] = -1;
-		return err_set(e, r, "stop signal pipe: %s", strerror(-r));
-	}
-	stop_signo = 0;
-	stop_fd = u->stop_pipe[1];
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-		if (sigaction(stop_signals[i], NULL, &u->stop_old[i]) == 0 &&
-		    u->stop_old[i].sa_handler != SIG_IGN)
-			sigaction(stop_signals[i], &sa, NULL);
-	install_set_cancel(u->in, u->stop_pipe[0]);
+	if ((r = stop_catch(&u->stop, e)) < 0)
+		return r;
+	install_set_cancel(u->in, u->stop.pipe[0]);
 	return 0;
 }
 
@@ -166,18 +114,11 @@ catch_stop(struct update *u, struct err *e)
 static void
 release_stop(struct update *u)
 {
-	size_t i;
-
-	if (u->stop_pipe[1] == -1)
+	if (u->stop.pipe[1] == -1)
 		return;
-	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-		sigaction(stop_signals[i], &u->stop_old[i], NULL);
-	stop_fd = -1;
 	if (u->in != NULL)
 		install_set_cancel(u->in, -1);
-	close(u->stop_pipe[0]);
-	close(u->stop_pipe[1]);
-	u->stop_pipe[0] = u->stop_pipe[1] = -1;
+	stop_release(&u->stop);
 }
 
 /* The install stopped for a signal: what shells report for a process
@@ -186,7 +127,8 @@ static int
 interrupted(struct update *u, struct err *e)
 {
 	u->exit_code = 128 + stop_signo;
-	return err_set(e, -EINTR, "interrupted by %s", signame(stop_signo));
+	return err_set(e, -EINTR, "interrupted by %s",
+	    stop_signame(stop_signo));
 }
 
 /* A failure at step decides the exit code (agent/exitcode.c). */
@@ -530,7 +472,7 @@ done(struct update *u, struct err *e)
 	u->exit_code = EXIT_OK;
 	if (!u->no_reboot && stop_signo != 0) {
 		fprintf(stderr, "upkit update: %s after the arm: not "
-		    "rebooting\n", signame(stop_signo));
+		    "rebooting\n", stop_signame(stop_signo));
 	} else if (!u->no_reboot && device_reboot(e) < 0) {
 		blame(u, FAIL_OTHER);
 		report(u, e);
@@ -566,7 +508,7 @@ cmd_update(int argc, char **argv)
 
 	memset(&u, 0, sizeof(u));
 	u.fd = -1;
-	u.stop_pipe[0] = u.stop_pipe[1] = -1;
+	u.stop.pipe[0] = u.stop.pipe[1] = -1;
 	if ((r = parse_args(&u, argc, argv, &json)) >= 0)
 		return r;
 	progress_init(&u.prog, json);
