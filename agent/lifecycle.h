@@ -35,10 +35,11 @@ struct lifecycle_bundle {
  * "bad", version cleared, its security version, last result
  * "installing", the journal naming bundle and target). 2: env, one
  * store: target out of BOOT_ORDER with LEFT=0, the booted slot kept
- * selectable. A cut between them: state says "installing", the env
- * still boots target's old content or the booted one; status reports it
- * as interrupted once no upkit holds the lock. Either way the booted
- * slot boots. *savedp is set once state.json says "installing".
+ * selectable. A cut between them: state says "installing" while the
+ * env still lists target, whose content was not touched yet; status
+ * reports it as interrupted once no upkit holds the lock, and the next
+ * update starts over (docs/update.md, "Order of the saves"). *savedp is
+ * set once state.json says "installing".
  */
 int	lifecycle_mark_bad(struct device *d, char target,
 	    const struct lifecycle_bundle *b, int *savedp,
