@@ -183,12 +183,6 @@ device_reboot(struct err *e)
 	return 0;
 }
 
-int
-device_save_state(const struct device *d, struct err *e)
-{
-	return state_save(d->config->data_directory, d->state, e);
-}
-
 void
 device_free(struct device *d)
 {

@@ -53,8 +53,6 @@ int	device_lock(struct device *d, struct err *e);
 /* Flushes and runs the system's reboot command; returns only if that
  * failed (or, in tests, if a stand-in returns). */
 int	device_reboot(struct err *e);
-/* Saves d->state to the data directory (state_save()). */
-int	device_save_state(const struct device *d, struct err *e);
 void	device_free(struct device *d);		/* accepts NULL */
 
 #endif /* AGENT_DEVICE_H */

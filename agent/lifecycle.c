@@ -74,7 +74,7 @@ record(struct device *d, char slot, const char *version, const char *result,
 	    (r = state_set(&s->last_reason, reason, e)) < 0 ||
 	    (r = state_set(&s->last_time, now, e)) < 0)
 		return r;
-	return device_save_state(d, e);
+	return state_save(d->config->data_directory, s, e);
 }
 
 int

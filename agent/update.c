@@ -17,6 +17,9 @@
  *             boot-attempts tries (a trial boot); the booted slot stays
  *             behind it as the fallback.
  *
+ * MARK_BAD and ARM, and the record of a failure, are agent/lifecycle.c's
+ * transitions: it keeps the order of their env and state.json writes.
+ *
  * The exit code says what boots next: 0 once the arm is stored (the
  * target, as a trial, even if state.json could not record it), anything
  * else the booted slot (docs/exit-codes.md). SIGTERM, SIGINT and SIGHUP
