@@ -4,7 +4,6 @@
  * are config_ini.c's; the storage checks config_check.c's.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>

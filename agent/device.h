@@ -4,7 +4,8 @@
  * [system] bootloader) with its boot selection loaded, and the slot the
  * running system booted from. Opening reads; it changes nothing on disk.
  * Where env and state.json disagree on the trial slot or the security
- * floor, the env wins (docs/boot-selection.md), in d->state too.
+ * floor, the env wins (docs/boot-selection.md), in d->state too: the
+ * reconcile and the rebuild of a blank env are agent/lifecycle.c's.
  */
 #ifndef AGENT_DEVICE_H
 #define AGENT_DEVICE_H
