@@ -36,10 +36,12 @@ SLOTS_SRC  = slots/writer.c slots/identity.c \
 	     slots/boot/uboot.c slots/boot/grub.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
 	     host/sign.c host/keys.c host/tar.c
-AGENT_SRC  = agent/config.c agent/state.c agent/util.c \
+AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
+	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c \
 	     agent/update.c agent/status.c agent/progress.c agent/device.c \
-	     agent/health.c agent/exitcode.c
+	     agent/health.c agent/checks.c agent/lifecycle.c agent/exitcode.c \
+	     agent/stop.c
 MAIN_SRC   = agent/main.c
 
 LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(COMMON_SRC) $(VERIFY_SRC) $(SLOTS_SRC) \

@@ -1,12 +1,9 @@
 /*
- * agent/config: upkit.conf, read with libinih. libinih 55 does not tell
- * the handler which line it is on, so the text goes through our own reader,
- * which counts lines. The reader also checks section headers itself: inih
- * never calls the handler for a section without keys, and a typo in a
- * header must not pass silently.
+ * agent/config: upkit.conf, read with libinih: the keys, their values
+ * and what must hold once all are read. The lines and section headers
+ * are config_ini.c's; the storage checks config_check.c's.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +12,14 @@
 #include <ini.h>
 
 #include "agent/config.h"
+#include "agent/config_check.h"
+#include "agent/config_parse.h"
 #include "common/err.h"
 #include "common/io.h"
 #include "slots/boot/bootenv.h"
-#include "slots/identity.h"
 
 #define CONFIG_MAX_SIZE		(1024 * 1024)
 #define COMPATIBLE_MAX		128
-#define CLASS_MAX		32
-#define SLOT_PREFIX		"slot."
 
 enum kind {
 	KIND_STRING,		/* any non-empty value */
@@ -64,6 +60,7 @@ static const struct key config_keys[] = {
 	CKEY("health", "deadline", KIND_SECONDS, health_deadline, 0),
 };
 #define NCONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+_Static_assert(NCONFIG_KEYS == CONFIG_PARSE_KEYS, "config_parse.h");
 
 #define SKEY(n, k, f, r)	{ "slot", n, k, offsetof(struct slot, f), r }
 static const struct key slot_keys[] = {
@@ -72,12 +69,7 @@ static const struct key slot_keys[] = {
 	SKEY("bootname", KIND_BOOTNAME, bootname, 1),
 };
 #define NSLOT_KEYS	(sizeof(slot_keys) / sizeof(slot_keys[0]))
-
-static const char *const global_sections[] = {
-	"system", "keyring", "uboot", "grub", "health",
-};
-#define NGLOBAL_SECTIONS \
-	(sizeof(global_sections) / sizeof(global_sections[0]))
+_Static_assert(NSLOT_KEYS == CONFIG_PARSE_SKEYS, "config_parse.h");
 
 /*
  * Which key holds each backend's path. Listing a backend here is what makes
@@ -102,211 +94,6 @@ static const struct {
 	{ "files", SLOT_FILES },
 };
 
-struct parse {
-	struct config	*c;
-	struct err	*e;
-	const char	*text;
-	size_t		 len;
-	size_t		 pos;
-	int		 line;		/* line last handed to inih */
-	int		 indented;	/* that line starts with blanks */
-	int		 err_line;	/* our first error, 0 if none */
-	int		 section_line[NGLOBAL_SECTIONS];
-	int		 key_line[NCONFIG_KEYS];
-	int		 slot_line[CONFIG_SLOTS_MAX];
-	int		 slot_key_line[CONFIG_SLOTS_MAX][NSLOT_KEYS];
-};
-
-static int	fail(struct parse *p, int line, const char *fmt, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-/*
- * Keeps only the first error: inih goes on after one, and later messages
- * are often consequences of the first.
- */
-static int
-fail(struct parse *p, int line, const char *fmt, ...)
-{
-	char msg[sizeof(p->e->msg)];
-	va_list ap;
-
-	if (p->err_line != 0)
-		return 0;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	p->err_line = line;
-	err_set(p->e, -EINVAL, "%s:%d: %s", p->c->path, line, msg);
-	return 0;
-}
-
-static int
-is_class_char(char ch, int first)
-{
-	if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
-		return 1;
-	return !first && (ch == '_' || ch == '-');
-}
-
-/* "slot.CLASS.N": CLASS as in is_class_char(), N from 0 to 99. */
-static int
-slot_section_valid(const char *sec)
-{
-	const char *class, *dot, *q;
-
-	if (strncmp(sec, SLOT_PREFIX, strlen(SLOT_PREFIX)) != 0)
-		return 0;
-	class = sec + strlen(SLOT_PREFIX);
-	if ((dot = strrchr(class, '.')) == NULL || dot == class ||
-	    dot - class > CLASS_MAX)
-		return 0;
-	for (q = class; q < dot; q++)
-		if (!is_class_char(*q, q == class))
-			return 0;
-	q = dot + 1;
-	if (q[0] < '0' || q[0] > '9')
-		return 0;
-	if (q[1] == '\0')
-		return 1;
-	/* No leading zero, or "rootfs.01" and "rootfs.1" would differ. */
-	return q[0] != '0' && q[1] >= '0' && q[1] <= '9' && q[2] == '\0';
-}
-
-static struct slot *
-slot_by_name(struct config *c, const char *name, size_t *ip)
-{
-	size_t i;
-
-	for (i = 0; i < c->nslots; i++) {
-		if (strcmp(c->slots[i].name, name) == 0) {
-			if (ip != NULL)
-				*ip = i;
-			return &c->slots[i];
-		}
-	}
-	return NULL;
-}
-
-static int
-slot_add(struct parse *p, const char *sec)
-{
-	struct config *c = p->c;
-	struct slot *s;
-	const char *name = sec + strlen(SLOT_PREFIX);
-	size_t i;
-
-	if (slot_by_name(c, name, &i) != NULL)
-		return fail(p, p->line, "[%s]: section given twice "
-		    "(first on line %d)", sec, p->slot_line[i]);
-	if (c->nslots == CONFIG_SLOTS_MAX)
-		return fail(p, p->line, "[%s]: more than %d slots", sec,
-		    CONFIG_SLOTS_MAX);
-	s = &c->slots[c->nslots];
-	if ((s->name = strdup(name)) == NULL ||
-	    (s->class = strndup(name, (size_t)(strrchr(name, '.') -
-	    name))) == NULL) {
-		free(s->name);
-		s->name = NULL;
-		p->err_line = p->line;
-		return err_set(p->e, -ENOMEM, "%s:%d: [%s]: out of memory",
-		    c->path, p->line, sec);
-	}
-	s->type = SLOT_RAW;
-	p->slot_line[c->nslots++] = p->line;
-	return 0;
-}
-
-/* A section header, seen by the reader before inih parses it. */
-static void
-header(struct parse *p, const char *line)
-{
-	char sec[128];
-	const char *end, *q;
-	size_t i, n;
-
-	while (*line == ' ' || *line == '\t')
-		line++;
-	if (*line != '[')
-		return;
-	/* No ']': inih reports the syntax error itself. */
-	if ((end = strchr(line, ']')) == NULL)
-		return;
-	for (q = end + 1; *q == ' ' || *q == '\t' || *q == '\r' ||
-	    *q == '\n'; q++)
-		;
-	if (*q != '\0' && *q != ';' && *q != '#') {
-		fail(p, p->line, "text after a section header");
-		return;
-	}
-	n = (size_t)(end - line - 1);
-	if (n >= sizeof(sec)) {
-		fail(p, p->line, "section name longer than %zu bytes",
-		    sizeof(sec) - 1);
-		return;
-	}
-	memcpy(sec, line + 1, n);
-	sec[n] = '\0';
-	for (i = 0; i < NGLOBAL_SECTIONS; i++) {
-		if (strcmp(sec, global_sections[i]) != 0)
-			continue;
-		if (p->section_line[i] != 0)
-			fail(p, p->line, "[%s]: section given twice "
-			    "(first on line %d)", sec, p->section_line[i]);
-		p->section_line[i] = p->line;
-		return;
-	}
-	if (strncmp(sec, SLOT_PREFIX, strlen(SLOT_PREFIX)) == 0) {
-		if (!slot_section_valid(sec))
-			fail(p, p->line, "[%s]: not a valid slot section: "
-			    "slot.CLASS.N with CLASS of a-z, 0-9, _ and - "
-			    "(at most %d, starting with a letter or digit) "
-			    "and N from 0 to 99", sec, CLASS_MAX);
-		else
-			slot_add(p, sec);
-		return;
-	}
-	fail(p, p->line, "[%s]: unknown section (expected system, keyring, "
-	    "uboot, grub, health or slot.CLASS.N)", sec);
-}
-
-/* fgets() over the text in memory, counting lines for the handler. */
-static char *
-reader(char *str, int num, void *stream)
-{
-	struct parse *p = stream;
-	const char *start, *nl;
-	size_t linelen, content, n;
-
-	if (p->pos >= p->len || num < 4)
-		return NULL;
-	start = p->text + p->pos;
-	nl = memchr(start, '\n', p->len - p->pos);
-	linelen = nl != NULL ? (size_t)(nl - start) + 1 : p->len - p->pos;
-	p->pos += linelen;
-	p->line++;
-	content = linelen;
-	if (content > 0 && start[content - 1] == '\n')
-		content--;
-	if (content > 0 && start[content - 1] == '\r')
-		content--;
-	n = linelen;
-	/* inih's line buffer is fixed; a longer line would come back as
-	 * two lines and a tail could be read as a key. */
-	if (content > (size_t)num - 3) {
-		fail(p, p->line, "line longer than %d bytes", num - 3);
-		/* Not past the text: the last line may end without a
-		 * newline, right at len. */
-		if (n > (size_t)num - 1)
-			n = (size_t)num - 1;
-	}
-	if (memchr(start, '\0', linelen) != NULL)
-		fail(p, p->line, "NUL byte in line");
-	memcpy(str, start, n);
-	str[n] = '\0';
-	p->indented = str[0] == ' ' || str[0] == '\t';
-	header(p, str);
-	return str;
-}
 
 /* Plain decimal only: "1e3", "+5", " 5" or "0x10" are typos, not
  * numbers, and a zero timeout would fail every check. */
@@ -323,76 +110,38 @@ set_seconds(struct parse *p, const char *sec, const struct key *k,
 		v = v * 10 + (val[i] - '0');
 	}
 	if (n == 0 || i != n || v < 1 || v > CONFIG_SECONDS_MAX)
-		return fail(p, p->line, "[%s] %s: \"%s\" is not a number of "
+		return config_fail(p, "[%s] %s: \"%s\" is not a number of "
 		    "seconds from 1 to %d", sec, k->name, val,
 		    CONFIG_SECONDS_MAX);
 	*(int *)((char *)base + k->off) = (int)v;
 	return 1;
 }
 
+/* A string value of kind k->kind: 1 if valid, else config_fail(). */
 static int
-set_value(struct parse *p, const char *sec, const struct key *k, void *base,
+string_valid(struct parse *p, const char *sec, const struct key *k,
     const char *val)
 {
 	const struct bootenv_ops *ops;
-	char **strp = (char **)((char *)base + k->off), list[128];
+	char list[128];
 	size_t i, n;
 
-	switch (k->kind) {
-	case KIND_ATTEMPTS:
-		if (val[0] < '1' || val[0] > '9' || val[1] != '\0')
-			return fail(p, p->line, "[%s] %s: \"%s\" is not an "
-			    "integer from 1 to 9", sec, k->name, val);
-		*(int *)((char *)base + k->off) = val[0] - '0';
-		return 1;
-	case KIND_SECONDS:
-		return set_seconds(p, sec, k, base, val);
-	case KIND_SLOT_TYPE:
-		for (i = 0; i < sizeof(slot_types) / sizeof(slot_types[0]);
-		    i++) {
-			if (strcmp(val, slot_types[i].name) == 0) {
-				*(enum slot_type *)((char *)base + k->off) =
-				    slot_types[i].type;
-				return 1;
-			}
-		}
-		return fail(p, p->line, "[%s] %s: \"%s\" is not raw or files",
-		    sec, k->name, val);
-	case KIND_BOOTNAME:
-		if ((val[0] != 'A' && val[0] != 'B') || val[1] != '\0')
-			return fail(p, p->line, "[%s] %s: \"%s\" is not A or B",
-			    sec, k->name, val);
-		*((char *)base + k->off) = val[0];
-		return 1;
-	case KIND_YESNO:
-		if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0)
-			return fail(p, p->line, "[%s] %s: \"%s\" is not yes "
-			    "or no", sec, k->name, val);
-		*(int *)((char *)base + k->off) = strcmp(val, "yes") == 0;
-		return 1;
-	case KIND_STRING:
-	case KIND_ABSPATH:
-	case KIND_COMPATIBLE:
-	case KIND_BOOTLOADER:
-		break;
-	}
-
 	if (val[0] == '\0')
-		return fail(p, p->line, "[%s] %s: empty value", sec, k->name);
+		return config_fail(p, "[%s] %s: empty value", sec, k->name);
 	switch (k->kind) {
 	case KIND_ABSPATH:
 		if (val[0] != '/')
-			return fail(p, p->line, "[%s] %s: \"%s\" is not an "
+			return config_fail(p, "[%s] %s: \"%s\" is not an "
 			    "absolute path", sec, k->name, val);
 		break;
 	case KIND_COMPATIBLE:
 		n = strlen(val);
 		if (n > COMPATIBLE_MAX)
-			return fail(p, p->line, "[%s] %s: longer than %d "
+			return config_fail(p, "[%s] %s: longer than %d "
 			    "bytes", sec, k->name, COMPATIBLE_MAX);
 		for (i = 0; i < n; i++)
 			if (val[i] < 0x20 || val[i] > 0x7e)
-				return fail(p, p->line, "[%s] %s: byte %zu is "
+				return config_fail(p, "[%s] %s: byte %zu is "
 				    "not printable ASCII", sec, k->name, i + 1);
 		break;
 	case KIND_BOOTLOADER:
@@ -407,7 +156,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 			snprintf(list + n, sizeof(list) - n, "%s%s",
 			    n > 0 ? ", " : "", ops->name);
 		}
-		return fail(p, p->line, "[%s] %s: \"%s\" is not supported "
+		return config_fail(p, "[%s] %s: \"%s\" is not supported "
 		    "(supported: %s)", sec, k->name, val,
 		    list[0] != '\0' ? list : "none");
 	case KIND_STRING:
@@ -418,6 +167,57 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_YESNO:
 		break;
 	}
+	return 1;
+}
+
+static int
+set_value(struct parse *p, const char *sec, const struct key *k, void *base,
+    const char *val)
+{
+	char **strp = (char **)((char *)base + k->off);
+	size_t i;
+
+	switch (k->kind) {
+	case KIND_ATTEMPTS:
+		if (val[0] < '1' || val[0] > '9' || val[1] != '\0')
+			return config_fail(p, "[%s] %s: \"%s\" is not an "
+			    "integer from 1 to 9", sec, k->name, val);
+		*(int *)((char *)base + k->off) = val[0] - '0';
+		return 1;
+	case KIND_SECONDS:
+		return set_seconds(p, sec, k, base, val);
+	case KIND_SLOT_TYPE:
+		for (i = 0; i < sizeof(slot_types) / sizeof(slot_types[0]);
+		    i++) {
+			if (strcmp(val, slot_types[i].name) == 0) {
+				*(enum slot_type *)((char *)base + k->off) =
+				    slot_types[i].type;
+				return 1;
+			}
+		}
+		return config_fail(p, "[%s] %s: \"%s\" is not raw or files",
+		    sec, k->name, val);
+	case KIND_BOOTNAME:
+		if ((val[0] != 'A' && val[0] != 'B') || val[1] != '\0')
+			return config_fail(p, "[%s] %s: \"%s\" is not A or B",
+			    sec, k->name, val);
+		*((char *)base + k->off) = val[0];
+		return 1;
+	case KIND_YESNO:
+		if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0)
+			return config_fail(p, "[%s] %s: \"%s\" is not yes "
+			    "or no", sec, k->name, val);
+		*(int *)((char *)base + k->off) = strcmp(val, "yes") == 0;
+		return 1;
+	case KIND_STRING:
+	case KIND_ABSPATH:
+	case KIND_COMPATIBLE:
+	case KIND_BOOTLOADER:
+		break;
+	}
+
+	if (!string_valid(p, sec, k, val))
+		return 0;
 	if ((*strp = strdup(val)) == NULL) {
 		p->err_line = p->line;
 		err_set(p->e, -ENOMEM, "%s:%d: [%s] %s: out of memory",
@@ -444,17 +244,17 @@ handler(void *user, const char *section, const char *name, const char *value)
 	/* inih takes an indented line as the continuation of the previous
 	 * value; refuse rather than glue "device = x" onto a value. */
 	if (p->indented)
-		return fail(p, p->line, "[%s] %s: indented line (continuation "
+		return config_fail(p, "[%s] %s: indented line (continuation "
 		    "lines are not supported)", section, name);
 	if (value == NULL)
-		return fail(p, p->line, "[%s] %s: no value", section, name);
+		return config_fail(p, "[%s] %s: no value", section, name);
 	if (section[0] == '\0')
-		return fail(p, p->line, "%s: key outside any section", name);
+		return config_fail(p, "%s: key outside any section", name);
 	if (strncmp(section, SLOT_PREFIX, strlen(SLOT_PREFIX)) == 0) {
 		/* The reader has checked and added every slot header. */
-		if (slot_by_name(p->c, section + strlen(SLOT_PREFIX), &si) ==
-		    NULL)
-			return fail(p, p->line, "[%s]: unknown section",
+		if (config_slot_find(p->c, section + strlen(SLOT_PREFIX),
+		    &si) == NULL)
+			return config_fail(p, "[%s]: unknown section",
 			    section);
 		keys = slot_keys;
 		nkeys = NSLOT_KEYS;
@@ -474,9 +274,9 @@ handler(void *user, const char *section, const char *name, const char *value)
 			break;
 	}
 	if (i == nkeys)
-		return fail(p, p->line, "[%s] %s: unknown key", section, name);
+		return config_fail(p, "[%s] %s: unknown key", section, name);
 	if (lines[i] != 0)
-		return fail(p, p->line, "[%s] %s: given twice (first on line "
+		return config_fail(p, "[%s] %s: given twice (first on line "
 		    "%d)", section, name, lines[i]);
 	lines[i] = p->line;
 	return set_value(p, section, &keys[i], base, value);
@@ -488,221 +288,6 @@ missing(struct config *c, struct err *e, const char *sec, const char *key,
 {
 	return err_set(e, -EINVAL, "%s: [%s] %s: missing%s", c->path, sec, key,
 	    why);
-}
-
-/*
- * Slot storage (docs/configuration.md, "Slot storage"). Storage is
- * compared by identity (slots/identity.h), never by the spelling of its
- * path: no slot may share storage with another, hold it or sit inside
- * it, nor be, hold or sit inside anything else upkit owns.
- */
-#define OWNED_MAX	16
-
-struct owned {
-	char		 what[48];	/* "[keyring] path", for messages */
-	const char	*path;
-	char		*buf;		/* path, when made here */
-	int		 env;		/* a boot env copy: never inside a
-					 * slot, raw or files */
-	struct identity	*id;
-};
-
-struct storage {
-	struct identity	*slot[CONFIG_SLOTS_MAX];
-	struct owned	 own[OWNED_MAX];
-	size_t		 nown;
-};
-
-static void
-storage_free(struct storage *st, size_t nslots)
-{
-	size_t i;
-
-	for (i = 0; i < nslots; i++)
-		identity_free(st->slot[i]);
-	for (i = 0; i < st->nown; i++) {
-		identity_free(st->own[i].id);
-		free(st->own[i].buf);
-	}
-}
-
-static void
-own(struct storage *st, const char *what, const char *path, char *buf,
-    int env)
-{
-	struct owned *o;
-
-	if (path == NULL || st->nown == OWNED_MAX) {
-		free(buf);
-		return;
-	}
-	o = &st->own[st->nown++];
-	snprintf(o->what, sizeof(o->what), "%s", what);
-	o->path = buf != NULL ? buf : path;
-	o->buf = buf;
-	o->env = env;
-}
-
-/* Every path upkit reads or writes besides the slots. */
-static void
-owned_paths(const struct config *c, struct storage *st)
-{
-	char line[512], dev[256], *b;
-	FILE *f;
-
-	own(st, "the config file", c->path, NULL, 0);
-	own(st, "[system] data-directory", c->data_directory, NULL, 0);
-	own(st, "[keyring] path", c->keyring_path, NULL, 0);
-	own(st, "[keyring] crl", c->keyring_crl, NULL, 0);
-	own(st, "[health] directory", c->health_directory, NULL, 0);
-	if (strcmp(c->bootloader, "uboot") == 0 && c->uboot_config != NULL) {
-		own(st, "[uboot] config", c->uboot_config, NULL, 1);
-		/* Each env copy, read as libubootenv does. An unreadable
-		 * file is the env's error to report (exit 8), not ours. */
-		if ((f = fopen(c->uboot_config, "re")) == NULL)
-			return;
-		while (fgets(line, sizeof(line), f) != NULL)
-			if (sscanf(line, " %255s", dev) == 1 &&
-			    dev[0] != '#' && (b = strdup(dev)) != NULL)
-				own(st, "an env copy in [uboot] config", b, b,
-				    1);
-		fclose(f);
-	}
-	if (strcmp(c->bootloader, "grub") == 0 && c->grub_env != NULL) {
-		/* slots/boot/grub.c keeps a backup beside the grubenv. */
-		own(st, "[grub] env", c->grub_env, NULL, 1);
-		if (asprintf(&b, "%s.upkit", c->grub_env) != -1)
-			own(st, "the [grub] env backup", b, b, 1);
-		if (asprintf(&b, "%s.upkit.tmp", c->grub_env) != -1)
-			own(st, "the [grub] env backup", b, b, 1);
-	}
-}
-
-static const char *const rel_words[] = {
-	[IDENTITY_APART] = "",
-	[IDENTITY_SAME] = "is also",
-	[IDENTITY_HOLDS] = "holds",
-	[IDENTITY_INSIDE] = "lies inside",
-};
-
-/* Non-zero if x lies in folder dir or the walk failed: *r says which
- * (1 or -errno). */
-static int
-within(const struct identity *x, const struct identity *dir, int *r,
-    struct err *e)
-{
-	return (*r = identity_within(x, dir, e)) != 0;
-}
-
-/* ":LINE" of slot i's device key, or "" after the parse. */
-static const char *
-line_at(const struct parse *p, size_t i, char *buf, size_t len)
-{
-	buf[0] = '\0';
-	if (p != NULL)
-		snprintf(buf, len, ":%d", p->slot_key_line[i][0]);
-	return buf;
-}
-
-/*
- * target '\0': every slot, at config load (p gives the lines). target A
- * or B: only the slots with that bootname, against everything else, at
- * install time.
- */
-static int
-check_storage(const struct config *c, const struct parse *p, char target,
-    struct err *e)
-{
-	struct storage st;
-	const struct slot *s, *t;
-	enum identity_rel rel;
-	char where[64];
-	size_t i, j, k;
-	int r;
-
-	memset(&st, 0, sizeof(st));
-	for (i = 0; i < c->nslots; i++) {
-		s = &c->slots[i];
-		if ((r = identity_open(s->device, &st.slot[i], e)) < 0) {
-			err_prefix(e, "%s%s: [slot.%s] device", c->path,
-			    line_at(p, i, where, sizeof(where)), s->name);
-			goto out;
-		}
-	}
-	owned_paths(c, &st);
-	for (k = 0; k < st.nown; k++)
-		if ((r = identity_open(st.own[k].path, &st.own[k].id, e)) < 0) {
-			err_prefix(e, "%s: %s", c->path, st.own[k].what);
-			goto out;
-		}
-	for (i = 0; i < c->nslots; i++) {
-		s = &c->slots[i];
-		if (target != '\0' && s->bootname != target)
-			continue;
-		line_at(p, i, where, sizeof(where));
-		for (j = 0; j < c->nslots; j++) {
-			t = &c->slots[j];
-			/* At load each pair once, at the later line. */
-			if (j == i || (target == '\0' && j > i))
-				continue;
-			r = 0;
-			rel = identity_compare(st.slot[i], st.slot[j]);
-			if (rel == IDENTITY_APART && s->type == SLOT_FILES &&
-			    within(st.slot[j], st.slot[i], &r, e))
-				rel = IDENTITY_HOLDS;
-			else if (rel == IDENTITY_APART &&
-			    t->type == SLOT_FILES &&
-			    within(st.slot[i], st.slot[j], &r, e))
-				rel = IDENTITY_INSIDE;
-			if (r < 0)
-				goto out;
-			if (rel == IDENTITY_APART)
-				continue;
-			r = err_set(e, -EINVAL, "%s%s: [slot.%s] device: %s %s "
-			    "the device of [slot.%s] (%s)", c->path, where,
-			    s->name, s->device, rel_words[rel], t->name,
-			    t->device);
-			goto out;
-		}
-		for (k = 0; k < st.nown; k++) {
-			/*
-			 * A raw slot may hold what upkit only reads (the
-			 * booted root holds the config), but never an env
-			 * copy; a raw slot inside a whole-disk env device is
-			 * the usual U-Boot layout (the env sits at an offset
-			 * between the partitions).
-			 */
-			rel = identity_compare(st.slot[i], st.own[k].id);
-			if (rel == IDENTITY_INSIDE ||
-			    (rel == IDENTITY_HOLDS && !st.own[k].env))
-				rel = IDENTITY_APART;
-			r = 0;
-			if (rel == IDENTITY_APART && s->type == SLOT_FILES &&
-			    within(st.own[k].id, st.slot[i], &r, e))
-				rel = IDENTITY_HOLDS;
-			else if (rel == IDENTITY_APART &&
-			    within(st.slot[i], st.own[k].id, &r, e))
-				rel = IDENTITY_INSIDE;
-			if (r < 0)
-				goto out;
-			if (rel == IDENTITY_APART)
-				continue;
-			r = err_set(e, -EINVAL, "%s%s: [slot.%s] device: %s %s "
-			    "%s (%s)", c->path, where, s->name, s->device,
-			    rel_words[rel], st.own[k].what, st.own[k].path);
-			goto out;
-		}
-	}
-	r = 0;
-out:
-	storage_free(&st, c->nslots);
-	return r;
-}
-
-int
-config_check_target(const struct config *c, char target, struct err *e)
-{
-	return check_storage(c, NULL, target, e);
 }
 
 static int
@@ -824,7 +409,7 @@ config_path(const char *explicit_path)
 
 /*
  * The text of name, parsed and checked, everything but the storage: *pp
- * keeps the line numbers for check_storage(). Frees both on failure.
+ * keeps the line numbers for config_check_storage(). Frees both on failure.
  */
 static int
 parse(const char *name, const char *text, size_t len, struct config **cp,
@@ -851,7 +436,7 @@ parse(const char *name, const char *text, size_t len, struct config **cp,
 	p->e = e;
 	p->text = text;
 	p->len = len;
-	line = ini_parse_stream(reader, p, handler, p);
+	line = ini_parse_stream(config_read_line, p, handler, p);
 	if (line == -2) {
 		r = err_set(e, -ENOMEM, "%s: out of memory", name);
 		goto fail;
@@ -901,15 +486,17 @@ config_load(const char *path, struct config **cp, struct err *e)
 	struct config *c = NULL;
 	struct parse *p = NULL;
 	char *text = NULL;
-	size_t len;
-	int r;
+	size_t i, len;
+	int lines[CONFIG_SLOTS_MAX], r;
 
 	*cp = NULL;
 	if ((r = file_read(path, CONFIG_MAX_SIZE, &text, &len, e)) < 0)
 		goto out;
 	if ((r = parse(path, text, len, &c, &p, e)) < 0)
 		goto out;
-	if ((r = check_storage(c, p, '\0', e)) < 0) {
+	for (i = 0; i < c->nslots; i++)
+		lines[i] = p->slot_key_line[i][0];
+	if ((r = config_check_storage(c, lines, '\0', e)) < 0) {
 		config_free(c);
 		goto out;
 	}

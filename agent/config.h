@@ -72,5 +72,9 @@ const char *config_bootenv_path(const struct config *c);
  * device of [slot.Y] (...)", -EINVAL). */
 int	config_check_target(const struct config *c, char target,
 	    struct err *e);
+/* device_open(): -EINVAL if [system] data-directory (or the nearest
+ * existing folder above it) is on tmpfs or ramfs, unless [system]
+ * data-directory-volatile = yes. */
+int	config_check_data_directory(const struct config *c, struct err *e);
 
 #endif /* AGENT_CONFIG_H */

@@ -10,15 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <linux/magic.h>
 
 #include "agent/config.h"
 #include "agent/device.h"
 #include "agent/exitcode.h"
+#include "agent/lifecycle.h"
 #include "agent/state.h"
 #include "agent/util.h"
 #include "common/err.h"
@@ -39,156 +37,6 @@ report_repair(struct device *d, struct err *e)
 		fprintf(stderr, "upkit: boot env repaired: %s\n", msg);
 	free(msg);
 	err_clear(e);
-}
-
-static const char *
-slot_status(const struct device *d, char name)
-{
-	const char *s = d->state->slot[state_slot_index(name)].status;
-
-	return s != NULL ? s : "";
-}
-
-/*
- * The env holds no BOOT_ORDER: a board image that ships without the
- * selection variables, or an env that was blank or corrupt (libubootenv
- * cannot tell the two apart). A new device starts from the default. A
- * device with a history gets back what state.json says the env held: the
- * trial slot first (state says "trial" only after its arm was stored),
- * then the running slot, then the other one; never a slot marked "bad"
- * (upkit records "bad" each time it takes a slot out of BOOT_ORDER, so a
- * slot without a status was never taken out). The first env store of any
- * command writes it.
- */
-static void
-rebuild_boot(struct device *d)
-{
-	struct bootstate *st = &d->boot;
-	int n = d->config->boot_attempts;
-	char other = d->booted == 'A' ? 'B' : 'A', order[2 * BOOTENV_SLOTS];
-	const char *so = slot_status(d, other), *sb = slot_status(d, d->booted);
-
-	bootstate_default(st, n);
-	st->floor = d->state->security_floor;
-	if (*so == '\0' && *sb == '\0')
-		return;
-	memset(st->order, 0, sizeof(st->order));
-	st->left[0] = st->left[1] = 0;
-	if (strcmp(so, "bad") != 0)
-		bootstate_mark_good(st, other, n);
-	if (strcmp(sb, "bad") != 0 || st->order[0] == '\0')
-		bootstate_mark_good(st, d->booted, n);
-	if (strcmp(so, "trial") == 0) {
-		bootstate_arm(st, other, n);
-		st->trial_floor = d->state->slot[state_slot_index(other)].
-		    security_version;
-	}
-	bootstate_order_format(st, order);
-	fprintf(stderr, "upkit: boot env holds no BOOT_ORDER (blank or "
-	    "corrupt); rebuilt from state.json: BOOT_ORDER=\"%s\" "
-	    "BOOT_A_LEFT=%d BOOT_B_LEFT=%d\n", order, st->left[0],
-	    st->left[1]);
-}
-
-static int
-is(const char *s, const char *want)
-{
-	return s != NULL && strcmp(s, want) == 0;
-}
-
-/*
- * The boot env survives a reboot; the data directory may not (LinuxKit
- * mounts tmpfs on /var, and a disk can fail). Where the two disagree
- * about what must survive, the env wins (docs/boot-selection.md):
- *
- * - the security floor is the higher of UPKIT_FLOOR and state.json's;
- * - a slot the env names in UPKIT_TRIAL is on a trial boot whatever
- *   state.json says. If state.json is the one that update left between
- *   storing the arm and saving "trial" (a power cut there), the trial's
- *   version is in it: finish recording it. Otherwise state.json was lost
- *   or is stale, and only what the env holds is known.
- *
- * This changes d->state in memory only; the command saves it with its
- * own transition.
- */
-static int
-reconcile(struct device *d, struct err *e)
-{
-	struct state *s = d->state;
-	struct bootstate *st = &d->boot;
-	struct state_slot *t;
-	char tg[2];
-	int r;
-
-	if (st->floor > s->security_floor)
-		s->security_floor = st->floor;
-	st->floor = s->security_floor;
-	if (st->trial == 0)
-		return 0;
-	t = &s->slot[state_slot_index(st->trial)];
-	if (st->trial_floor > t->security_version)
-		t->security_version = st->trial_floor;
-	if (is(t->status, "trial"))
-		return 0;
-	tg[0] = st->trial;
-	tg[1] = '\0';
-	if (is(s->last_result, "installing") && is(s->journal_target, tg)) {
-		if (d->loads == 0)
-				fprintf(stderr, "upkit: slot %c was armed but its "
-			    "state was not saved (power cut at the end of the "
-			    "install): recording it as a trial of %s\n",
-			    st->trial, s->last_version != NULL ?
-			    s->last_version : "-");
-		if ((r = state_set(&t->version, s->last_version, e)) < 0 ||
-		    (r = state_set(&s->last_result, "installed", e)) < 0 ||
-		    (r = state_set(&s->journal_bundle, NULL, e)) < 0 ||
-		    (r = state_set(&s->journal_target, NULL, e)) < 0)
-			return r;
-		s->journal_chunks = 0;
-	} else if (d->loads == 0) {
-		fprintf(stderr, "upkit: the boot env says slot %c is on a "
-		    "trial boot, but %s/%s does not (lost or stale data "
-		    "directory): treating it as a trial\n", st->trial,
-		    d->config->data_directory, STATE_FILE);
-	}
-	return state_set(&t->status, "trial", e);
-}
-
-/*
- * A data directory on tmpfs or ramfs is empty after every reboot. The env
- * keeps what safety needs (above), but the installed versions, the last
- * result and the install journal go with it: refuse it unless the config
- * says that is intended. The folder may not exist yet: look at the
- * nearest one that does.
- */
-static int
-check_data_directory(const struct config *c, struct err *e)
-{
-	struct statfs sf;
-	char path[4096], *slash;
-
-	if (c->data_volatile)
-		return 0;
-	if (snprintf(path, sizeof(path), "%s", c->data_directory) >=
-	    (int)sizeof(path))
-		return err_set(e, -ENAMETOOLONG, "%s: data-directory: too "
-		    "long", c->path);
-	while (statfs(path, &sf) == -1) {
-		if (errno != ENOENT || (slash = strrchr(path, '/')) == NULL)
-			return err_set(e, -errno, "%s: data-directory %s: %s",
-			    c->path, c->data_directory, strerror(errno));
-		if (slash == path)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-	}
-	if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)
-		return err_set(e, -EINVAL, "%s: data-directory %s is on %s, "
-		    "which is empty after a reboot: use persistent storage, "
-		    "or set [system] data-directory-volatile = yes if that "
-		    "is intended", c->path, c->data_directory,
-		    sf.f_type == TMPFS_MAGIC ? "tmpfs" : "ramfs");
-	return 0;
 }
 
 /* Reads state.json, the env and the booted slot, and reconciles them. */
@@ -231,9 +79,9 @@ load(struct device *d, enum device_stage *stagep, struct err *e)
 	if ((r = booted_slot(d->config->cmdline, &d->booted, e)) < 0)
 		return r;
 	if (d->boot_unset)
-		rebuild_boot(d);
+		lifecycle_rebuild(d);
 	*stagep = DEVICE_STATE;
-	r = reconcile(d, e);
+	r = lifecycle_reconcile(d, e);
 	d->loads++;
 	return r;
 }
@@ -254,7 +102,7 @@ device_open(const char *config_path, struct device **dp,
 		goto fail;
 	}
 	if ((r = config_load(config_path, &d->config, e)) < 0 ||
-	    (r = check_data_directory(d->config, e)) < 0)
+	    (r = config_check_data_directory(d->config, e)) < 0)
 		goto fail;
 	stage = DEVICE_BOOTENV;
 	/* config_load() has checked the name with bootenv_find(). */
@@ -333,12 +181,6 @@ device_reboot(struct err *e)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return err_set(e, -ECHILD, "reboot failed");
 	return 0;
-}
-
-int
-device_save_state(const struct device *d, struct err *e)
-{
-	return state_save(d->config->data_directory, d->state, e);
 }
 
 void

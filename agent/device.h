@@ -4,7 +4,8 @@
  * [system] bootloader) with its boot selection loaded, and the slot the
  * running system booted from. Opening reads; it changes nothing on disk.
  * Where env and state.json disagree on the trial slot or the security
- * floor, the env wins (docs/boot-selection.md), in d->state too.
+ * floor, the env wins (docs/boot-selection.md), in d->state too: the
+ * reconcile and the rebuild of a blank env are agent/lifecycle.c's.
  */
 #ifndef AGENT_DEVICE_H
 #define AGENT_DEVICE_H
@@ -53,8 +54,6 @@ int	device_lock(struct device *d, struct err *e);
 /* Flushes and runs the system's reboot command; returns only if that
  * failed (or, in tests, if a stand-in returns). */
 int	device_reboot(struct err *e);
-/* Saves d->state to the data directory (state_save()). */
-int	device_save_state(const struct device *d, struct err *e);
 void	device_free(struct device *d);		/* accepts NULL */
 
 #endif /* AGENT_DEVICE_H */

@@ -4,8 +4,10 @@
  * A failure is the step that failed and its -errno: most steps give
  * their code alone, a few (reading a bundle, bundle create) look at the
  * errno too. device_exit_code() and install_exit_code() name their step
- * and ask here; a command whose step alone decides (update's policy
- * check is EXIT_POLICY) may return that code directly.
+ * and ask here, and so do the commands (update, health, status) for
+ * each of their own failures; only EXIT_OK, EXIT_USAGE for a bad
+ * command line and update's 128 + a stop signal are returned as they
+ * are.
  */
 #ifndef AGENT_EXITCODE_H
 #define AGENT_EXITCODE_H

@@ -19,6 +19,8 @@
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
+#include "agent/exitcode.h"
+#include "agent/lifecycle.h"
 #include "agent/state.h"
 #include "common/err.h"
 #include "common/json.h"
@@ -39,12 +41,14 @@ usage(FILE *f)
 }
 
 /*
- * What the env and the install lock add to state.json. A state.json that
- * says "installing" while no upkit holds DATA/lock was left by an update
- * that was killed (SIGKILL, a power cut) or could not record its end: if
- * the env still has the target out of BOOT_ORDER, the install was cut;
- * if the env arms it, the arm was stored and only its record is missing
- * (health records it on the trial boot, see recover_arm()).
+ * What the install lock adds to state.json as device_open() reconciled
+ * it with the env (agent/lifecycle.c). A state.json that still says
+ * "installing" while no upkit holds DATA/lock was left by an update that
+ * was killed (SIGKILL, a power cut) or could not record its end: if the
+ * env still has the target out of BOOT_ORDER, the install was cut. An
+ * arm stored with UPKIT_TRIAL never gets here (the reconcile recorded
+ * it); one stored without it (an env an older upkit wrote) puts the
+ * target first with attempts left, and only its record is missing.
  */
 struct view {
 	const struct device *d;
@@ -124,9 +128,11 @@ install_cut(struct device *d)
 		close(fd);
 		return 0;		/* held: the install is running */
 	}
+	/* The env wins over the state read now as over the first one. */
 	if (state_load(d->config->data_directory, &s, &e) == 0) {
 		state_free(d->state);
 		d->state = s;
+		(void)lifecycle_reconcile(d, &e);
 	}
 	cut = is(d->state->last_result, "installing");
 	close(fd);
@@ -415,13 +421,13 @@ cmd_status(int argc, char **argv)
 	if (json) {
 		if (print_json(&v) < 0) {
 			fprintf(stderr, "upkit status: out of memory\n");
-			rc = EXIT_FAIL;
+			rc = exitcode_for(FAIL_OTHER, 0);
 		}
 	} else
 		print_text(&v);
 	if (fflush(stdout) == EOF) {
 		perror("upkit status: stdout");
-		rc = EXIT_FAIL;
+		rc = exitcode_for(FAIL_OTHER, 0);
 	}
 	device_free(d);
 	return rc;

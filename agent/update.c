@@ -17,6 +17,9 @@
  *             boot-attempts tries (a trial boot); the booted slot stays
  *             behind it as the fallback.
  *
+ * MARK_BAD and ARM, and the record of a failure, are agent/lifecycle.c's
+ * transitions: it keeps the order of their env and state.json writes.
+ *
  * The exit code says what boots next: 0 once the arm is stored (the
  * target, as a trial, even if state.json could not record it), anything
  * else the booted slot (docs/exit-codes.md). SIGTERM, SIGINT and SIGHUP
@@ -38,9 +41,12 @@
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
+#include "agent/exitcode.h"
 #include "agent/install.h"
+#include "agent/lifecycle.h"
 #include "agent/progress.h"
 #include "agent/state.h"
+#include "agent/stop.h"
 #include "agent/util.h"
 #include "common/err.h"
 #include "common/io.h"
@@ -85,76 +91,23 @@ struct update {
 	/* what the install changed so far */
 	int			 state_saved;	/* state.json says installing */
 	struct err		 warn;		/* after the arm: not saved */
-	int			 stop_pipe[2];	/* see catch_stop() */
-	struct sigaction	 stop_old[3];	/* as they were before */
+	struct stop		 stop;		/* see catch_stop() */
 };
-
-/* Set by the handler of the stop signals; the only state it touches. */
-static volatile sig_atomic_t stop_signo;
-static volatile sig_atomic_t stop_fd = -1;
-
-static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
-
-/* Async-signal-safe: a flag and a write(2) to a non-blocking pipe that
- * wakes the reader in poll() (install_set_cancel()). */
-static void
-on_stop(int signo)
-{
-	int saved = errno;
-	ssize_t n;
-
-	if (stop_signo == 0)
-		stop_signo = signo;
-	n = write(stop_fd, "", 1);
-	(void)n;
-	errno = saved;
-}
-
-static const char *
-signame(int signo)
-{
-	switch (signo) {
-	case SIGTERM:
-		return "SIGTERM";
-	case SIGINT:
-		return "SIGINT";
-	case SIGHUP:
-		return "SIGHUP";
-	}
-	return "a signal";
-}
 
 /*
  * From here on a stop signal must not kill upkit between two changes:
  * it stops the install where the device is consistent (the target
- * marked bad, whole chunks written) and the failure is recorded.
- * SA_RESTART keeps every other system call going; the pipe wakes the
- * reader. A signal upkit was started with ignored (nohup, a background
- * job's SIGINT) stays ignored.
+ * marked bad, whole chunks written) and the failure is recorded. The
+ * pipe wakes the reader.
  */
 static int
 catch_stop(struct update *u, struct err *e)
 {
-	struct sigaction sa;
-	size_t i;
 	int r;
 
-	if (pipe2(u->stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
-		r = -errno;
-		u->stop_pipe[0] = u->stop_pipe[1] = -1;
-		return err_set(e, r, "stop signal pipe: %s", strerror(-r));
-	}
-	stop_signo = 0;
-	stop_fd = u->stop_pipe[1];
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-		if (sigaction(stop_signals[i], NULL, &u->stop_old[i]) == 0 &&
-		    u->stop_old[i].sa_handler != SIG_IGN)
-			sigaction(stop_signals[i], &sa, NULL);
-	install_set_cancel(u->in, u->stop_pipe[0]);
+	if ((r = stop_catch(&u->stop, e)) < 0)
+		return r;
+	install_set_cancel(u->in, u->stop.pipe[0]);
 	return 0;
 }
 
@@ -164,18 +117,11 @@ catch_stop(struct update *u, struct err *e)
 static void
 release_stop(struct update *u)
 {
-	size_t i;
-
-	if (u->stop_pipe[1] == -1)
+	if (u->stop.pipe[1] == -1)
 		return;
-	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-		sigaction(stop_signals[i], &u->stop_old[i], NULL);
-	stop_fd = -1;
 	if (u->in != NULL)
 		install_set_cancel(u->in, -1);
-	close(u->stop_pipe[0]);
-	close(u->stop_pipe[1]);
-	u->stop_pipe[0] = u->stop_pipe[1] = -1;
+	stop_release(&u->stop);
 }
 
 /* The install stopped for a signal: what shells report for a process
@@ -184,7 +130,15 @@ static int
 interrupted(struct update *u, struct err *e)
 {
 	u->exit_code = 128 + stop_signo;
-	return err_set(e, -EINTR, "interrupted by %s", signame(stop_signo));
+	return err_set(e, -EINTR, "interrupted by %s",
+	    stop_signame(stop_signo));
+}
+
+/* A failure at step decides the exit code (agent/exitcode.c). */
+static void
+blame(struct update *u, enum fail_step step)
+{
+	u->exit_code = exitcode_for(step, 0);
 }
 
 static int
@@ -300,7 +254,7 @@ map_slots(struct update *u, struct err *e)
 		}
 		if ((r = slot_writer_open(s, pl->size, files, pl->nfiles,
 		    &u->writers[k], e)) < 0) {
-			u->exit_code = EXIT_SLOT;
+			blame(u, FAIL_SLOT);
 			return err_prefix(e, "payload %s", pl->name);
 		}
 	}
@@ -326,7 +280,7 @@ verify(struct update *u, struct err *e)
 	    "certificate chain verified", u->from, u->m->version,
 	    u->m->compatible);
 
-	u->exit_code = EXIT_POLICY;
+	blame(u, FAIL_POLICY);
 	run = &u->state->slot[state_slot_index(u->booted)];
 	memset(&pol, 0, sizeof(pol));
 	pol.compatible = u->cfg->compatible;
@@ -341,68 +295,34 @@ verify(struct update *u, struct err *e)
 	/* Paths may name other storage than at config load: check again,
 	 * before the writers open and before the env is touched. */
 	if ((r = config_check_target(u->cfg, u->target, e)) < 0) {
-		u->exit_code = EXIT_SLOT;
+		blame(u, FAIL_SLOT);
 		return err_prefix(e, "slot %c", u->target);
 	}
 	return map_slots(u, e);
 }
 
-static int
-save_state(struct update *u, const char *result, const char *reason,
-    struct err *e)
+/* The bundle as agent/lifecycle records it. */
+static struct lifecycle_bundle
+bundle_of(const struct update *u)
 {
-	char now[32], target[2] = { u->target, '\0' };
-	int r;
+	struct lifecycle_bundle b = { u->m->version, u->m->security_version,
+	    install_bundle_id(u->in) };
 
-	time_rfc3339(now);
-	if ((r = state_set(&u->state->last_version, u->m->version, e)) < 0 ||
-	    (r = state_set(&u->state->last_target, target, e)) < 0 ||
-	    (r = state_set(&u->state->last_result, result, e)) < 0 ||
-	    (r = state_set(&u->state->last_reason, reason, e)) < 0 ||
-	    (r = state_set(&u->state->last_time, now, e)) < 0)
-		return r;
-	return device_save_state(u->dev, e);
+	return b;
 }
 
 static int
 mark_bad(struct update *u, struct err *e)
 {
-	struct state_slot *t = &u->state->slot[state_slot_index(u->target)];
-	struct bootstate st = u->dev->boot;
+	struct lifecycle_bundle b = bundle_of(u);
+	enum fail_step step;
 	int r;
 
-	/* From here on the target's old content is going away. What the
-	 * slot will hold is known already, in case the arm is stored but
-	 * its state is not (see recover_arm() in health.c). */
-	t->security_version = u->m->security_version;
-	if ((r = state_set(&t->version, NULL, e)) < 0 ||
-	    (r = state_set(&t->status, "bad", e)) < 0 ||
-	    (r = state_set(&u->state->journal_bundle,
-	    install_bundle_id(u->in), e)) < 0)
+	if ((r = lifecycle_mark_bad(u->dev, u->target, &b, &u->state_saved,
+	    &step, e)) < 0) {
+		blame(u, step);
 		return r;
-	u->state->journal_chunks = 0;
-	{
-		char tg[2] = { u->target, '\0' };
-
-		if ((r = state_set(&u->state->journal_target, tg, e)) < 0)
-			return r;
 	}
-	/* The first change. A data directory that cannot take it (full,
-	 * read-only) fails here, before the env: nothing has changed and
-	 * the failure is state.json's, not the env's. */
-	u->exit_code = EXIT_FAIL;
-	if ((r = save_state(u, "installing", NULL, e)) < 0)
-		return r;
-	u->state_saved = 1;
-	u->exit_code = EXIT_BOOTENV;
-	bootstate_mark_bad(&st, u->target);
-	/* We run on the booted slot, so it boots: keep it selectable. */
-	if (st.left[state_slot_index(u->booted)] == 0 ||
-	    strchr(st.order, u->booted) == NULL)
-		bootstate_mark_good(&st, u->booted, u->cfg->boot_attempts);
-	if ((r = u->dev->env_ops->commit(u->dev->env, &st, e)) < 0)
-		return r;
-	u->dev->boot = st;
 	progress_step(&u->prog, "slot %c marked bad for writing", u->target);
 	return 0;
 }
@@ -424,36 +344,9 @@ swap(struct update *u, struct err *e)
 static int
 arm(struct update *u, struct err *e)
 {
-	struct state_slot *t = &u->state->slot[state_slot_index(u->target)];
-	struct bootstate st = u->dev->boot;
-	struct err *w = &u->warn;
-	char now[32];
-	int r;
+	struct lifecycle_bundle b = bundle_of(u);
 
-	/* The env first, then the state: state.json never says "trial"
-	 * for a slot the env does not arm. The reverse gap (armed, state
-	 * still "installing") is recognised by status and health. */
-	bootstate_arm(&st, u->target, u->cfg->boot_attempts);
-	/* A commit raises the floor to this; the env keeps it, so a lost
-	 * data directory cannot lose it. */
-	if (u->m->security_version > st.trial_floor)
-		st.trial_floor = u->m->security_version;
-	if ((r = u->dev->env_ops->commit(u->dev->env, &st, e)) < 0)
-		return r;
-	u->dev->boot = st;
-	/* The target boots next whatever happens to state.json now, so a
-	 * failure to record it is a warning (u->warn), never a failure. */
-	time_rfc3339(now);
-	t->security_version = u->m->security_version;
-	if (state_set(&t->version, u->m->version, w) < 0 ||
-	    state_set(&t->status, "trial", w) < 0 ||
-	    state_set(&t->installed, now, w) < 0 ||
-	    state_set(&u->state->journal_bundle, NULL, w) < 0 ||
-	    state_set(&u->state->journal_target, NULL, w) < 0)
-		return 0;
-	u->state->journal_chunks = 0;
-	(void)save_state(u, "installed", NULL, w);
-	return 0;
+	return lifecycle_arm(u->dev, u->target, &b, &u->warn, e);
 }
 
 static void
@@ -571,6 +464,43 @@ update_free(struct update *u)
 	device_free(u->dev);
 }
 
+/* The arm is stored: report, reboot unless told not to, free. */
+static int
+done(struct update *u, struct err *e)
+{
+	/* A signal during the arm's store came too late to stop it: the
+	 * install stands, but nobody wants the reboot any more. */
+	release_stop(u);
+	report(u, NULL);
+	u->exit_code = EXIT_OK;
+	if (!u->no_reboot && stop_signo != 0) {
+		fprintf(stderr, "upkit update: %s after the arm: not "
+		    "rebooting\n", stop_signame(stop_signo));
+	} else if (!u->no_reboot && device_reboot(e) < 0) {
+		blame(u, FAIL_OTHER);
+		report(u, e);
+	}
+	update_free(u);
+	return u->exit_code;
+}
+
+/* A step failed with e: report, record how the install ended, free. */
+static int
+failed(struct update *u, const struct err *e)
+{
+	struct err e2 = { 0, "" };
+
+	report(u, e);
+	/* Once state.json says "installing", it must say how that ended;
+	 * before, nothing changed and a data directory that failed once is
+	 * not tried again. */
+	if (u->state_saved && lifecycle_record_failed(u->dev, u->target,
+	    u->m->version, e->msg, &e2) < 0)
+		fprintf(stderr, "upkit update: warning: %s\n", e2.msg);
+	update_free(u);
+	return u->exit_code;
+}
+
 int
 cmd_update(int argc, char **argv)
 {
@@ -581,12 +511,12 @@ cmd_update(int argc, char **argv)
 
 	memset(&u, 0, sizeof(u));
 	u.fd = -1;
-	u.stop_pipe[0] = u.stop_pipe[1] = -1;
+	u.stop.pipe[0] = u.stop.pipe[1] = -1;
 	if ((r = parse_args(&u, argc, argv, &json)) >= 0)
 		return r;
 	progress_init(&u.prog, json ? PROGRESS_JSON : PROGRESS_AUTO);
 
-	if ((r = open_device(&u, &e)) < 0 || (u.exit_code = EXIT_FAIL,
+	if ((r = open_device(&u, &e)) < 0 || (blame(&u, FAIL_OTHER),
 	    r = device_lock(u.dev, &e)) < 0) {
 		report(&u, &e);
 		update_free(&u);
@@ -598,7 +528,7 @@ cmd_update(int argc, char **argv)
 			r = verify(&u, &e);
 			break;
 		case UPDATE_MARK_BAD:
-			u.exit_code = EXIT_FAIL;
+			blame(&u, FAIL_OTHER);
 			if ((r = catch_stop(&u, &e)) == 0)
 				r = stop_signo != 0 ? interrupted(&u, &e) :
 				    mark_bad(&u, &e);
@@ -618,47 +548,19 @@ cmd_update(int argc, char **argv)
 				u.exit_code = install_exit_code(u.in, r);
 			break;
 		case UPDATE_SWAP:
-			u.exit_code = EXIT_SLOT;
+			blame(&u, FAIL_SLOT);
 			r = stop_signo != 0 ? interrupted(&u, &e) :
 			    swap(&u, &e);
 			break;
 		case UPDATE_ARM:
-			u.exit_code = EXIT_BOOTENV;
+			blame(&u, FAIL_BOOTENV);
 			r = stop_signo != 0 ? interrupted(&u, &e) :
 			    arm(&u, &e);
 			break;
 		case UPDATE_DONE:
-			/* A signal during the arm's store came too late to
-			 * stop it: the install stands, but nobody wants the
-			 * reboot any more. */
-			release_stop(&u);
-			report(&u, NULL);
-			u.exit_code = EXIT_OK;
-			if (!u.no_reboot && stop_signo != 0) {
-				fprintf(stderr, "upkit update: %s after the "
-				    "arm: not rebooting\n",
-				    signame(stop_signo));
-			} else if (!u.no_reboot &&
-			    (r = device_reboot(&e)) < 0) {
-				u.exit_code = EXIT_FAIL;
-				report(&u, &e);
-			}
-			update_free(&u);
-			return u.exit_code;
+			return done(&u, &e);
 		case UPDATE_FAILED:
-			report(&u, &e);
-			/* Once state.json says "installing", it must say how
-			 * that ended; before, nothing changed and a data
-			 * directory that failed once is not tried again. */
-			if (u.state_saved) {
-				struct err e2 = { 0, "" };
-
-				if (save_state(&u, "failed", e.msg, &e2) < 0)
-					fprintf(stderr, "upkit update: "
-					    "warning: %s\n", e2.msg);
-			}
-			update_free(&u);
-			return u.exit_code;
+			return failed(&u, &e);
 		}
 		if (r < 0)
 			step = UPDATE_FAILED;

@@ -24,6 +24,13 @@ main(void)
 	CHECK(exitcode_for(FAIL_HEALTH, 0) == EXIT_HEALTH);
 	CHECK(exitcode_for(FAIL_OTHER, -ENOMEM) == EXIT_FAIL);
 
+	/* The steps agent/lifecycle.c names (*stepp) and the lock: a full
+	 * data directory at mark bad is 1, a read-only env 8, a held lock
+	 * 1 (docs/update.md, docs/health.md). */
+	CHECK(exitcode_for(FAIL_STATE, -ENOSPC) == EXIT_FAIL);
+	CHECK(exitcode_for(FAIL_BOOTENV, -EROFS) == EXIT_BOOTENV);
+	CHECK(exitcode_for(FAIL_OTHER, -EBUSY) == EXIT_FAIL);
+
 	/* Reading a bundle: the errno decides. */
 	CHECK(exitcode_for(FAIL_READ, -EBADMSG) == EXIT_BUNDLE);
 	CHECK(exitcode_for(FAIL_READ, -EKEYREJECTED) == EXIT_BUNDLE);
