@@ -30,13 +30,13 @@ endif
 COMMON_SRC = common/err.c common/io.c common/json.c
 VERIFY_SRC = verify/bundle.c verify/manifest.c verify/sigblock.c \
 	     verify/trust.c verify/policy.c verify/chunk.c \
-	     verify/digest.c verify/sha256.c verify/frame.c
+	     verify/digest.c verify/sha256.c verify/frame.c verify/reader.c
 SLOTS_SRC  = slots/writer.c slots/identity.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
 	     slots/boot/uboot.c slots/boot/grub.c
 HOST_SRC   = host/create.c host/keys.c host/tar.c
 AGENT_SRC  = agent/config.c agent/state.c agent/util.c \
-	     agent/info.c agent/install.c \
+	     agent/info.c agent/install.c agent/source.c \
 	     agent/update.c agent/status.c agent/progress.c agent/device.c \
 	     agent/health.c agent/exitcode.c
 MAIN_SRC   = agent/main.c

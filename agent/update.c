@@ -40,6 +40,7 @@
 #include "agent/device.h"
 #include "agent/install.h"
 #include "agent/progress.h"
+#include "agent/source.h"
 #include "agent/state.h"
 #include "agent/util.h"
 #include "common/err.h"
@@ -49,6 +50,7 @@
 #include "slots/slot.h"
 #include "verify/bundle.h"
 #include "verify/policy.h"
+#include "verify/reader.h"
 #include "verify/trust.h"
 
 
@@ -77,10 +79,11 @@ struct update {
 	char			 target;
 	/* bundle */
 	int			 fd;
-	struct install		*in;
+	struct bundle_reader	*reader;
 	const struct manifest	*m;
 	struct slot_writer	*writers[BUNDLE_PAYLOADS_MAX];
 	struct progress		 prog;
+	enum install_fault	 fault;		/* of install_payloads() */
 	int			 exit_code;
 	/* what the install changed so far */
 	int			 state_saved;	/* state.json says installing */
@@ -96,7 +99,7 @@ static volatile sig_atomic_t stop_fd = -1;
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
 
 /* Async-signal-safe: a flag and a write(2) to a non-blocking pipe that
- * wakes the reader in poll() (install_set_cancel()). */
+ * wakes the reader in poll() (bundle_reader_set_cancel()). */
 static void
 on_stop(int signo)
 {
@@ -154,7 +157,7 @@ catch_stop(struct update *u, struct err *e)
 		if (sigaction(stop_signals[i], NULL, &u->stop_old[i]) == 0 &&
 		    u->stop_old[i].sa_handler != SIG_IGN)
 			sigaction(stop_signals[i], &sa, NULL);
-	install_set_cancel(u->in, u->stop_pipe[0]);
+	bundle_reader_set_cancel(u->reader, u->stop_pipe[0]);
 	return 0;
 }
 
@@ -171,8 +174,8 @@ release_stop(struct update *u)
 	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
 		sigaction(stop_signals[i], &u->stop_old[i], NULL);
 	stop_fd = -1;
-	if (u->in != NULL)
-		install_set_cancel(u->in, -1);
+	if (u->reader != NULL)
+		bundle_reader_set_cancel(u->reader, -1);
 	close(u->stop_pipe[0]);
 	close(u->stop_pipe[1]);
 	u->stop_pipe[0] = u->stop_pipe[1] = -1;
@@ -185,39 +188,6 @@ interrupted(struct update *u, struct err *e)
 {
 	u->exit_code = 128 + stop_signo;
 	return err_set(e, -EINTR, "interrupted by %s", signame(stop_signo));
-}
-
-static int
-load_keyring(struct update *u, struct err *e)
-{
-	char *pem = NULL, *crl = NULL, when[32];
-	size_t pemlen, crllen = 0;
-	int r;
-
-	if ((r = file_read(u->cfg->keyring_path, 1 << 20, &pem, &pemlen,
-	    e)) < 0)
-		return err_prefix(e, "keyring");
-	if (u->cfg->keyring_crl != NULL && (r = file_read(u->cfg->keyring_crl,
-	    16 << 20, &crl, &crllen, e)) < 0) {
-		err_prefix(e, "keyring CRL");
-		goto out;
-	}
-	if ((r = keyring_load(pem, pemlen, NULL, 0, &u->keyring, e)) < 0) {
-		err_prefix(e, "keyring %s", u->cfg->keyring_path);
-		goto out;
-	}
-	/* An empty CRL file is refused here, not taken for none. */
-	if (u->cfg->keyring_crl != NULL && (r = keyring_load_crl(u->keyring,
-	    crl, crllen, u->cfg->keyring_crl, e)) < 0)
-		goto out;
-	if (keyring_crl_expired(u->keyring, when, sizeof(when)))
-		fprintf(stderr, "upkit: warning: CRL %s is past its nextUpdate "
-		    "(%s): what it revokes stays revoked; install a fresh "
-		    "one\n", u->cfg->keyring_crl, when);
-out:
-	free(pem);
-	free(crl);
-	return r;
 }
 
 /* Loads config, state, boot env and keyring: everything read-only. */
@@ -237,28 +207,8 @@ open_device(struct update *u, struct err *e)
 	u->booted = u->dev->booted;
 	u->target = u->booted == 'A' ? 'B' : 'A';
 	u->exit_code = EXIT_CONFIG;
-	return load_keyring(u, e);
-}
-
-static int
-open_source(struct update *u, struct err *e)
-{
-	int r;
-
-	if (strcmp(u->from, "-") == 0) {
-		u->fd = STDIN_FILENO;
-		return source_check(u->fd, "standard input", e);
-	}
-	if ((u->fd = open(u->from, O_RDONLY | O_CLOEXEC)) == -1) {
-		r = -errno;
-		return err_set(e, r, "open %s: %s", u->from, strerror(-r));
-	}
-	/* A folder opens, but its read fails: say what it is (exit 4). */
-	if ((r = source_check(u->fd, u->from, e)) < 0)
-		return r;
-	/* The bundle is read once, front to back. */
-	posix_fadvise(u->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	return 0;
+	return source_load_keyring(u->cfg->keyring_path, u->cfg->keyring_crl,
+	    &u->keyring, e);
 }
 
 /* Maps each payload to the target slot of its class, and refuses a
@@ -315,13 +265,14 @@ verify(struct update *u, struct err *e)
 	int r;
 
 	u->exit_code = EXIT_INPUT;
-	if ((r = open_source(u, e)) < 0)
+	if ((r = source_open(u->from, &u->fd, e)) < 0)
 		return r;
-	if ((r = install_open(u->fd, u->from, u->keyring, &u->in, e)) < 0) {
-		u->exit_code = install_exit_code(NULL, r);
+	if ((r = bundle_reader_open(u->fd, u->from, u->keyring, &u->reader,
+	    e)) < 0) {
+		u->exit_code = install_exit_code(INSTALL_FAULT_OPEN, r);
 		return r;
 	}
-	u->m = install_manifest(u->in);
+	u->m = bundle_reader_manifest(u->reader);
 	progress_step(&u->prog, "bundle %s %s for %s: signature and "
 	    "certificate chain verified", u->from, u->m->version,
 	    u->m->compatible);
@@ -378,7 +329,7 @@ mark_bad(struct update *u, struct err *e)
 	if ((r = state_set(&t->version, NULL, e)) < 0 ||
 	    (r = state_set(&t->status, "bad", e)) < 0 ||
 	    (r = state_set(&u->state->journal_bundle,
-	    install_bundle_id(u->in), e)) < 0)
+	    bundle_reader_id(u->reader), e)) < 0)
 		return r;
 	u->state->journal_chunks = 0;
 	{
@@ -564,7 +515,7 @@ update_free(struct update *u)
 	release_stop(u);
 	for (k = 0; k < BUNDLE_PAYLOADS_MAX; k++)
 		slot_writer_free(u->writers[k]);
-	install_free(u->in);
+	bundle_reader_free(u->reader);
 	if (u->fd > STDIN_FILENO)
 		close(u->fd);
 	keyring_free(u->keyring);
@@ -609,13 +560,13 @@ cmd_update(int argc, char **argv)
 				break;
 			}
 			progress_step(&u.prog, "writing slot %c", u.target);
-			r = install_payloads(u.in, u.writers,
+			r = install_payloads(u.reader, u.writers,
 			    &(struct install_progress){ progress_update,
-			    &u.prog }, &e);
+			    &u.prog }, &u.fault, &e);
 			if (r == -ECANCELED && stop_signo != 0)
 				r = interrupted(&u, &e);
 			else if (r < 0)
-				u.exit_code = install_exit_code(u.in, r);
+				u.exit_code = install_exit_code(u.fault, r);
 			break;
 		case UPDATE_SWAP:
 			u.exit_code = EXIT_SLOT;
