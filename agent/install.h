@@ -17,9 +17,10 @@ struct err;
 struct bundle_reader;
 struct slot_writer;
 
-/* Progress: called from the reading thread after each chunk is written
- * (phase "write") or read back (phase "verify"); done and total count
- * uncompressed bytes over all payloads of the phase. */
+/* Progress: called with the pipeline's lock held, by the worker that
+ * wrote a chunk (phase "write") or by the read-back thread once it is
+ * read back (phase "verify"); done and total count uncompressed bytes
+ * over all payloads of the phase. */
 struct install_progress {
 	void	(*fn)(void *arg, const char *phase, const char *payload,
 		    uint64_t done, uint64_t total);
