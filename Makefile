@@ -28,9 +28,10 @@ B	?= build
 endif
 
 COMMON_SRC = common/err.c common/io.c common/json.c
-VERIFY_SRC = verify/bundle.c verify/manifest.c verify/sigblock.c \
+VERIFY_SRC = verify/bundle.c verify/manifest.c verify/manifest_rows.c \
+	     verify/manifest_encode.c verify/sigblock.c \
 	     verify/trust.c verify/policy.c verify/chunk.c \
-	     verify/digest.c verify/sha256.c verify/frame.c
+	     verify/digest.c verify/sha256.c verify/frame.c verify/reader.c
 SLOTS_SRC  = slots/writer.c slots/identity.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
 	     slots/boot/uboot.c slots/boot/grub.c
@@ -38,7 +39,7 @@ HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
 	     host/sign.c host/keys.c host/tar.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
-	     agent/info.c agent/install.c \
+	     agent/info.c agent/install.c agent/source.c \
 	     agent/update.c agent/status.c agent/progress.c agent/device.c \
 	     agent/health.c agent/checks.c agent/lifecycle.c agent/exitcode.c \
 	     agent/stop.c

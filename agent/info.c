@@ -1,53 +1,25 @@
 /*
  * upkit bundle info and upkit bundle verify: read a bundle the way a
- * device would (agent/install), then describe it or check all of it.
+ * device would (verify/reader, agent/install's pipeline without slots),
+ * then describe it or check all of it.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "agent/cmd.h"
 #include "agent/install.h"
-#include "agent/util.h"
+#include "agent/source.h"
 #include "common/err.h"
-#include "common/io.h"
 #include "common/json.h"
 #include "verify/bundle.h"
+#include "verify/reader.h"
 #include "verify/trust.h"
-
-#define KEYRING_MAX	(1u << 20)
-
-static int
-open_source(const char *file, int *fdp)
-{
-	struct err e;
-	int r;
-
-	if (strcmp(file, "-") == 0) {
-		*fdp = STDIN_FILENO;
-	} else if ((*fdp = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
-		r = -errno;
-		fprintf(stderr, "upkit: open %s: %s\n", file, strerror(-r));
-		return r;
-	}
-	/* A folder opens, but its read fails: say what it is (exit 4). */
-	if ((r = source_check(*fdp, *fdp == STDIN_FILENO ? "standard input" :
-	    file, &e)) < 0) {
-		fprintf(stderr, "upkit: %s\n", e.msg);
-		if (*fdp != STDIN_FILENO)
-			close(*fdp);
-		*fdp = -1;
-		return r;
-	}
-	return 0;
-}
 
 static const char *
 kind_name(enum payload_kind k)
@@ -62,9 +34,9 @@ kind_name(enum payload_kind k)
 }
 
 static void
-print_text(const char *file, const struct install *in, const char *signer)
+print_text(const char *file, const struct bundle_reader *r, const char *signer)
 {
-	const struct manifest *m = install_manifest(in);
+	const struct manifest *m = bundle_reader_manifest(r);
 	const struct bundle_payload *p;
 	char hex[65];
 	size_t i, j;
@@ -75,10 +47,10 @@ print_text(const char *file, const struct install *in, const char *signer)
 	printf("security_version: %llu\n",
 	    (unsigned long long)m->security_version);
 	printf("created:          %s\n", m->created);
-	printf("bundle id:        %s\n", install_bundle_id(in));
+	printf("bundle id:        %s\n", bundle_reader_id(r));
 	if (signer != NULL)
 		printf("signer:           %s\n", signer);
-	printf("signature:        %s\n", install_verified(in) ?
+	printf("signature:        %s\n", bundle_reader_verified(r) ?
 	    "verified" : "not checked (use bundle verify)");
 	for (i = 0; i < m->npayloads; i++) {
 		p = &m->payloads[i];
@@ -100,9 +72,9 @@ print_text(const char *file, const struct install *in, const char *signer)
 
 /* Integers go out through json_add_uint(), digit for digit. */
 static int
-print_json(const char *file, const struct install *in, const char *signer)
+print_json(const char *file, const struct bundle_reader *r, const char *signer)
 {
-	const struct manifest *m = install_manifest(in);
+	const struct manifest *m = bundle_reader_manifest(r);
 	const struct bundle_payload *p;
 	cJSON *root, *arr, *o, *files, *f;
 	char hex[65], *s;
@@ -119,11 +91,11 @@ print_json(const char *file, const struct install *in, const char *signer)
 	    0;
 	ok &= cJSON_AddStringToObject(root, "created", m->created) != NULL;
 	ok &= cJSON_AddStringToObject(root, "bundle_id",
-	    install_bundle_id(in)) != NULL;
+	    bundle_reader_id(r)) != NULL;
 	if (signer != NULL)
 		ok &= cJSON_AddStringToObject(root, "signer", signer) != NULL;
 	ok &= cJSON_AddBoolToObject(root, "signature_verified",
-	    install_verified(in)) != NULL;
+	    bundle_reader_verified(r)) != NULL;
 	if ((arr = cJSON_AddArrayToObject(root, "payloads")) == NULL)
 		ok = 0;
 	for (i = 0; ok && i < m->npayloads; i++) {
@@ -182,10 +154,10 @@ cmd_bundle_info(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char use[] = "usage: upkit bundle info FILE [--json]\n";
-	struct install *in = NULL;
+	struct bundle_reader *r = NULL;
 	const char *file;
 	struct err e;
-	int c, r, fd = -1, json = 0, rc;
+	int c, fd = -1, json = 0, rc;
 
 	err_clear(&e);
 	optind = 0;
@@ -207,58 +179,58 @@ cmd_bundle_info(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	file = argv[optind];
-	if (open_source(file, &fd) < 0)
+	if (source_open(file, &fd, &e) < 0) {
+		fprintf(stderr, "upkit: %s\n", e.msg);
 		return EXIT_INPUT;
-	if ((r = install_open(fd, file, NULL, &in, &e)) < 0) {
+	}
+	if ((rc = bundle_reader_open(fd, file, NULL, &r, &e)) < 0) {
 		fprintf(stderr, "upkit: bundle info: %s\n", e.msg);
-		rc = install_exit_code(NULL, r);
+		rc = install_exit_code(INSTALL_FAULT_OPEN, rc);
 		goto out;
 	}
 	if (json)
-		rc = print_json(file, in, install_signer(in)) < 0 ?
+		rc = print_json(file, r, bundle_reader_signer(r)) < 0 ?
 		    EXIT_FAIL : EXIT_OK;
 	else {
-		print_text(file, in, install_signer(in));
+		print_text(file, r, bundle_reader_signer(r));
 		rc = EXIT_OK;
 	}
 out:
-	install_free(in);
-	if (fd != STDIN_FILENO)
-		close(fd);
+	bundle_reader_free(r);
+	source_close(fd);
 	return rc;
 }
 
+/* Every chunk of r read, checked against its signed hashes, decompressed
+ * and checked again, then dropped (no writers); then the verdict. */
 static int
-load_keyring(const char *path, const char *crlpath, struct keyring **kp,
-    struct err *e)
+verify_all(const char *file, struct bundle_reader *r, struct err *e)
 {
-	char *pem = NULL, *crl = NULL, when[32];
-	size_t pemlen, crllen = 0;
-	int r;
+	const struct manifest *m = bundle_reader_manifest(r);
+	struct slot_writer **writers;
+	enum install_fault f;
+	size_t i, nchunks = 0;
+	uint64_t bytes = 0;
+	int rc;
 
-	if ((r = file_read(path, KEYRING_MAX, &pem, &pemlen, e)) < 0)
-		goto out;
-	if (crlpath != NULL &&
-	    (r = file_read(crlpath, KEYRING_MAX, &crl, &crllen, e)) < 0)
-		goto out;
-	if ((r = keyring_load(pem, pemlen, NULL, 0, kp, e)) < 0) {
-		err_prefix(e, "keyring %s", path);
-		goto out;
+	if ((writers = calloc(m->npayloads + 1, sizeof(*writers))) == NULL) {
+		err_set(e, -ENOMEM, "%s: out of memory", file);
+		return EXIT_FAIL;
 	}
-	if (crlpath != NULL &&
-	    (r = keyring_load_crl(*kp, crl, crllen, crlpath, e)) < 0) {
-		keyring_free(*kp);
-		*kp = NULL;
-		goto out;
+	rc = install_payloads(r, writers, NULL, &f, e);
+	free(writers);
+	if (rc < 0)
+		return install_exit_code(f, rc);
+	for (i = 0; i < m->npayloads; i++) {
+		nchunks += m->payloads[i].nchunks;
+		bytes += m->payloads[i].size;
 	}
-	if (keyring_crl_expired(*kp, when, sizeof(when)))
-		fprintf(stderr, "upkit: warning: CRL %s is past its nextUpdate "
-		    "(%s): what it revokes stays revoked; install a fresh "
-		    "one\n", crlpath, when);
-out:
-	free(pem);
-	free(crl);
-	return r;
+	printf("OK: %s signed by %s; %zu payloads, %zu chunks, %llu "
+	    "bytes checked\n", file, bundle_reader_signer(r), m->npayloads,
+	    nchunks, (unsigned long long)bytes);
+	printf("bundle id %s, version %s, compatible %s\n",
+	    bundle_reader_id(r), m->version, m->compatible);
+	return EXIT_OK;
 }
 
 int
@@ -272,15 +244,11 @@ cmd_bundle_verify(int argc, char **argv)
 	};
 	static const char use[] = "usage: upkit bundle verify FILE "
 	    "--keyring PEM [--crl CRL]\n";
-	struct slot_writer **writers = NULL;
-	const struct manifest *m;
 	struct keyring *k = NULL;
-	struct install *in = NULL;
+	struct bundle_reader *r = NULL;
 	const char *file, *keyring = NULL, *crl = NULL;
 	struct err e;
-	size_t i, nchunks = 0;
-	uint64_t bytes = 0;
-	int c, r, fd = -1, rc;
+	int c, fd = -1, rc;
 
 	err_clear(&e);
 	optind = 0;
@@ -305,48 +273,24 @@ cmd_bundle_verify(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	file = argv[optind];
-	if (load_keyring(keyring, crl, &k, &e) < 0) {
+	if (source_load_keyring(keyring, crl, &k, &e) < 0) {
 		fprintf(stderr, "upkit: bundle verify: %s\n", e.msg);
 		return EXIT_CONFIG;
 	}
-	if (open_source(file, &fd) < 0) {
+	if (source_open(file, &fd, &e) < 0) {
+		fprintf(stderr, "upkit: %s\n", e.msg);
 		rc = EXIT_INPUT;
 		goto out;
 	}
-	if ((r = install_open(fd, file, k, &in, &e)) < 0) {
-		rc = install_exit_code(NULL, r);
-		goto fail;
-	}
-	m = install_manifest(in);
-	if ((writers = calloc(m->npayloads + 1, sizeof(*writers))) == NULL) {
-		r = err_set(&e, -ENOMEM, "%s: out of memory", file);
-		rc = EXIT_FAIL;
-		goto fail;
-	}
-	/* No writers: every chunk is read, checked against its signed
-	 * hashes, decompressed and checked again, then dropped. */
-	if ((r = install_payloads(in, writers, NULL, &e)) < 0) {
-		rc = install_exit_code(in, r);
-		goto fail;
-	}
-	for (i = 0; i < m->npayloads; i++) {
-		nchunks += m->payloads[i].nchunks;
-		bytes += m->payloads[i].size;
-	}
-	printf("OK: %s signed by %s; %zu payloads, %zu chunks, %llu "
-	    "bytes checked\n", file, install_signer(in), m->npayloads,
-	    nchunks, (unsigned long long)bytes);
-	printf("bundle id %s, version %s, compatible %s\n",
-	    install_bundle_id(in), m->version, m->compatible);
-	rc = EXIT_OK;
-	goto out;
-fail:
-	fprintf(stderr, "upkit: bundle verify: FAILED: %s\n", e.msg);
+	if ((rc = bundle_reader_open(fd, file, k, &r, &e)) < 0)
+		rc = install_exit_code(INSTALL_FAULT_OPEN, rc);
+	else
+		rc = verify_all(file, r, &e);
+	if (rc != EXIT_OK)
+		fprintf(stderr, "upkit: bundle verify: FAILED: %s\n", e.msg);
 out:
-	free(writers);
-	install_free(in);
-	if (fd != -1 && fd != STDIN_FILENO)
-		close(fd);
+	bundle_reader_free(r);
+	source_close(fd);
 	keyring_free(k);
 	return rc;
 }

@@ -45,6 +45,7 @@
 #include "agent/install.h"
 #include "agent/lifecycle.h"
 #include "agent/progress.h"
+#include "agent/source.h"
 #include "agent/state.h"
 #include "agent/stop.h"
 #include "agent/util.h"
@@ -55,6 +56,7 @@
 #include "slots/slot.h"
 #include "verify/bundle.h"
 #include "verify/policy.h"
+#include "verify/reader.h"
 #include "verify/trust.h"
 
 
@@ -83,10 +85,11 @@ struct update {
 	char			 target;
 	/* bundle */
 	int			 fd;
-	struct install		*in;
+	struct bundle_reader	*reader;
 	const struct manifest	*m;
 	struct slot_writer	*writers[BUNDLE_PAYLOADS_MAX];
 	struct progress		 prog;
+	enum install_fault	 fault;		/* of install_payloads() */
 	int			 exit_code;
 	/* what the install changed so far */
 	int			 state_saved;	/* state.json says installing */
@@ -107,7 +110,7 @@ catch_stop(struct update *u, struct err *e)
 
 	if ((r = stop_catch(&u->stop, e)) < 0)
 		return r;
-	install_set_cancel(u->in, u->stop.pipe[0]);
+	bundle_reader_set_cancel(u->reader, u->stop.pipe[0]);
 	return 0;
 }
 
@@ -119,8 +122,8 @@ release_stop(struct update *u)
 {
 	if (u->stop.pipe[1] == -1)
 		return;
-	if (u->in != NULL)
-		install_set_cancel(u->in, -1);
+	if (u->reader != NULL)
+		bundle_reader_set_cancel(u->reader, -1);
 	stop_release(&u->stop);
 }
 
@@ -141,39 +144,6 @@ blame(struct update *u, enum fail_step step)
 	u->exit_code = exitcode_for(step, 0);
 }
 
-static int
-load_keyring(struct update *u, struct err *e)
-{
-	char *pem = NULL, *crl = NULL, when[32];
-	size_t pemlen, crllen = 0;
-	int r;
-
-	if ((r = file_read(u->cfg->keyring_path, 1 << 20, &pem, &pemlen,
-	    e)) < 0)
-		return err_prefix(e, "keyring");
-	if (u->cfg->keyring_crl != NULL && (r = file_read(u->cfg->keyring_crl,
-	    16 << 20, &crl, &crllen, e)) < 0) {
-		err_prefix(e, "keyring CRL");
-		goto out;
-	}
-	if ((r = keyring_load(pem, pemlen, NULL, 0, &u->keyring, e)) < 0) {
-		err_prefix(e, "keyring %s", u->cfg->keyring_path);
-		goto out;
-	}
-	/* An empty CRL file is refused here, not taken for none. */
-	if (u->cfg->keyring_crl != NULL && (r = keyring_load_crl(u->keyring,
-	    crl, crllen, u->cfg->keyring_crl, e)) < 0)
-		goto out;
-	if (keyring_crl_expired(u->keyring, when, sizeof(when)))
-		fprintf(stderr, "upkit: warning: CRL %s is past its nextUpdate "
-		    "(%s): what it revokes stays revoked; install a fresh "
-		    "one\n", u->cfg->keyring_crl, when);
-out:
-	free(pem);
-	free(crl);
-	return r;
-}
-
 /* Loads config, state, boot env and keyring: everything read-only. */
 static int
 open_device(struct update *u, struct err *e)
@@ -190,29 +160,9 @@ open_device(struct update *u, struct err *e)
 	u->state = u->dev->state;
 	u->booted = u->dev->booted;
 	u->target = u->booted == 'A' ? 'B' : 'A';
-	u->exit_code = EXIT_CONFIG;
-	return load_keyring(u, e);
-}
-
-static int
-open_source(struct update *u, struct err *e)
-{
-	int r;
-
-	if (strcmp(u->from, "-") == 0) {
-		u->fd = STDIN_FILENO;
-		return source_check(u->fd, "standard input", e);
-	}
-	if ((u->fd = open(u->from, O_RDONLY | O_CLOEXEC)) == -1) {
-		r = -errno;
-		return err_set(e, r, "open %s: %s", u->from, strerror(-r));
-	}
-	/* A folder opens, but its read fails: say what it is (exit 4). */
-	if ((r = source_check(u->fd, u->from, e)) < 0)
-		return r;
-	/* The bundle is read once, front to back. */
-	posix_fadvise(u->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	return 0;
+	blame(u, FAIL_CONFIG);
+	return source_load_keyring(u->cfg->keyring_path, u->cfg->keyring_crl,
+	    &u->keyring, e);
 }
 
 /* Maps each payload to the target slot of its class, and refuses a
@@ -268,14 +218,15 @@ verify(struct update *u, struct err *e)
 	struct state_slot *run;
 	int r;
 
-	u->exit_code = EXIT_INPUT;
-	if ((r = open_source(u, e)) < 0)
+	blame(u, FAIL_SOURCE);
+	if ((r = source_open(u->from, &u->fd, e)) < 0)
 		return r;
-	if ((r = install_open(u->fd, u->from, u->keyring, &u->in, e)) < 0) {
-		u->exit_code = install_exit_code(NULL, r);
+	if ((r = bundle_reader_open(u->fd, u->from, u->keyring, &u->reader,
+	    e)) < 0) {
+		u->exit_code = install_exit_code(INSTALL_FAULT_OPEN, r);
 		return r;
 	}
-	u->m = install_manifest(u->in);
+	u->m = bundle_reader_manifest(u->reader);
 	progress_step(&u->prog, "bundle %s %s for %s: signature and "
 	    "certificate chain verified", u->from, u->m->version,
 	    u->m->compatible);
@@ -306,7 +257,7 @@ static struct lifecycle_bundle
 bundle_of(const struct update *u)
 {
 	struct lifecycle_bundle b = { u->m->version, u->m->security_version,
-	    install_bundle_id(u->in) };
+	    bundle_reader_id(u->reader) };
 
 	return b;
 }
@@ -457,7 +408,7 @@ update_free(struct update *u)
 	release_stop(u);
 	for (k = 0; k < BUNDLE_PAYLOADS_MAX; k++)
 		slot_writer_free(u->writers[k]);
-	install_free(u->in);
+	bundle_reader_free(u->reader);
 	if (u->fd > STDIN_FILENO)
 		close(u->fd);
 	keyring_free(u->keyring);
@@ -539,13 +490,13 @@ cmd_update(int argc, char **argv)
 				break;
 			}
 			progress_step(&u.prog, "writing slot %c", u.target);
-			r = install_payloads(u.in, u.writers,
+			r = install_payloads(u.reader, u.writers,
 			    &(struct install_progress){ progress_update,
-			    &u.prog }, &e);
+			    &u.prog }, &u.fault, &e);
 			if (r == -ECANCELED && stop_signo != 0)
 				r = interrupted(&u, &e);
 			else if (r < 0)
-				u.exit_code = install_exit_code(u.in, r);
+				u.exit_code = install_exit_code(u.fault, r);
 			break;
 		case UPDATE_SWAP:
 			blame(&u, FAIL_SLOT);

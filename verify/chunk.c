@@ -14,7 +14,7 @@
 #include "verify/bundle.h"
 #include "verify/chunk.h"
 #include "verify/digest.h"
-#include "verify/trust.h"
+#include "verify/frame.h"
 
 int
 chunk_check_compressed(const struct bundle_chunk *c, size_t index,
@@ -72,6 +72,17 @@ uint64_t
 chunk_xxh3(const void *buf, size_t len)
 {
 	return XXH3_64bits(buf, len);
+}
+
+int
+chunk_decode(struct frame_decoder *d, const struct bundle_chunk *c,
+    size_t index, const void *src, void *dst, struct err *e)
+{
+	int r;
+
+	if ((r = frame_decode(d, src, c->csize, dst, c->usize, e)) < 0)
+		return err_prefix(e, "chunk %zu", index);
+	return chunk_check_plain(c, index, dst, c->usize, e);
 }
 
 struct chunk_xxh3 {

@@ -1,8 +1,9 @@
 /*
  * verify/chunk: checks chunks against their signed hashes. The compressed
- * SHA-256 authenticates a chunk before it is decompressed; its XXH3-64
- * must match the decompressed bytes before they are written, and again
- * what was read back from the slot. A payload's sha256 is the hash of its
+ * SHA-256 authenticates a chunk before it is decompressed (the reader,
+ * verify/reader); chunk_decode() decompresses it (verify/frame) and
+ * matches its XXH3-64 before the bytes are written, and the read-back
+ * matches the XXH3 again on what the slot holds. A payload's sha256 is the hash of its
  * chunks' usha256 digests, so it is checked from the signed manifest
  * alone. usha256 itself is an index for delta reuse (not checked here).
  */
@@ -14,8 +15,8 @@
 
 struct err;
 struct bundle_chunk;
-
 struct bundle_payload;
+struct frame_decoder;
 
 /* 0, or -EBADMSG naming the chunk index: the bundle is wrong. */
 int	chunk_check_compressed(const struct bundle_chunk *c, size_t index,
@@ -29,6 +30,13 @@ int	chunk_check_plain(const struct bundle_chunk *c, size_t index,
 int	chunk_check_readback(const struct bundle_chunk *c, size_t index,
 	    const void *buf, size_t len, struct err *e);
 uint64_t chunk_xxh3(const void *buf, size_t len);
+/* Decodes the chunk's c->csize bytes at src (already authenticated by
+ * chunk_check_compressed()) into exactly c->usize bytes of dst with d
+ * (verify/frame), then chunk_check_plain(): -EBADMSG naming the chunk
+ * index if the frame is corrupt or the bytes do not match the row. One
+ * call per chunk, safe on several threads with one decoder each. */
+int	chunk_decode(struct frame_decoder *d, const struct bundle_chunk *c,
+	    size_t index, const void *src, void *dst, struct err *e);
 
 /* The same read-back check, fed in pieces so a chunk can be read back
  * through a buffer smaller than the chunk. */

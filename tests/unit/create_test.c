@@ -22,6 +22,7 @@
 #include "verify/bundle.h"
 #include "verify/chunk.h"
 #include "verify/digest.h"
+#include "verify/reader.h"
 #include "verify/trust.h"
 
 /* Compressible but not trivial: so chunks differ and frames are real. */
@@ -225,13 +226,14 @@ static int
 verify_bundle(const char *path, struct keyring *k, struct err *e)
 {
 	struct slot_writer *writers[BUNDLE_PAYLOADS_MAX] = { NULL };
-	struct install *in = NULL;
+	struct bundle_reader *in = NULL;
+	enum install_fault f;
 	int fd, r;
 
 	CHECK((fd = open(path, O_RDONLY)) >= 0);
-	if ((r = install_open(fd, path, k, &in, e)) == 0)
-		r = install_payloads(in, writers, NULL, e);
-	install_free(in);
+	if ((r = bundle_reader_open(fd, path, k, &in, e)) == 0)
+		r = install_payloads(in, writers, NULL, &f, e);
+	bundle_reader_free(in);
 	close(fd);
 	return r;
 }

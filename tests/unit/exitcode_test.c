@@ -37,10 +37,10 @@ main(void)
 	CHECK(exitcode_for(FAIL_READ, -EPIPE) == EXIT_BUNDLE);
 	CHECK(exitcode_for(FAIL_READ, -ENOMEM) == EXIT_FAIL);
 	CHECK(exitcode_for(FAIL_READ, -EIO) == EXIT_INPUT);
-	CHECK(install_exit_code(NULL, -EBADMSG) == EXIT_BUNDLE);
-	CHECK(install_exit_code(NULL, -EPIPE) == EXIT_BUNDLE);
-	CHECK(install_exit_code(NULL, -ENOMEM) == EXIT_FAIL);
-	CHECK(install_exit_code(NULL, -EISDIR) == EXIT_INPUT);
+	CHECK(install_exit_code(INSTALL_FAULT_OPEN, -EBADMSG) == EXIT_BUNDLE);
+	CHECK(install_exit_code(INSTALL_FAULT_OPEN, -EPIPE) == EXIT_BUNDLE);
+	CHECK(install_exit_code(INSTALL_FAULT_OPEN, -ENOMEM) == EXIT_FAIL);
+	CHECK(install_exit_code(INSTALL_FAULT_OPEN, -EISDIR) == EXIT_INPUT);
 
 	/* bundle create. */
 	CHECK(exitcode_for(FAIL_CREATE_INPUT, -EINVAL) == EXIT_USAGE);

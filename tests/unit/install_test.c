@@ -1,7 +1,7 @@
 /*
  * install_test: agent/install writes nothing without a verified signature,
- * whoever calls it. A bundle opened without a keyring (as `bundle info`
- * does) and handed real slot writers is refused before any byte of its
+ * whoever calls it. A bundle whose reader was opened without a keyring
+ * (as `bundle info` does) and handed real slot writers is refused before any byte of its
  * payloads is read from the stream or reaches a slot; the same bundle
  * opened with the keyring installs, so the refusal is the guard's alone.
  */
@@ -21,6 +21,7 @@
 #include "slots/slot.h"
 #include "tests/harness.h"
 #include "verify/bundle.h"
+#include "verify/reader.h"
 #include "verify/trust.h"
 
 #define IMAGE	100000
@@ -62,7 +63,8 @@ install(const struct keyring *k, int nwriters, off_t *posp, struct err *e)
 	struct slot_file files[BUNDLE_FILES_MAX];
 	const struct bundle_payload *pl;
 	const struct manifest *m;
-	struct install *in;
+	struct bundle_reader *in;
+	enum install_fault f;
 	char rdev[1024], bdev[1024];
 	size_t i, j;
 	int fd, r;
@@ -72,9 +74,9 @@ install(const struct keyring *k, int nwriters, off_t *posp, struct err *e)
 	slots[0].device = rdev;
 	slots[1].device = bdev;
 	CHECK((fd = open(at("b.upk"), O_RDONLY)) >= 0);
-	CHECK_OK(install_open(fd, "b.upk", k, &in, e), e);
-	CHECK(install_verified(in) == (k != NULL));
-	m = install_manifest(in);
+	CHECK_OK(bundle_reader_open(fd, "b.upk", k, &in, e), e);
+	CHECK(bundle_reader_verified(in) == (k != NULL));
+	m = bundle_reader_manifest(in);
 	CHECK(m->npayloads == 2);
 	for (i = 0; i < m->npayloads && (int)i < nwriters; i++) {
 		pl = &m->payloads[i];
@@ -86,14 +88,14 @@ install(const struct keyring *k, int nwriters, off_t *posp, struct err *e)
 		CHECK_OK(slot_writer_open(&slots[pl->kind == PAYLOAD_FILES],
 		    pl->size, files, pl->nfiles, &w[i], e), e);
 	}
-	r = install_payloads(in, w, NULL, e);
+	r = install_payloads(in, w, NULL, &f, e);
 	if (r == 0)
 		for (i = 0; i < m->npayloads; i++)
 			CHECK_OK(slot_writer_commit(w[i], e), e);
 	*posp = lseek(fd, 0, SEEK_CUR);
 	for (i = 0; i < m->npayloads; i++)
 		slot_writer_free(w[i]);
-	install_free(in);
+	bundle_reader_free(in);
 	close(fd);
 	return r;
 }

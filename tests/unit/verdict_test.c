@@ -204,6 +204,7 @@ make_bundle(void)
 
 	CHECK_OK(sign_keys_create("verdict", &rp, &rk, &sp, &sk, &e), &e);
 	put("root.pem", rp, strlen(rp));
+	put("root.key", rk, strlen(rk));
 	put("signer.pem", sp, strlen(sp));
 	put("signer.key", sk, strlen(sk));
 	free(rp);
@@ -224,6 +225,28 @@ make_bundle(void)
 	CHECK_OK(create_bundle(at("good.upk"), &p, &o, &sg, &m, &e), &e);
 	create_manifest_clear(&m);
 	create_plan_clear(&p);
+}
+
+/* A CRL from the root, for nobody, in a file of more than 1 MiB: a long
+ * listing before the PEM block, as `openssl crl -text` writes it. 0 when
+ * there is no openssl (mbedtls cannot write a CRL). */
+static int
+big_crl(void)
+{
+	if (system("openssl version >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "openssl not found: CRL part skipped\n");
+		return 0;
+	}
+	put_str("index.txt", "");
+	put_str("crlnumber", "01\n");
+	put_str("ca.cnf", "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\n"
+	    "crlnumber = crlnumber\ndefault_md = sha256\n"
+	    "default_crl_days = 30\n");
+	CHECK(shell("cd %s && openssl ca -config ca.cnf -keyfile root.key "
+	    "-cert root.pem -gencrl -out crl.pem 2>/dev/null && "
+	    "{ yes '    Serial Number: 0123456789ABCDEF0123' | "
+	    "head -n 40000; cat crl.pem; } >big-crl.pem", dir) != NULL);
+	return 1;
 }
 
 static int
@@ -315,7 +338,17 @@ main(void)
 	CHECK(verify("data") == EXIT_INPUT);
 	CHECK(update("data") == EXIT_INPUT);
 
-	/* The re-signed good bundle installs. */
+	/* One CRL file, one verdict: bundle verify reads a CRL as large as
+	 * update does (it used to refuse one over 1 MiB, exit 3). */
+	if (big_crl()) {
+		CHECK(cmd(cmd_bundle_verify, "verify @same.upk --keyring "
+		    "@root.pem --crl @big-crl.pem") == EXIT_OK);
+		CHECK(shell("sed -i '/^\\[keyring\\]/a crl = %s' %s",
+		    at("big-crl.pem"), cfg) != NULL);
+	}
+
+	/* The re-signed good bundle installs, with that CRL if there is
+	 * one. */
 	reset_slot_b();
 	CHECK(update("same.upk") == EXIT_OK);
 	CHECK_OK(file_read(at("b.img"), SLOT_BYTES, &b, &len, &e), &e);
