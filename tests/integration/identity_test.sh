@@ -147,6 +147,9 @@ loop_f=$(loop_attach "$WS/fs.img")
 mount "$loop_f" "$WS/mnt" || die "mount $loop_f"
 ws_mount "$WS/mnt"
 echo keep >"$WS/mnt/file"
+# Read-only from here: ext4's own writeback and journal commits would
+# otherwise change fs.img between the two checksums, upkit or not.
+mount -o remount,ro "$WS/mnt" || die "remount $WS/mnt read-only"
 sum_f=$(sha256sum <"$WS/fs.img")
 # A mounted loop device (O_EXCL and mountinfo both refuse it).
 with mounted "$(rawb "$loop_f")"
