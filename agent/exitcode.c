@@ -20,7 +20,7 @@ static const struct {
 	{ FAIL_BOOTENV,		0,		EXIT_BOOTENV },
 	{ FAIL_SOURCE,		0,		EXIT_INPUT },
 	{ FAIL_BUNDLE,		0,		EXIT_BUNDLE },
-	/* install_open() fails only on a read, a bad bundle or memory. */
+	/* bundle_reader_open() fails only on a read, a bad bundle or memory. */
 	{ FAIL_READ,		EBADMSG,	EXIT_BUNDLE },
 	{ FAIL_READ,		EKEYREJECTED,	EXIT_BUNDLE },
 	{ FAIL_READ,		EPIPE,		EXIT_BUNDLE },

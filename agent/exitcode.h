@@ -20,7 +20,7 @@ enum fail_step {
 	FAIL_BOOTENV,		/* the boot env: 8 */
 	FAIL_SOURCE,		/* the bundle source cannot be read: 4 */
 	FAIL_BUNDLE,		/* bundle bytes wrong or cut short: 5 */
-	FAIL_READ,		/* install_open(), before either is known:
+	FAIL_READ,		/* bundle_reader_open(), before either is known:
 				   5 for a bad bundle, 1 for memory, else 4 */
 	FAIL_POLICY,		/* the device refuses the bundle: 6 */
 	FAIL_SLOT,		/* a slot write, read-back or size: 7 */

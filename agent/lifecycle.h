@@ -27,7 +27,7 @@ struct device;
 struct lifecycle_bundle {
 	const char	*version;
 	uint64_t	 security_version;
-	const char	*id;		/* install_bundle_id() */
+	const char	*id;		/* bundle_reader_id() */
 };
 
 /*

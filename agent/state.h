@@ -39,7 +39,7 @@ struct state {
 	char		*last_reason;
 	char		*last_time;
 	/* install journal */
-	char		*journal_bundle;	/* install_bundle_id(): hex
+	char		*journal_bundle;	/* bundle_reader_id(): hex
 						   SHA-256 of header and
 						   manifest */
 	char		*journal_target;	/* "A" or "B" */

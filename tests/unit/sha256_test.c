@@ -134,7 +134,7 @@ test_against_mbedtls(void)
 	free(buf);
 }
 
-/* trust_sha256 in both forms, on the CPU path and on mbedtls. */
+/* digest_sha256 and the digest_* stream, on the CPU path and on mbedtls. */
 static void
 test_trust(int on)
 {
