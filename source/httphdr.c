@@ -29,7 +29,7 @@ number(const char **p, const char *end, uint64_t *v)
 	if (s == end || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	for (; s < end && isdigit((unsigned char)*s); s++) {
-		if (*v > (UINT64_MAX - 9) / 10)
+		if (*v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
 			return -EINVAL;
 		*v = *v * 10 + (uint64_t)(*s - '0');
 	}

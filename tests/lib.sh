@@ -504,7 +504,7 @@ nginx_start()
 		done
 		[ -s "$NGINX_DIR/nginx.pid" ] && return 0
 		kill "$NGINX_PID" 2>/dev/null
-		wait "$NGINX_PID" 2>/dev/null
+		wait "$NGINX_PID" 2>/dev/null || true
 	done
 	die "nginx did not start: $(tail -n 3 "$NGINX_DIR/error.log")"
 }
@@ -513,7 +513,7 @@ nginx_start()
 nginx_stop()
 {
 	kill "$NGINX_PID" 2>/dev/null
-	wait "$NGINX_PID" 2>/dev/null
+	wait "$NGINX_PID" 2>/dev/null || true
 	NGINX_PID=
 }
 
@@ -521,4 +521,40 @@ nginx_stop()
 nginx_bytes()
 {
 	awk -v u="$1" '$1 == u { s += $3 } END { print s + 0 }' "$NGINX_LOG"
+}
+
+# The source tests' tools (make build/tests/cutproxy build/tests/fetch).
+TOOL_DIR=${TOOL_DIR:-$TOP/build/tests}
+
+# cutproxy_start PORT [ARG...]: tests/tools/cutproxy in front of
+# 127.0.0.1:PORT, with the ARGs (-c/-R/-s OFF, -r SEED:COUNT:MAX). Sets
+# PROXY_PORT from its first line; its later lines ("cut OFF", "stall
+# OFF") are read with cutproxy_event. One proxy at a time: it talks on
+# fd 3.
+cutproxy_start()
+{
+	[ -x "$TOOL_DIR/cutproxy" ] || die "$TOOL_DIR/cutproxy not built"
+	rm -f "$WS/cutproxy.fifo"
+	mkfifo "$WS/cutproxy.fifo"
+	_port=$1
+	shift
+	"$TOOL_DIR/cutproxy" "$@" "$_port" >"$WS/cutproxy.fifo" &
+	PROXY_PID=$!
+	ws_pid "$PROXY_PID"
+	exec 3<"$WS/cutproxy.fifo"
+	read -r PROXY_PORT <&3 || die "cutproxy did not start"
+}
+
+# cutproxy_event: waits for the proxy's next event line and prints it.
+cutproxy_event()
+{
+	read -r _ev <&3 || die "cutproxy ended without an event"
+	echo "$_ev"
+}
+
+cutproxy_stop()
+{
+	kill "$PROXY_PID" 2>/dev/null
+	wait "$PROXY_PID" 2>/dev/null || true
+	exec 3<&-
 }
