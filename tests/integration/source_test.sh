@@ -215,4 +215,26 @@ t1=$(date +%s%N)
 fails cancel 125 "cancel.upk: cancelled at byte [0-9]+$"
 [ $(((t1 - t0) / 1000000)) -lt 2000 ] || die "cancel: took too long"
 cutproxy_stop
+
+# Without libcurl (hidden in a private mount namespace): upkit still
+# starts, files still read, and a URL says what is missing.
+lib=$(ldconfig -p | awk '/libcurl\.so\.4 \(/ \
+    { print $NF; exit }')
+if [ "$(id -u)" -eq 0 ] && [ -n "$lib" ] && command -v unshare >/dev/null
+then
+	set +e
+	unshare -m sh -c 'mount --bind /dev/null "$1" || exit 99
+	    if [ -x "$2" ]; then "$2" status --help >/dev/null || exit 98; fi
+	    "$3" "$4" "$5.file" || exit 97
+	    exec "$3" "$6" "$5"' sh "$lib" "$UPKIT" "$FETCH" \
+	    "$WS/www/b.upk" "$WS/nocurl" "$H/b.upk" \
+	    >"$WS/nocurl.out" 2>"$WS/nocurl.err"
+	RC=$?
+	set -e
+	if [ "$RC" -ne 99 ]; then
+		fails nocurl 65 \
+		    "^fetch: $H/b.upk: libcurl.so.4 not found \(apt install libcurl4\)$"
+		files_equal "$WS/nocurl.file" "$WS/www/b.upk"
+	fi
+fi
 exit 0
