@@ -69,9 +69,10 @@ struct source_options {
 /* Opens from: "-" is standard input, "http://" and "https://" URLs, any
  * other string a path, which must be a regular file, a FIFO, a socket or
  * a character device (-EISDIR "NAME: is a directory", -EINVAL
- * otherwise). A URL is only parsed here: the first request goes out on
- * the first read or skip. Returns 0 or -errno; free *sp with
- * source_close(). o may be NULL. */
+ * otherwise). A URL loads libcurl (-ENOPKG "URL: libcurl.so.4 not
+ * found (apt install libcurl4)") and sets up the transfer; the first
+ * request goes out on the first read. Returns 0 or -errno; free *sp
+ * with source_close(). o may be NULL. */
 int	source_open(const char *from, const struct source_options *o,
 	    struct source **sp, struct err *e);
 
@@ -83,7 +84,8 @@ ssize_t	source_read(struct source *s, void *buf, size_t len, int cancelfd,
 	    struct err *e);
 
 /* Continues from off, which must be >= source_offset() (-EINVAL if
- * not). cancelfd as for source_read(): discarding a pipe's bytes can
+ * not); past the end, reads return 0 (a pipe: -EPIPE, as it must read
+ * there). cancelfd as for source_read(): discarding a pipe's bytes can
  * take as long as reading them. Returns 0 or -errno. */
 int	source_skip_to(struct source *s, uint64_t off, int cancelfd,
 	    struct err *e);
