@@ -364,8 +364,10 @@ http_skip_to(struct source *s, uint64_t off, int cancelfd, struct err *e)
 	uint64_t want;
 	ssize_t n;
 
-	/* A small gap costs less to read than a new request. */
-	while (h->active && off - s->off < SOURCE_SKIP_READ && s->off < off) {
+	/* A small gap costs less to read than a new request. Past the end
+	 * of a known length, there is nothing to read. */
+	while (h->active && off - s->off < SOURCE_SKIP_READ && s->off < off &&
+	    (h->s.size == 0 || off < h->s.size)) {
 		want = off - s->off < sizeof(buf) ? off - s->off : sizeof(buf);
 		if ((n = http_read(s, buf, (size_t)want, cancelfd, e)) < 0)
 			return (int)n;
