@@ -434,7 +434,8 @@ tls_pin()
 
 # nginx_conf DOCROOT RATE: the config nginx_start writes. Three servers
 # on 127.0.0.1: HTTP, HTTPS and HTTPS that wants a client certificate;
-# /norange/ serves DOCROOT but ignores Range (max_ranges 0). Small send
+# /norange/ serves DOCROOT but ignores Range (max_ranges 0), /badrange/
+# answers a Range with a wrong Content-Range (bytes 5-9/10). Small send
 # buffers keep nginx close to what the client has taken, so the bytes in
 # the access log ($NGINX_LOG: URI, status, bytes sent, Range) are close
 # to what a cut client fetched.
@@ -462,6 +463,13 @@ nginx_conf()
 		server {
 			listen 127.0.0.1:$NGINX_HTTP sndbuf=64k;
 			location /norange/ { alias $1/; max_ranges 0; }
+			location /badrange/ {
+				alias $1/;
+				if (\$http_range) {
+					add_header Content-Range "bytes 5-9/10";
+					return 206 "56789";
+				}
+			}
 		}
 		server { listen 127.0.0.1:$NGINX_HTTPS ssl sndbuf=64k; }
 		server {

@@ -124,6 +124,11 @@ fails norange 71 "/norange/norange.upk: server ignored Range \(200 for \
 bytes=[0-9]+-\)$"
 cutproxy_stop
 
+# A Content-Range for other bytes than those asked for.
+fetch badrange --skip 3 "$H/badrange/b.upk"
+fails badrange 71 "/badrange/b.upk: Content-Range bytes 5-9/10 does not \
+start at 3$"
+
 # The bundle replaced on the server while the transfer stalls: the
 # resumed answer has another ETag; an error, and no byte of it.
 cutproxy_start "$NGINX_HTTP" -s 3000000
