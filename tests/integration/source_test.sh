@@ -132,14 +132,16 @@ start at 3$"
 
 # The bundle replaced on the server while the transfer stalls: the
 # resumed answer has another ETag; an error, and no byte of it.
+# The new file is ready before the stall, so that the swap is one
+# rename well within the stall timeout.
+gen_bytes "$SIZE" other >"$WS/www/chg.new"
+touch -d @1000000000 "$WS/www/chg.new"
 cutproxy_start "$NGINX_HTTP" -s 3000000
-"$FETCH" --stall 1 --backoff 5 "http://127.0.0.1:$PROXY_PORT/chg.upk" \
+"$FETCH" --stall 2 --backoff 5 "http://127.0.0.1:$PROXY_PORT/chg.upk" \
     "$WS/chg" >"$WS/chg.out" 2>"$WS/chg.err" &
 fpid=$!
 ws_pid "$fpid"
 cutproxy_event >/dev/null
-gen_bytes "$SIZE" other >"$WS/www/chg.new"
-touch -d @1000000000 "$WS/www/chg.new"
 mv "$WS/www/chg.new" "$WS/www/chg.upk"
 set +e
 wait "$fpid"
