@@ -27,7 +27,6 @@ static const struct {
 	    sizeof(((struct answer *)0)->lastmod) },
 };
 
-
 int
 http_fatal(struct http_source *h, int r, const char *fmt, ...)
 {
