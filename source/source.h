@@ -85,8 +85,9 @@ ssize_t	source_read(struct source *s, void *buf, size_t len, int cancelfd,
 
 /* Continues from off, which must be >= source_offset() (-EINVAL if
  * not); past the end, reads return 0 (-EPIPE when the source must read
- * up to off to find its end: a pipe, a URL of unknown length). cancelfd as for source_read(): discarding a pipe's bytes can
- * take as long as reading them. Returns 0 or -errno. */
+ * up to off to find its end: a pipe, a URL of unknown length). cancelfd
+ * as for source_read(): discarding a pipe's bytes can take as long as
+ * reading them. Returns 0 or -errno. */
 int	source_skip_to(struct source *s, uint64_t off, int cancelfd,
 	    struct err *e);
 

@@ -147,7 +147,8 @@ set +e
 wait "$fpid"
 RC=$?
 set -e
-fails chg 116 'chg.upk: bundle changed on the server \(ETag "[0-9a-f-]+" is now "[0-9a-f-]+"\)$'
+fails chg 116 "chg.upk: bundle changed on the server \(ETag \"[0-9a-f-]+\" \
+is now \"[0-9a-f-]+\"\)$"
 cutproxy_stop
 
 # 404, a wrong CA, a wrong pin.
@@ -240,8 +241,8 @@ then
 	RC=$?
 	set -e
 	if [ "$RC" -ne 99 ]; then
-		fails nocurl 65 \
-		    "^fetch: $H/b.upk: libcurl.so.4 not found \(apt install libcurl4\)$"
+		fails nocurl 65 "^fetch: $H/b.upk: libcurl.so.4 not found \
+\(apt install libcurl4\)$"
 		files_equal "$WS/nocurl.file" "$WS/www/b.upk"
 	fi
 fi
