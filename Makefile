@@ -6,8 +6,10 @@ CLANG	?= clang
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wwrite-strings -Wundef -Wpointer-arith -Wswitch-enum
-PKGS	 = libcurl libzstd libubootenv libcjson
-CPPFLAGS += -I. -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS	 = libzstd libubootenv libcjson
+# libcurl: its header only; source/libcurl.c dlopen()s it on the first URL.
+CPPFLAGS += -I. -D_GNU_SOURCE \
+	   $(shell pkg-config --cflags libcurl $(PKGS) 2>/dev/null)
 LDLIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linih -lxxhash \
 	   -lmbedtls -lmbedx509 -lmbedcrypto -lpthread	# mbedtls 2.28: no .pc
 
@@ -44,9 +46,11 @@ AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/health.c agent/checks.c agent/lifecycle.c agent/exitcode.c \
 	     agent/stop.c
 MAIN_SRC   = agent/main.c
+SOURCE_SRC = source/source.c source/file.c source/http.c source/answer.c \
+	     source/httphdr.c source/libcurl.c
 
 LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(COMMON_SRC) $(VERIFY_SRC) $(SLOTS_SRC) \
-	  $(HOST_SRC) $(AGENT_SRC))
+	  $(HOST_SRC) $(AGENT_SRC)) $(patsubst %.c,$(B)/%.o,$(SOURCE_SRC))
 UNIT_SRC = $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -107,7 +111,8 @@ $(B)/tests/%: tests/unit/%.c tests/check.h tests/harness.h \
 # is built once, instrumented, and each target links what it calls.
 FUZZ_SAN   = -g -O1 -fsanitize=address,undefined $(CPPFLAGS)
 FUZZ_OBJ   = $(patsubst %.c,build/fuzz/obj/%.o,$(COMMON_SRC) $(VERIFY_SRC) \
-	     $(SLOTS_SRC) $(HOST_SRC) $(AGENT_SRC))
+	     $(SLOTS_SRC) $(HOST_SRC) $(AGENT_SRC)) \
+	     $(patsubst %.c,build/fuzz/obj/%.o,$(SOURCE_SRC))
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
@@ -133,6 +138,19 @@ $(B)/tests/nospace.so: tests/shim/nospace.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
+# The source tests' tools: a proxy that cuts or stalls at given offsets,
+# and a copy through source_open()/source_read().
+$(B)/tests/cutproxy: tests/tools/cutproxy.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS)
+
+$(B)/tests/fetch: tests/tools/fetch.c $(B)/libupkit.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libupkit.a \
+	    $(LDFLAGS) $(LDLIBS)
+
+TOOLS	 = $(B)/tests/cutproxy $(B)/tests/fetch
+
 deps-core:
 	$(call install_missing,$(DEPS_CORE))
 
@@ -150,9 +168,9 @@ ifeq ($(SAN)$(TSAN),)
 E2E_RUN	 = $(E2E)
 endif
 check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/badwrite.so \
-    $(B)/tests/nospace.so $(if $(E2E_RUN),arm64)
+    $(B)/tests/nospace.so $(if $(E2E_RUN),arm64) $(TOOLS)
 	UPKIT=$(abspath $(B)/upkit) FUZZ_DIR=$(abspath build/fuzz) \
-	    SHIM_DIR=$(abspath $(B)/tests) \
+	    SHIM_DIR=$(abspath $(B)/tests) TOOL_DIR=$(abspath $(B)/tests) \
 	    sh tests/run.sh $(UNIT_BIN) $(INTEG) $(E2E_RUN)
 
 e2e: deps $(B)/upkit arm64

@@ -392,3 +392,177 @@ prefix_equal()
 	cmp -n "$(filesize "$1")" "$1" "$2" >&2 ||
 	    die "$2 does not start with the bytes of $1"
 }
+
+# mk_tls DIR: with openssl, into DIR (never committed): a test CA
+# (ca.pem), a server certificate for 127.0.0.1 that it signed
+# (server.pem, server.key), a client certificate it signed (client.pem,
+# client.key), and an unrelated CA (other-ca.pem). Sets TLS_DIR.
+mk_tls()
+{
+	TLS_DIR=$1
+	mkdir -p "$TLS_DIR"
+	for _n in ca other-ca; do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		    -nodes -days 2 -subj "/CN=upkit $_n" \
+		    -keyout "$TLS_DIR/$_n.key" -out "$TLS_DIR/$_n.pem" \
+		    2>/dev/null || die "openssl: $_n"
+	done
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$TLS_DIR/server.ext"
+	printf 'extendedKeyUsage=clientAuth\n' >"$TLS_DIR/client.ext"
+	_serial=1
+	for _n in server client; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		    -nodes -subj "/CN=upkit $_n" -keyout "$TLS_DIR/$_n.key" \
+		    -out "$TLS_DIR/$_n.csr" 2>/dev/null &&
+		    openssl x509 -req -in "$TLS_DIR/$_n.csr" -days 2 \
+		    -CA "$TLS_DIR/ca.pem" -CAkey "$TLS_DIR/ca.key" \
+		    -set_serial "$_serial" -extfile "$TLS_DIR/$_n.ext" \
+		    -out "$TLS_DIR/$_n.pem" 2>/dev/null ||
+		    die "openssl: $_n certificate"
+		_serial=$((_serial + 1))
+	done
+}
+
+# tls_pin PEM: the certificate's public-key pin, "sha256//BASE64", as
+# libcurl's CURLOPT_PINNEDPUBLICKEY takes it.
+tls_pin()
+{
+	printf 'sha256//%s\n' "$(openssl x509 -in "$1" -pubkey -noout |
+	    openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
+	    base64)"
+}
+
+# nginx_conf DOCROOT RATE: the config nginx_start writes. Three servers
+# on 127.0.0.1: HTTP, HTTPS and HTTPS that wants a client certificate;
+# /norange/ serves DOCROOT but ignores Range (max_ranges 0), /badrange/
+# answers a Range with a wrong Content-Range (bytes 5-9/10). Small send
+# buffers keep nginx close to what the client has taken, so the bytes in
+# the access log ($NGINX_LOG: URI, status, bytes sent, Range) are close
+# to what a cut client fetched.
+nginx_conf()
+{
+	[ "$(id -u)" -eq 0 ] && echo "user root;"
+	cat <<-EOF
+	worker_processes 1;
+	pid $NGINX_DIR/nginx.pid;
+	error_log $NGINX_DIR/error.log;
+	events { worker_connections 128; }
+	http {
+		log_format upkit '\$uri \$status \$bytes_sent "\$http_range"';
+		access_log $NGINX_LOG upkit;
+		default_type application/octet-stream;
+		client_body_temp_path $NGINX_DIR/tmp/body;
+		proxy_temp_path $NGINX_DIR/tmp/proxy;
+		fastcgi_temp_path $NGINX_DIR/tmp/fastcgi;
+		uwsgi_temp_path $NGINX_DIR/tmp/uwsgi;
+		scgi_temp_path $NGINX_DIR/tmp/scgi;
+		limit_rate $2;
+		root $1;
+		ssl_certificate $TLS_DIR/server.pem;
+		ssl_certificate_key $TLS_DIR/server.key;
+		server {
+			listen 127.0.0.1:$NGINX_HTTP sndbuf=64k;
+			location /norange/ { alias $1/; max_ranges 0; }
+			location /badrange/ {
+				alias $1/;
+				if (\$http_range) {
+					add_header Content-Range "bytes 5-9/10";
+					return 206 "56789";
+				}
+			}
+		}
+		server { listen 127.0.0.1:$NGINX_HTTPS ssl sndbuf=64k; }
+		server {
+			listen 127.0.0.1:$NGINX_MTLS ssl;
+			ssl_client_certificate $TLS_DIR/ca.pem;
+			ssl_verify_client on;
+		}
+	}
+	EOF
+}
+
+# nginx_start DOCROOT [RATE]: nginx serving DOCROOT on three free ports
+# of 127.0.0.1 (see nginx_conf; RATE is limit_rate, e.g. 2m, 0 for
+# none), stopped with the workspace whether the test passes or not.
+# Makes TLS files with mk_tls unless TLS_DIR is set. Sets NGINX_HTTP,
+# NGINX_HTTPS, NGINX_MTLS (ports), NGINX_LOG, NGINX_PID.
+nginx_start()
+{
+	need nginx openssl shuf
+	[ -n "${TLS_DIR:-}" ] || mk_tls "$WS/tls"
+	NGINX_DIR=$WS/nginx NGINX_LOG=$WS/nginx/access.log
+	mkdir -p "$NGINX_DIR/tmp"
+	for _try in 1 2 3 4 5 6 7 8; do
+		NGINX_HTTP=$(shuf -i 20000-60000 -n 1)
+		NGINX_HTTPS=$((NGINX_HTTP + 1)) NGINX_MTLS=$((NGINX_HTTP + 2))
+		nginx_conf "$1" "${2:-0}" >"$NGINX_DIR/nginx.conf"
+		rm -f "$NGINX_DIR/nginx.pid"
+		nginx -e "$NGINX_DIR/error.log" -p "$NGINX_DIR" \
+		    -c "$NGINX_DIR/nginx.conf" -g 'daemon off;' \
+		    </dev/null >/dev/null 2>&1 &
+		NGINX_PID=$!
+		ws_pid "$NGINX_PID"
+		# nginx writes its pid file once its ports are bound; it
+		# exits if one is taken, and then we try other ports.
+		_n=0
+		while [ ! -s "$NGINX_DIR/nginx.pid" ] && [ "$_n" -lt 500 ] &&
+		    kill -0 "$NGINX_PID" 2>/dev/null; do
+			sleep 0.01
+			_n=$((_n + 1))
+		done
+		[ -s "$NGINX_DIR/nginx.pid" ] && return 0
+		kill "$NGINX_PID" 2>/dev/null
+		wait "$NGINX_PID" 2>/dev/null || true
+	done
+	die "nginx did not start: $(tail -n 3 "$NGINX_DIR/error.log")"
+}
+
+# nginx_stop: stops nginx now (the workspace's cleanup would too).
+nginx_stop()
+{
+	kill "$NGINX_PID" 2>/dev/null
+	wait "$NGINX_PID" 2>/dev/null || true
+	NGINX_PID=
+}
+
+# nginx_bytes URI: the bytes nginx sent for URI, from its access log.
+nginx_bytes()
+{
+	awk -v u="$1" '$1 == u { s += $3 } END { print s + 0 }' "$NGINX_LOG"
+}
+
+# The source tests' tools (make build/tests/cutproxy build/tests/fetch).
+TOOL_DIR=${TOOL_DIR:-$TOP/build/tests}
+
+# cutproxy_start PORT [ARG...]: tests/tools/cutproxy in front of
+# 127.0.0.1:PORT, with the ARGs (-c/-R/-s OFF, -r SEED:COUNT:MAX). Sets
+# PROXY_PORT from its first line; its later lines ("cut OFF", "stall
+# OFF") are read with cutproxy_event. One proxy at a time: it talks on
+# fd 3.
+cutproxy_start()
+{
+	[ -x "$TOOL_DIR/cutproxy" ] || die "$TOOL_DIR/cutproxy not built"
+	rm -f "$WS/cutproxy.fifo"
+	mkfifo "$WS/cutproxy.fifo"
+	_port=$1
+	shift
+	"$TOOL_DIR/cutproxy" "$@" "$_port" >"$WS/cutproxy.fifo" &
+	PROXY_PID=$!
+	ws_pid "$PROXY_PID"
+	exec 3<"$WS/cutproxy.fifo"
+	read -r PROXY_PORT <&3 || die "cutproxy did not start"
+}
+
+# cutproxy_event: waits for the proxy's next event line and prints it.
+cutproxy_event()
+{
+	read -r _ev <&3 || die "cutproxy ended without an event"
+	echo "$_ev"
+}
+
+cutproxy_stop()
+{
+	kill "$PROXY_PID" 2>/dev/null
+	wait "$PROXY_PID" 2>/dev/null || true
+	exec 3<&-
+}
