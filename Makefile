@@ -33,7 +33,7 @@ VERIFY_SRC = verify/bundle.c verify/manifest.c verify/sigblock.c \
 	     verify/digest.c verify/sha256.c verify/frame.c
 SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
-	     slots/boot/uboot.c slots/boot/grub.c
+	     slots/boot/uboot.c slots/boot/grub.c slots/boot/grubenv.c
 HOST_SRC   = host/create.c host/keys.c host/tar.c
 AGENT_SRC  = agent/config.c agent/state.c agent/util.c \
 	     agent/info.c agent/install.c \
