@@ -32,6 +32,7 @@ VERIFY_SRC = verify/bundle.c verify/manifest.c verify/sigblock.c \
 	     verify/trust.c verify/policy.c verify/chunk.c \
 	     verify/digest.c verify/sha256.c verify/frame.c
 SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
+	     slots/blockdev.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
 	     slots/boot/uboot.c slots/boot/grub.c slots/boot/grubenv.c
 HOST_SRC   = host/create.c host/keys.c host/tar.c

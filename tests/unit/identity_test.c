@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "slots/blockdev.h"
 #include "slots/identity.h"
 #include "tests/harness.h"
 
@@ -299,7 +300,7 @@ test_partitions_sysfs(void)
 	    "mknod disk0 b 259 0; mknod disk0p1 b 259 1; "
 	    "mknod disk0p2 b 259 2; mknod disk9 b 259 9; "
 	    "ln -s disk0p1 by-partlabel-A", dir) != NULL);
-	identity_set_sysfs(at("sys"));
+	blockdev_set_sysfs(at("sys"));
 	CHECK(rel(at("disk0p1"), at("disk0")) == IDENTITY_INSIDE);
 	CHECK(rel(at("disk0"), at("disk0p2")) == IDENTITY_HOLDS);
 	CHECK(rel(at("disk0p1"), at("disk0p2")) == IDENTITY_APART);
@@ -321,7 +322,7 @@ test_partitions_sysfs(void)
 	x = id(at("by-partlabel-A"));
 	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
 	identity_free(x);
-	identity_set_sysfs(NULL);
+	blockdev_set_sysfs(NULL);
 }
 
 static void
