@@ -227,15 +227,14 @@ files_open(struct slot_writer *w, const struct slot_file *files,
 	return 0;
 }
 
-/*
- * A files payload is the files end to end; a range may span several of
- * them. Exactly one of src (a write) and dst (a read) is set; a read
- * drops each file's cached pages first, so it sees the storage.
- */
-static int
-transfer(struct slot_writer *w, const char *src, char *dst, size_t len,
-    uint64_t off, struct err *e)
+/* A files payload is the files end to end; a range may span several of
+ * them. */
+int
+files_transfer(struct slot_writer *w, const void *src, void *dst,
+    size_t len, uint64_t off, struct err *e)
 {
+	const char *s = src;
+	char *d = dst;
 	struct wfile *f;
 	uint64_t in;
 	size_t i, n;
@@ -247,39 +246,19 @@ transfer(struct slot_writer *w, const char *src, char *dst, size_t len,
 			continue;
 		in = off - f->off;
 		n = f->size - in < len ? (size_t)(f->size - in) : len;
-		if (src != NULL)
-			r = pwrite_all(f->fd, src, n, in);
-		else {
-			writer_drop_cache(f->fd, in, n);
-			r = pread_all(f->fd, dst, n, in);
-		}
-		if (r < 0)
+		if ((r = writer_buffered(f->fd, s, d, n, in)) < 0)
 			return err_set(e, r, "slot %s (%c): %s %s at %llu: "
-			    "%s", w->name, w->bootname, src != NULL ?
+			    "%s", w->name, w->bootname, s != NULL ?
 			    "write" : "read", f->path,
 			    (unsigned long long)in, strerror(-r));
-		if (src != NULL)
-			src += n;
+		if (s != NULL)
+			s += n;
 		else
-			dst += n;
+			d += n;
 		off += n;
 		len -= n;
 	}
 	return 0;
-}
-
-int
-files_pwrite(struct slot_writer *w, const void *buf, size_t len,
-    uint64_t off, struct err *e)
-{
-	return transfer(w, buf, NULL, len, off, e);
-}
-
-int
-files_read(struct slot_writer *w, void *buf, size_t len, uint64_t off,
-    struct err *e)
-{
-	return transfer(w, NULL, buf, len, off, e);
 }
 
 int

@@ -135,53 +135,33 @@ raw_open(struct slot_writer *w, struct err *e)
 }
 
 /*
- * One transfer of a raw slot: aligned ones try the O_DIRECT fd first.
- * EINVAL from O_DIRECT means the device wants a larger alignment than
- * 4096; the page cache path always works, so it takes this transfer and,
- * through nodirect, tells slot_writer_direct() callers. Exactly one of
- * src (a write) and dst (a read) is set.
+ * Aligned all-zero writes go to zero_range() first. Other aligned
+ * transfers try the O_DIRECT fd: EINVAL from it means the device wants a
+ * larger alignment than 4096, and the page cache path always works, so
+ * that takes this transfer and, through nodirect, tells
+ * slot_writer_direct() callers.
  */
-static int
-transfer(struct slot_writer *w, const void *src, void *dst, size_t len,
+int
+raw_transfer(struct slot_writer *w, const void *src, void *dst, size_t len,
     uint64_t off, struct err *e)
 {
 	const void *buf = src != NULL ? src : dst;
 	int r = -EINVAL;
 
+	if (src != NULL && aligned(src, len, off) && all_zero(src, len) &&
+	    zero_range(w, len, off) == 0)
+		return 0;
 	if (w->dfd != -1 && aligned(buf, len, off) &&
 	    (r = src != NULL ? pwrite_all(w->dfd, src, len, off) :
 	    pread_all(w->dfd, dst, len, off)) == -EINVAL)
 		__atomic_store_n(&w->nodirect, 1, __ATOMIC_RELAXED);
-	if (r == -EINVAL) {
-		if (src != NULL)
-			r = pwrite_all(w->fd, src, len, off);
-		else {
-			writer_drop_cache(w->fd, off, len);
-			r = pread_all(w->fd, dst, len, off);
-		}
-	}
+	if (r == -EINVAL)
+		r = writer_buffered(w->fd, src, dst, len, off);
 	if (r < 0)
 		return err_set(e, r, "slot %s (%c): %s %s at %llu: %s",
 		    w->name, w->bootname, src != NULL ? "write" : "read",
 		    w->device, (unsigned long long)off, strerror(-r));
 	return 0;
-}
-
-int
-raw_pwrite(struct slot_writer *w, const void *buf, size_t len, uint64_t off,
-    struct err *e)
-{
-	if (aligned(buf, len, off) && all_zero(buf, len) &&
-	    zero_range(w, len, off) == 0)
-		return 0;
-	return transfer(w, buf, NULL, len, off, e);
-}
-
-int
-raw_read(struct slot_writer *w, void *buf, size_t len, uint64_t off,
-    struct err *e)
-{
-	return transfer(w, NULL, buf, len, off, e);
 }
 
 int

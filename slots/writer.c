@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "slots/writer.h"
 
 /* What a bundle may set on a file: rwx for all, and setuid, setgid and
@@ -58,30 +59,34 @@ fail:
 	return r;
 }
 
-/* Refuses ranges past the payload; written so off + len cannot wrap. */
+/* Refuses ranges past the payload (written so off + len cannot wrap),
+ * then hands the transfer to the slot's type. */
 static int
-check_range(struct slot_writer *w, const char *what, size_t len,
+transfer(struct slot_writer *w, const void *src, void *dst, size_t len,
     uint64_t off, struct err *e)
 {
 	if (len > w->size || off > w->size - len)
 		return err_set(e, -EINVAL, "slot %s (%c): %s %zu bytes at %llu: "
-		    "past the payload size %llu", w->name, w->bootname, what,
-		    len, (unsigned long long)off,
-		    (unsigned long long)w->size);
-	return 0;
+		    "past the payload size %llu", w->name, w->bootname,
+		    src != NULL ? "write" : "read", len,
+		    (unsigned long long)off, (unsigned long long)w->size);
+	if (w->type == SLOT_RAW)
+		return raw_transfer(w, src, dst, len, off, e);
+	return files_transfer(w, src, dst, len, off, e);
 }
 
 int
 slot_writer_pwrite(struct slot_writer *w, const void *buf, size_t len,
     uint64_t off, struct err *e)
 {
-	int r;
+	return transfer(w, buf, NULL, len, off, e);
+}
 
-	if ((r = check_range(w, "write", len, off, e)) < 0)
-		return r;
-	if (w->type == SLOT_RAW)
-		return raw_pwrite(w, buf, len, off, e);
-	return files_pwrite(w, buf, len, off, e);
+int
+slot_writer_read(struct slot_writer *w, void *buf, size_t len, uint64_t off,
+    struct err *e)
+{
+	return transfer(w, NULL, buf, len, off, e);
 }
 
 int
@@ -96,19 +101,6 @@ int
 slot_writer_direct(struct slot_writer *w)
 {
 	return w->type == SLOT_RAW && raw_direct(w);
-}
-
-int
-slot_writer_read(struct slot_writer *w, void *buf, size_t len, uint64_t off,
-    struct err *e)
-{
-	int r;
-
-	if ((r = check_range(w, "read", len, off, e)) < 0)
-		return r;
-	if (w->type == SLOT_RAW)
-		return raw_read(w, buf, len, off, e);
-	return files_read(w, buf, len, off, e);
 }
 
 int
@@ -133,14 +125,17 @@ slot_writer_free(struct slot_writer *w)
 	free(w);
 }
 
-/* The kernel only drops whole pages, so widen the range to pages. */
-void
-writer_drop_cache(int fd, uint64_t off, size_t len)
+int
+writer_buffered(int fd, const void *src, void *dst, size_t len, uint64_t off)
 {
+	/* The kernel only drops whole pages, so widen the range to pages. */
 	uint64_t start = off & ~(uint64_t)(SLOT_ALIGN - 1);
 	uint64_t end = (off + len + SLOT_ALIGN - 1) &
 	    ~(uint64_t)(SLOT_ALIGN - 1);
 
+	if (src != NULL)
+		return pwrite_all(fd, src, len, off);
 	(void)posix_fadvise(fd, (off_t)start, (off_t)(end - start),
 	    POSIX_FADV_DONTNEED);
+	return pread_all(fd, dst, len, off);
 }

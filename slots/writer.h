@@ -48,31 +48,32 @@ struct slot_writer {
 /*
  * Each half gets a writer with name, bootname, type, device, size and
  * modemask set and every fd at -1; ranges are already checked against
- * the payload size. All return 0 or -errno with a message naming the
- * slot, except close, which releases what the half holds and, for an
- * uncommitted files slot, removes the aside folder.
+ * the payload size. A transfer writes len bytes from src at payload
+ * offset off, or reads them into dst: exactly one of the two is set.
+ * All return 0 or -errno with a message naming the slot, except close,
+ * which releases what the half holds and, for an uncommitted files
+ * slot, removes the aside folder.
  */
 int	raw_open(struct slot_writer *w, struct err *e);
-int	raw_pwrite(struct slot_writer *w, const void *buf, size_t len,
-	    uint64_t off, struct err *e);
-int	raw_read(struct slot_writer *w, void *buf, size_t len, uint64_t off,
-	    struct err *e);
+int	raw_transfer(struct slot_writer *w, const void *src, void *dst,
+	    size_t len, uint64_t off, struct err *e);
 int	raw_sync(struct slot_writer *w, struct err *e);
 int	raw_direct(struct slot_writer *w);
 void	raw_close(struct slot_writer *w);
 
 int	files_open(struct slot_writer *w, const struct slot_file *files,
 	    size_t nfiles, struct err *e);
-int	files_pwrite(struct slot_writer *w, const void *buf, size_t len,
-	    uint64_t off, struct err *e);
-int	files_read(struct slot_writer *w, void *buf, size_t len,
-	    uint64_t off, struct err *e);
+int	files_transfer(struct slot_writer *w, const void *src, void *dst,
+	    size_t len, uint64_t off, struct err *e);
 int	files_sync(struct slot_writer *w, struct err *e);
 int	files_commit(struct slot_writer *w, struct err *e);
 void	files_close(struct slot_writer *w);
 
-/* Drops the cached pages of a range of fd so the next read hits the
- * storage (writer.c: both halves read back this way). */
-void	writer_drop_cache(int fd, uint64_t off, size_t len);
+/* One transfer on fd through the page cache, for both halves: writes
+ * src, or drops the range's cached pages and reads into dst, so a read
+ * sees the storage. 0 or -errno (no message: the caller names the
+ * slot). */
+int	writer_buffered(int fd, const void *src, void *dst, size_t len,
+	    uint64_t off);
 
 #endif /* SLOTS_WRITER_H */

@@ -1,7 +1,8 @@
 /*
- * identity_test: slots/identity.c on real files, folders and symlinks in a
- * mkdtemp folder; as root also on loop devices (losetup), one with a
- * partition table. Every spelling of one place must give one identity.
+ * identity_test: slots/identity.c and slots/blockdev.c on real files,
+ * folders and symlinks in a mkdtemp folder; as root also on loop devices
+ * (losetup), one with a partition table. Every spelling of one place
+ * must give one identity.
  */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
