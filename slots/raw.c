@@ -2,8 +2,8 @@
  * The raw slot writer: a block device, partition or existing image file,
  * claimed with O_EXCL and checked against the mounts and the running
  * root on the open fd before the first byte is written. Aligned
- * transfers go through a second, O_DIRECT descriptor of the same open
- * file, so read-back sees the storage, not the page cache; all-zero
+ * transfers go through a second, O_DIRECT descriptor reopened from that
+ * fd, so read-back sees the storage, not the page cache; all-zero
  * aligned ranges are zeroed by the device (zero_range). Everything else
  * takes the buffered descriptor. See slots/writer.h.
  */
@@ -87,6 +87,30 @@ fd_size(int fd, const char *path, uint64_t *sizep, struct err *e)
 	    path);
 }
 
+/*
+ * Opens the O_DIRECT fd on what w->fd has open, not on w->device: the
+ * name could point elsewhere by now (a symlink or a node swapped since
+ * the identity check), and only the open fd was checked. Opening
+ * /proc/self/fd/N opens that same file or device again, however it is
+ * named now; identity_busy() needs /proc anyway.
+ */
+static int
+open_direct(struct slot_writer *w, struct err *e)
+{
+	char fdpath[64];
+	int r;
+
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", w->fd);
+	w->dfd = open(fdpath, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (w->dfd == -1 && errno != EINVAL) {
+		r = -errno;
+		return err_set(e, r, "slot %s (%c): open %s (O_DIRECT): %s",
+		    w->name, w->bootname, w->device, strerror(-r));
+	}
+	/* EINVAL: the filesystem (tmpfs) has no O_DIRECT; buffered it is. */
+	return 0;
+}
+
 int
 raw_open(struct slot_writer *w, struct err *e)
 {
@@ -124,14 +148,7 @@ raw_open(struct slot_writer *w, struct err *e)
 		return err_set(e, -ENOSPC, "slot %s (%c): %s holds %llu bytes, "
 		    "payload needs %llu", w->name, w->bootname, w->device,
 		    (unsigned long long)have, (unsigned long long)w->size);
-	w->dfd = open(w->device, O_RDWR | O_DIRECT | O_CLOEXEC);
-	if (w->dfd == -1 && errno != EINVAL) {
-		r = -errno;
-		return err_set(e, r, "slot %s (%c): open %s (O_DIRECT): %s",
-		    w->name, w->bootname, w->device, strerror(-r));
-	}
-	/* EINVAL: the filesystem (tmpfs) has no O_DIRECT; buffered it is. */
-	return 0;
+	return open_direct(w, e);
 }
 
 /*

@@ -2,12 +2,14 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,36 @@
 #define PAYLOAD	(1024 * 1024 + 12345)
 
 static unsigned char *payload;
+
+/* Armed by test_swapped(): the next O_EXCL open of swap_at renames
+ * swap_with over it, right after the open, as another program could. */
+static const char *swap_at, *swap_with;
+
+/*
+ * This program's open(), which the writer (linked from libupkit.a) calls
+ * too: the real openat syscall, plus the swap above. It puts the rename
+ * exactly between the writer's claim of a raw slot and everything after.
+ */
+int
+open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode = 0;
+	int fd;
+
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+	if (fd != -1 && swap_at != NULL && (flags & O_EXCL) &&
+	    strcmp(path, swap_at) == 0) {
+		CHECK(rename(swap_with, swap_at) == 0);
+		swap_at = NULL;
+	}
+	return fd;
+}
 
 static void
 make_file(const char *p, size_t size)
@@ -531,6 +563,44 @@ test_special_modes(void)
 	}
 }
 
+/*
+ * The slot's name points at another file once the writer has claimed and
+ * checked it: every byte, O_DIRECT ones too, still goes to the file that
+ * was checked (kept here under a second link), none to the newcomer.
+ */
+static void
+test_swapped(void)
+{
+	char name[] = "rootfs.1", class[] = "rootfs", slot[512], orig[512];
+	char decoy[512];
+	struct slot s = { name, class, 'B', SLOT_RAW, slot, 0 };
+	struct slot_writer *w;
+	unsigned char *buf, *zero;
+	size_t len = 1048576;
+	struct err e;
+
+	strcpy(slot, at("swap.img"));
+	strcpy(orig, at("swap.orig"));
+	strcpy(decoy, at("swap.decoy"));
+	make_file(slot, len);
+	make_file(decoy, len);
+	CHECK(link(slot, orig) == 0);
+	CHECK((buf = aligned_alloc(4096, len)) != NULL);
+	CHECK((zero = calloc(1, len)) != NULL);
+	memcpy(buf, payload, len);
+	swap_at = slot;
+	swap_with = decoy;
+	CHECK_OK(slot_writer_open(&s, len, NULL, 0, &w, &e), &e);
+	CHECK(swap_at == NULL);
+	CHECK_OK(slot_writer_pwrite(w, buf, len, 0, &e), &e);
+	CHECK_OK(slot_writer_finish(w, &e), &e);
+	slot_writer_free(w);
+	CHECK(file_is(orig, payload, len, 0644));
+	CHECK(file_is(slot, zero, len, 0644));
+	free(zero);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -542,6 +612,7 @@ main(void)
 	for (i = 0; i < PAYLOAD; i++)
 		payload[i] = (unsigned char)rand();
 	test_raw();
+	test_swapped();
 	test_zeros(at("zeros.img"));
 	if (access("/dev/shm", W_OK) == 0) {
 		char shm[64];
