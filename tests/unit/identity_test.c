@@ -175,12 +175,56 @@ attach(int i, const char *file, const char *opts)
 	return pclose(p) == 0 && loops[i][0] != '\0';
 }
 
+/* A partition lies within its disk and its disk's file (loops[0] is
+ * attached already). */
+static void
+test_loop_partition(void)
+{
+	struct identity *x;
+	struct err e = { 0, "" };
+	char p1[80], line[128];
+	struct stat st;
+
+	if (shell("command -v sfdisk >/dev/null") == NULL ||
+	    shell("echo 'start=2048, size=2048' | sfdisk -q %s >/dev/null "
+	    "2>&1", at("b.img")) == NULL || !attach(1, at("b.img"), "-P")) {
+		fprintf(stderr, "partitions skipped (no sfdisk)\n");
+		return;
+	}
+	snprintf(p1, sizeof(p1), "%sp1", loops[1]);
+	/* udev may be slow to make the node; the kernel is not. */
+	if (access(p1, F_OK) != 0) {
+		fprintf(stderr, "partitions skipped (no %s)\n", p1);
+		return;
+	}
+	CHECK(rel(p1, loops[1]) == IDENTITY_INSIDE);
+	CHECK(rel(loops[1], p1) == IDENTITY_HOLDS);
+	CHECK(rel(at("b.img"), p1) == IDENTITY_HOLDS);
+	CHECK(rel(p1, p1) == IDENTITY_SAME);
+	CHECK(rel(p1, loops[0]) == IDENTITY_APART);
+	/* The whole disk is busy while its partition is mounted, and
+	 * the partition while the whole disk is. */
+	CHECK(stat(p1, &st) == 0);
+	snprintf(line, sizeof(line), "40 1 %u:%u / /mnt/p rw - ext4 %s rw\n",
+	    major(st.st_rdev), minor(st.st_rdev), p1);
+	write_str(at("mountinfo"), line);
+	x = id(loops[1]);
+	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
+	identity_free(x);
+	x = id(at("b.img"));
+	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
+	identity_free(x);
+	x = id(loops[0]);
+	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == 0);
+	identity_free(x);
+}
+
 static void
 test_loop(void)
 {
 	struct identity *x;
 	struct err e = { 0, "" };
-	char p1[80], line[128];
+	char line[128];
 	struct stat st;
 	int i;
 
@@ -234,39 +278,7 @@ test_loop(void)
 	CHECK(identity_busy(x, at("mnt"), at("mountinfo"), &e) == 0);
 	identity_free(x);
 
-	/* A partition lies within its disk and its disk's file. */
-	if (shell("command -v sfdisk >/dev/null") == NULL ||
-	    shell("echo 'start=2048, size=2048' | sfdisk -q %s >/dev/null "
-	    "2>&1", at("b.img")) == NULL || !attach(1, at("b.img"), "-P")) {
-		fprintf(stderr, "partitions skipped (no sfdisk)\n");
-		return;
-	}
-	snprintf(p1, sizeof(p1), "%sp1", loops[1]);
-	/* udev may be slow to make the node; the kernel is not. */
-	if (access(p1, F_OK) != 0) {
-		fprintf(stderr, "partitions skipped (no %s)\n", p1);
-		return;
-	}
-	CHECK(rel(p1, loops[1]) == IDENTITY_INSIDE);
-	CHECK(rel(loops[1], p1) == IDENTITY_HOLDS);
-	CHECK(rel(at("b.img"), p1) == IDENTITY_HOLDS);
-	CHECK(rel(p1, p1) == IDENTITY_SAME);
-	CHECK(rel(p1, loops[0]) == IDENTITY_APART);
-	/* The whole disk is busy while its partition is mounted, and
-	 * the partition while the whole disk is. */
-	CHECK(stat(p1, &st) == 0);
-	snprintf(line, sizeof(line), "40 1 %u:%u / /mnt/p rw - ext4 %s rw\n",
-	    major(st.st_rdev), minor(st.st_rdev), p1);
-	write_str(at("mountinfo"), line);
-	x = id(loops[1]);
-	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
-	identity_free(x);
-	x = id(at("b.img"));
-	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
-	identity_free(x);
-	x = id(loops[0]);
-	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == 0);
-	identity_free(x);
+	test_loop_partition();
 }
 
 /*

@@ -412,6 +412,68 @@ check_files3(const char *folder)
 	}
 }
 
+/* Contract violations on the files slot s at target: sizes that do not
+ * add up, bad names, a name twice, a missing parent, a write past the
+ * end. None leaves an aside folder or touches the target. */
+static void
+test_files_refused(struct slot *s, const char *target, const char *aside)
+{
+	struct slot_writer *w;
+	struct err e;
+
+	err_clear(&e);
+	CHECK(slot_writer_open(s, PAYLOAD + 1, files3, 4, &w, &e) ==
+	    -EINVAL);
+	CHECK(strstr(e.msg, "boot.1") != NULL);
+	CHECK(!exists(aside));
+	{
+		struct slot_file bad[2] = {
+			{ "../evil", 1, 0644 }, { "x", 1, 0644 },
+		};
+
+		CHECK(slot_writer_open(s, 2, bad, 2, &w, &e) == -EINVAL);
+		CHECK(!exists(at("boot/evil")));
+		bad[0].name = "x";
+		CHECK(slot_writer_open(s, 2, bad, 2, &w, &e) == -EEXIST);
+		CHECK(!exists(aside));
+		bad[0].name = "a";
+		CHECK_OK(slot_writer_open(s, 2, bad, 2, &w, &e), &e);
+		CHECK(slot_writer_pwrite(w, payload, 2, 1, &e) == -EINVAL);
+		CHECK(slot_writer_read(w, payload, 3, 0, &e) == -EINVAL);
+		slot_writer_free(w);
+	}
+	s->device = at("nowhere/B");
+	err_clear(&e);
+	CHECK(slot_writer_open(s, PAYLOAD, files3, 4, &w, &e) == -ENOENT);
+	CHECK(strstr(e.msg, at("nowhere")) != NULL);
+	check_files3(target);
+}
+
+/* Stale aside and old folders (a crash mid-write or mid-commit) are
+ * removed by the next open of the files slot s, subfolders included. */
+static void
+test_files_stale(struct slot *s, const char *target, const char *aside,
+    const char *old)
+{
+	struct slot_writer *w;
+	struct err e;
+
+	CHECK(mkdir(aside, 0755) == 0);
+	make_file(at("boot/.B.upkit-new/junk"), 10);
+	CHECK(mkdir(old, 0755) == 0);
+	CHECK(mkdir(at("boot/.B.upkit-old/sub"), 0755) == 0);
+	make_file(at("boot/.B.upkit-old/sub/junk"), 10);
+	CHECK(symlink("/", at("boot/.B.upkit-old/root")) == 0);
+	CHECK_OK(slot_writer_open(s, PAYLOAD, files3, 4, &w, &e), &e);
+	CHECK(!exists(at("boot/.B.upkit-new/junk")));
+	CHECK(!exists(old));
+	write_random(w, PAYLOAD);
+	CHECK_OK(slot_writer_commit(w, &e), &e);
+	slot_writer_free(w);
+	check_files3(target);
+	CHECK(!exists(at("boot/B/junk")));
+}
+
 static void
 test_files(void)
 {
@@ -473,22 +535,7 @@ test_files(void)
 		CHECK(!exists(at("boot/B/empty")));
 	}
 
-	/* Stale aside and old folders (a crash mid-write or mid-commit)
-	 * are removed by the next open, subfolders included. */
-	CHECK(mkdir(aside, 0755) == 0);
-	make_file(at("boot/.B.upkit-new/junk"), 10);
-	CHECK(mkdir(old, 0755) == 0);
-	CHECK(mkdir(at("boot/.B.upkit-old/sub"), 0755) == 0);
-	make_file(at("boot/.B.upkit-old/sub/junk"), 10);
-	CHECK(symlink("/", at("boot/.B.upkit-old/root")) == 0);
-	CHECK_OK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e), &e);
-	CHECK(!exists(at("boot/.B.upkit-new/junk")));
-	CHECK(!exists(old));
-	write_random(w, PAYLOAD);
-	CHECK_OK(slot_writer_commit(w, &e), &e);
-	slot_writer_free(w);
-	check_files3(target);
-	CHECK(!exists(at("boot/B/junk")));
+	test_files_stale(&s, target, aside, old);
 
 	/* Threads writing across file boundaries. */
 	CHECK_OK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e), &e);
@@ -497,34 +544,7 @@ test_files(void)
 	slot_writer_free(w);
 	check_files3(target);
 
-	/* Contract violations: sizes that do not add up, bad names, a
-	 * name twice, a missing parent, a write past the end. */
-	err_clear(&e);
-	CHECK(slot_writer_open(&s, PAYLOAD + 1, files3, 4, &w, &e) ==
-	    -EINVAL);
-	CHECK(strstr(e.msg, "boot.1") != NULL);
-	CHECK(!exists(aside));
-	{
-		struct slot_file bad[2] = {
-			{ "../evil", 1, 0644 }, { "x", 1, 0644 },
-		};
-
-		CHECK(slot_writer_open(&s, 2, bad, 2, &w, &e) == -EINVAL);
-		CHECK(!exists(at("boot/evil")));
-		bad[0].name = "x";
-		CHECK(slot_writer_open(&s, 2, bad, 2, &w, &e) == -EEXIST);
-		CHECK(!exists(aside));
-		bad[0].name = "a";
-		CHECK_OK(slot_writer_open(&s, 2, bad, 2, &w, &e), &e);
-		CHECK(slot_writer_pwrite(w, payload, 2, 1, &e) == -EINVAL);
-		CHECK(slot_writer_read(w, payload, 3, 0, &e) == -EINVAL);
-		slot_writer_free(w);
-	}
-	s.device = at("nowhere/B");
-	err_clear(&e);
-	CHECK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e) == -ENOENT);
-	CHECK(strstr(e.msg, at("nowhere")) != NULL);
-	check_files3(target);
+	test_files_refused(&s, target, aside);
 }
 
 /* setuid, setgid and sticky bits from a bundle: dropped unless the
