@@ -34,9 +34,10 @@ VERIFY_SRC = verify/bundle.c verify/manifest.c verify/manifest_rows.c \
 	     verify/manifest_encode.c verify/sigblock.c \
 	     verify/trust.c verify/policy.c verify/chunk.c \
 	     verify/digest.c verify/sha256.c verify/frame.c verify/reader.c
-SLOTS_SRC  = slots/writer.c slots/identity.c \
+SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
+	     slots/blockdev.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
-	     slots/boot/uboot.c slots/boot/grub.c
+	     slots/boot/uboot.c slots/boot/grub.c slots/boot/grubenv.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
 	     host/sign.c host/keys.c host/tar.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \

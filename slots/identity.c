@@ -12,18 +12,15 @@
  * the other when its self meets the other's host. Hosts never meet hosts:
  * two files on one file system are apart.
  *
- * sysfs tells partitions from whole disks and names a loop device's node;
- * the node is then opened and its st_rdev checked, and the backing file
- * comes from LOOP_GET_STATUS64 (dev, inode), not from the sysfs string,
- * which is a path that may have been renamed or deleted since.
+ * Which device is a partition of which disk, and which file backs a
+ * loop device, is slots/blockdev.c's (sysfs, checked on the nodes); the
+ * mounts and the running root are read here, in identity_busy().
  */
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/loop.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +28,13 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "slots/blockdev.h"
 #include "slots/identity.h"
 
 #define LINKS_MAX	40	/* symlinks in one path, as the kernel's */
 #define SELF_MAX	2
 #define HOST_MAX	6
 #define DEPTH_MAX	4096	/* folders walked up by identity_within */
-#define LOOP_MAJOR	7
 
 enum atom_kind {
 	ATOM_INODE = 1,
@@ -178,126 +175,6 @@ out:
 	return r;
 }
 
-/* Where sysfs is: "/sys", or a test's fake tree (identity_set_sysfs). */
-static char sysfs[1024] = "/sys";
-
-void
-identity_set_sysfs(const char *root)
-{
-	snprintf(sysfs, sizeof(sysfs), "%s", root != NULL ? root : "/sys");
-}
-
-static int
-sysfs_path(char *buf, size_t len, dev_t dev, const char *what)
-{
-	return snprintf(buf, len, "%s/dev/block/%u:%u%s", sysfs, major(dev),
-	    minor(dev), what) < (int)len ? 0 : -ENAMETOOLONG;
-}
-
-static int
-is_block(dev_t dev)
-{
-	char p[4096];
-
-	return major(dev) != 0 && sysfs_path(p, sizeof(p), dev, "") == 0 &&
-	    access(p, F_OK) == 0;
-}
-
-/* The whole disk that block device dev belongs to: dev itself unless
- * sysfs says it is a partition. */
-static dev_t
-whole_disk(dev_t dev)
-{
-	char p[4096];
-	unsigned int ma, mi;
-	FILE *f;
-	int n;
-
-	if (sysfs_path(p, sizeof(p), dev, "/partition") < 0 ||
-	    access(p, F_OK) != 0)
-		return dev;
-	/* The link is followed before "..": this is the disk's folder. */
-	if (sysfs_path(p, sizeof(p), dev, "/../dev") < 0 ||
-	    (f = fopen(p, "re")) == NULL)
-		return dev;
-	n = fscanf(f, "%u:%u", &ma, &mi);
-	fclose(f);
-	return n == 2 ? makedev(ma, mi) : dev;
-}
-
-/* An open fd on the node of block device dev, found by name and checked
- * by number; -1 if none. */
-static int
-open_node(dev_t dev)
-{
-	char p[4096], line[256], node[300];
-	struct stat st;
-	FILE *f;
-	int fd, i;
-
-	for (i = 0; i < 2; i++) {
-		if (i == 0)
-			snprintf(node, sizeof(node), "/dev/block/%u:%u",
-			    major(dev), minor(dev));
-		else {
-			node[0] = '\0';
-			if (sysfs_path(p, sizeof(p), dev, "/uevent") < 0 ||
-			    (f = fopen(p, "re")) == NULL)
-				continue;
-			while (fgets(line, sizeof(line), f) != NULL)
-				if (strncmp(line, "DEVNAME=", 8) == 0) {
-					line[strcspn(line, "\n")] = '\0';
-					snprintf(node, sizeof(node), "/dev/%s",
-					    line + 8);
-				}
-			fclose(f);
-			if (node[0] == '\0')
-				continue;
-		}
-		fd = open(node, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (fd == -1)
-			continue;
-		if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode) &&
-		    st.st_rdev == dev)
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
-/*
- * The backing file of loop device dev (a whole disk) into *a: 1 if dev is
- * a bound loop device, else 0. fd is open on dev, or -1.
- */
-static int
-loop_backing(dev_t dev, int fd, struct atom *a)
-{
-	struct loop_info64 li;
-	char p[4096];
-	uint64_t d;
-	int own = -1, r = 0;
-
-	if (major(dev) != LOOP_MAJOR && (sysfs_path(p, sizeof(p), dev,
-	    "/loop") < 0 || access(p, F_OK) != 0))
-		return 0;
-	if (fd == -1 && (fd = own = open_node(dev)) == -1)
-		return 0;
-	memset(&li, 0, sizeof(li));
-	if (ioctl(fd, LOOP_GET_STATUS64, &li) == 0) {
-		/* The kernel's huge_encode_dev(): 12-bit major, 20-bit minor
-		 * split around it. */
-		d = li.lo_device;
-		a->kind = ATOM_INODE;
-		a->dev = makedev((unsigned int)((d & 0xfff00) >> 8),
-		    (unsigned int)((d & 0xff) | ((d >> 12) & 0xfff00)));
-		a->ino = (ino_t)li.lo_inode;
-		r = 1;
-	}
-	if (own != -1)
-		close(own);
-	return r;
-}
-
 /* Hosts of what lies on file system device dev: dev, its whole disk
  * and, for a loop disk, the backing file and its own hosts. */
 static void
@@ -307,12 +184,13 @@ fs_hosts(struct identity *id, dev_t dev, int depth)
 	dev_t disk;
 
 	/* tmpfs, overlayfs and btrfs have no block device of their own. */
-	if (!is_block(dev))
+	if (!blockdev_is_block(dev))
 		return;
 	add(id->host, &id->nhost, HOST_MAX, ATOM_BLOCK, dev, 0);
-	if ((disk = whole_disk(dev)) != dev)
+	if ((disk = blockdev_whole_disk(dev)) != dev)
 		add(id->host, &id->nhost, HOST_MAX, ATOM_BLOCK, disk, 0);
-	if (depth == 0 && loop_backing(disk, -1, &back)) {
+	if (depth == 0 && blockdev_loop_backing(disk, -1, &back.dev,
+	    &back.ino)) {
 		add(id->host, &id->nhost, HOST_MAX, ATOM_INODE, back.dev,
 		    back.ino);
 		fs_hosts(id, back.dev, depth + 1);
@@ -323,14 +201,15 @@ static void
 block_atoms(struct identity *id, dev_t rdev, int fd)
 {
 	struct atom back;
-	dev_t disk = whole_disk(rdev);
+	dev_t disk = blockdev_whole_disk(rdev);
 
 	add(id->self, &id->nself, SELF_MAX, ATOM_BLOCK, rdev, 0);
 	if (disk != rdev) {
 		id->disk = disk;
 		add(id->host, &id->nhost, HOST_MAX, ATOM_BLOCK, disk, 0);
 	}
-	if (!loop_backing(disk, disk == rdev ? fd : -1, &back))
+	if (!blockdev_loop_backing(disk, disk == rdev ? fd : -1,
+	    &back.dev, &back.ino))
 		return;
 	/* A loop device is its file; a loop partition lies within it. */
 	if (disk == rdev)
@@ -572,7 +451,7 @@ refuses(const struct identity *t, dev_t m)
 	struct identity mi;
 	enum identity_rel rel;
 
-	if (!is_block(m))
+	if (!blockdev_is_block(m))
 		return 0;
 	memset(&mi, 0, sizeof(mi));
 	mi.rest = empty;

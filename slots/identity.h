@@ -65,9 +65,4 @@ int	identity_within(const struct identity *x, const struct identity *dir,
 int	identity_busy(const struct identity *id, const char *root,
 	    const char *mountinfo, struct err *e);
 
-/* Reads sysfs (partitions, whole disks, device nodes) under root instead
- * of /sys; NULL restores /sys. For tests on machines whose kernel makes
- * no partitions of loop devices. */
-void	identity_set_sysfs(const char *root);
-
 #endif /* SLOTS_IDENTITY_H */

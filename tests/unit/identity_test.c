@@ -1,7 +1,8 @@
 /*
- * identity_test: slots/identity.c on real files, folders and symlinks in a
- * mkdtemp folder; as root also on loop devices (losetup), one with a
- * partition table. Every spelling of one place must give one identity.
+ * identity_test: slots/identity.c and slots/blockdev.c on real files,
+ * folders and symlinks in a mkdtemp folder; as root also on loop devices
+ * (losetup), one with a partition table. Every spelling of one place
+ * must give one identity.
  */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "slots/blockdev.h"
 #include "slots/identity.h"
 #include "tests/harness.h"
 
@@ -173,12 +175,56 @@ attach(int i, const char *file, const char *opts)
 	return pclose(p) == 0 && loops[i][0] != '\0';
 }
 
+/* A partition lies within its disk and its disk's file (loops[0] is
+ * attached already). */
+static void
+test_loop_partition(void)
+{
+	struct identity *x;
+	struct err e = { 0, "" };
+	char p1[80], line[128];
+	struct stat st;
+
+	if (shell("command -v sfdisk >/dev/null") == NULL ||
+	    shell("echo 'start=2048, size=2048' | sfdisk -q %s >/dev/null "
+	    "2>&1", at("b.img")) == NULL || !attach(1, at("b.img"), "-P")) {
+		fprintf(stderr, "partitions skipped (no sfdisk)\n");
+		return;
+	}
+	snprintf(p1, sizeof(p1), "%sp1", loops[1]);
+	/* udev may be slow to make the node; the kernel is not. */
+	if (access(p1, F_OK) != 0) {
+		fprintf(stderr, "partitions skipped (no %s)\n", p1);
+		return;
+	}
+	CHECK(rel(p1, loops[1]) == IDENTITY_INSIDE);
+	CHECK(rel(loops[1], p1) == IDENTITY_HOLDS);
+	CHECK(rel(at("b.img"), p1) == IDENTITY_HOLDS);
+	CHECK(rel(p1, p1) == IDENTITY_SAME);
+	CHECK(rel(p1, loops[0]) == IDENTITY_APART);
+	/* The whole disk is busy while its partition is mounted, and
+	 * the partition while the whole disk is. */
+	CHECK(stat(p1, &st) == 0);
+	snprintf(line, sizeof(line), "40 1 %u:%u / /mnt/p rw - ext4 %s rw\n",
+	    major(st.st_rdev), minor(st.st_rdev), p1);
+	write_str(at("mountinfo"), line);
+	x = id(loops[1]);
+	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
+	identity_free(x);
+	x = id(at("b.img"));
+	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
+	identity_free(x);
+	x = id(loops[0]);
+	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == 0);
+	identity_free(x);
+}
+
 static void
 test_loop(void)
 {
 	struct identity *x;
 	struct err e = { 0, "" };
-	char p1[80], line[128];
+	char line[128];
 	struct stat st;
 	int i;
 
@@ -232,39 +278,7 @@ test_loop(void)
 	CHECK(identity_busy(x, at("mnt"), at("mountinfo"), &e) == 0);
 	identity_free(x);
 
-	/* A partition lies within its disk and its disk's file. */
-	if (shell("command -v sfdisk >/dev/null") == NULL ||
-	    shell("echo 'start=2048, size=2048' | sfdisk -q %s >/dev/null "
-	    "2>&1", at("b.img")) == NULL || !attach(1, at("b.img"), "-P")) {
-		fprintf(stderr, "partitions skipped (no sfdisk)\n");
-		return;
-	}
-	snprintf(p1, sizeof(p1), "%sp1", loops[1]);
-	/* udev may be slow to make the node; the kernel is not. */
-	if (access(p1, F_OK) != 0) {
-		fprintf(stderr, "partitions skipped (no %s)\n", p1);
-		return;
-	}
-	CHECK(rel(p1, loops[1]) == IDENTITY_INSIDE);
-	CHECK(rel(loops[1], p1) == IDENTITY_HOLDS);
-	CHECK(rel(at("b.img"), p1) == IDENTITY_HOLDS);
-	CHECK(rel(p1, p1) == IDENTITY_SAME);
-	CHECK(rel(p1, loops[0]) == IDENTITY_APART);
-	/* The whole disk is busy while its partition is mounted, and
-	 * the partition while the whole disk is. */
-	CHECK(stat(p1, &st) == 0);
-	snprintf(line, sizeof(line), "40 1 %u:%u / /mnt/p rw - ext4 %s rw\n",
-	    major(st.st_rdev), minor(st.st_rdev), p1);
-	write_str(at("mountinfo"), line);
-	x = id(loops[1]);
-	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
-	identity_free(x);
-	x = id(at("b.img"));
-	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
-	identity_free(x);
-	x = id(loops[0]);
-	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == 0);
-	identity_free(x);
+	test_loop_partition();
 }
 
 /*
@@ -299,7 +313,7 @@ test_partitions_sysfs(void)
 	    "mknod disk0 b 259 0; mknod disk0p1 b 259 1; "
 	    "mknod disk0p2 b 259 2; mknod disk9 b 259 9; "
 	    "ln -s disk0p1 by-partlabel-A", dir) != NULL);
-	identity_set_sysfs(at("sys"));
+	blockdev_set_sysfs(at("sys"));
 	CHECK(rel(at("disk0p1"), at("disk0")) == IDENTITY_INSIDE);
 	CHECK(rel(at("disk0"), at("disk0p2")) == IDENTITY_HOLDS);
 	CHECK(rel(at("disk0p1"), at("disk0p2")) == IDENTITY_APART);
@@ -321,7 +335,7 @@ test_partitions_sysfs(void)
 	x = id(at("by-partlabel-A"));
 	CHECK(identity_busy(x, NULL, at("mountinfo"), &e) == -EBUSY);
 	identity_free(x);
-	identity_set_sysfs(NULL);
+	blockdev_set_sysfs(NULL);
 }
 
 static void

@@ -2,12 +2,14 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,36 @@
 #define PAYLOAD	(1024 * 1024 + 12345)
 
 static unsigned char *payload;
+
+/* Armed by test_swapped(): the next O_EXCL open of swap_at renames
+ * swap_with over it, right after the open, as another program could. */
+static const char *swap_at, *swap_with;
+
+/*
+ * This program's open(), which the writer (linked from libupkit.a) calls
+ * too: the real openat syscall, plus the swap above. It puts the rename
+ * exactly between the writer's claim of a raw slot and everything after.
+ */
+int
+open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode = 0;
+	int fd;
+
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+	if (fd != -1 && swap_at != NULL && (flags & O_EXCL) &&
+	    strcmp(path, swap_at) == 0) {
+		CHECK(rename(swap_with, swap_at) == 0);
+		swap_at = NULL;
+	}
+	return fd;
+}
 
 static void
 make_file(const char *p, size_t size)
@@ -380,6 +412,68 @@ check_files3(const char *folder)
 	}
 }
 
+/* Contract violations on the files slot s at target: sizes that do not
+ * add up, bad names, a name twice, a missing parent, a write past the
+ * end. None leaves an aside folder or touches the target. */
+static void
+test_files_refused(struct slot *s, const char *target, const char *aside)
+{
+	struct slot_writer *w;
+	struct err e;
+
+	err_clear(&e);
+	CHECK(slot_writer_open(s, PAYLOAD + 1, files3, 4, &w, &e) ==
+	    -EINVAL);
+	CHECK(strstr(e.msg, "boot.1") != NULL);
+	CHECK(!exists(aside));
+	{
+		struct slot_file bad[2] = {
+			{ "../evil", 1, 0644 }, { "x", 1, 0644 },
+		};
+
+		CHECK(slot_writer_open(s, 2, bad, 2, &w, &e) == -EINVAL);
+		CHECK(!exists(at("boot/evil")));
+		bad[0].name = "x";
+		CHECK(slot_writer_open(s, 2, bad, 2, &w, &e) == -EEXIST);
+		CHECK(!exists(aside));
+		bad[0].name = "a";
+		CHECK_OK(slot_writer_open(s, 2, bad, 2, &w, &e), &e);
+		CHECK(slot_writer_pwrite(w, payload, 2, 1, &e) == -EINVAL);
+		CHECK(slot_writer_read(w, payload, 3, 0, &e) == -EINVAL);
+		slot_writer_free(w);
+	}
+	s->device = at("nowhere/B");
+	err_clear(&e);
+	CHECK(slot_writer_open(s, PAYLOAD, files3, 4, &w, &e) == -ENOENT);
+	CHECK(strstr(e.msg, at("nowhere")) != NULL);
+	check_files3(target);
+}
+
+/* Stale aside and old folders (a crash mid-write or mid-commit) are
+ * removed by the next open of the files slot s, subfolders included. */
+static void
+test_files_stale(struct slot *s, const char *target, const char *aside,
+    const char *old)
+{
+	struct slot_writer *w;
+	struct err e;
+
+	CHECK(mkdir(aside, 0755) == 0);
+	make_file(at("boot/.B.upkit-new/junk"), 10);
+	CHECK(mkdir(old, 0755) == 0);
+	CHECK(mkdir(at("boot/.B.upkit-old/sub"), 0755) == 0);
+	make_file(at("boot/.B.upkit-old/sub/junk"), 10);
+	CHECK(symlink("/", at("boot/.B.upkit-old/root")) == 0);
+	CHECK_OK(slot_writer_open(s, PAYLOAD, files3, 4, &w, &e), &e);
+	CHECK(!exists(at("boot/.B.upkit-new/junk")));
+	CHECK(!exists(old));
+	write_random(w, PAYLOAD);
+	CHECK_OK(slot_writer_commit(w, &e), &e);
+	slot_writer_free(w);
+	check_files3(target);
+	CHECK(!exists(at("boot/B/junk")));
+}
+
 static void
 test_files(void)
 {
@@ -441,22 +535,7 @@ test_files(void)
 		CHECK(!exists(at("boot/B/empty")));
 	}
 
-	/* Stale aside and old folders (a crash mid-write or mid-commit)
-	 * are removed by the next open, subfolders included. */
-	CHECK(mkdir(aside, 0755) == 0);
-	make_file(at("boot/.B.upkit-new/junk"), 10);
-	CHECK(mkdir(old, 0755) == 0);
-	CHECK(mkdir(at("boot/.B.upkit-old/sub"), 0755) == 0);
-	make_file(at("boot/.B.upkit-old/sub/junk"), 10);
-	CHECK(symlink("/", at("boot/.B.upkit-old/root")) == 0);
-	CHECK_OK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e), &e);
-	CHECK(!exists(at("boot/.B.upkit-new/junk")));
-	CHECK(!exists(old));
-	write_random(w, PAYLOAD);
-	CHECK_OK(slot_writer_commit(w, &e), &e);
-	slot_writer_free(w);
-	check_files3(target);
-	CHECK(!exists(at("boot/B/junk")));
+	test_files_stale(&s, target, aside, old);
 
 	/* Threads writing across file boundaries. */
 	CHECK_OK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e), &e);
@@ -465,34 +544,7 @@ test_files(void)
 	slot_writer_free(w);
 	check_files3(target);
 
-	/* Contract violations: sizes that do not add up, bad names, a
-	 * name twice, a missing parent, a write past the end. */
-	err_clear(&e);
-	CHECK(slot_writer_open(&s, PAYLOAD + 1, files3, 4, &w, &e) ==
-	    -EINVAL);
-	CHECK(strstr(e.msg, "boot.1") != NULL);
-	CHECK(!exists(aside));
-	{
-		struct slot_file bad[2] = {
-			{ "../evil", 1, 0644 }, { "x", 1, 0644 },
-		};
-
-		CHECK(slot_writer_open(&s, 2, bad, 2, &w, &e) == -EINVAL);
-		CHECK(!exists(at("boot/evil")));
-		bad[0].name = "x";
-		CHECK(slot_writer_open(&s, 2, bad, 2, &w, &e) == -EEXIST);
-		CHECK(!exists(aside));
-		bad[0].name = "a";
-		CHECK_OK(slot_writer_open(&s, 2, bad, 2, &w, &e), &e);
-		CHECK(slot_writer_pwrite(w, payload, 2, 1, &e) == -EINVAL);
-		CHECK(slot_writer_read(w, payload, 3, 0, &e) == -EINVAL);
-		slot_writer_free(w);
-	}
-	s.device = at("nowhere/B");
-	err_clear(&e);
-	CHECK(slot_writer_open(&s, PAYLOAD, files3, 4, &w, &e) == -ENOENT);
-	CHECK(strstr(e.msg, at("nowhere")) != NULL);
-	check_files3(target);
+	test_files_refused(&s, target, aside);
 }
 
 /* setuid, setgid and sticky bits from a bundle: dropped unless the
@@ -531,6 +583,44 @@ test_special_modes(void)
 	}
 }
 
+/*
+ * The slot's name points at another file once the writer has claimed and
+ * checked it: every byte, O_DIRECT ones too, still goes to the file that
+ * was checked (kept here under a second link), none to the newcomer.
+ */
+static void
+test_swapped(void)
+{
+	char name[] = "rootfs.1", class[] = "rootfs", slot[512], orig[512];
+	char decoy[512];
+	struct slot s = { name, class, 'B', SLOT_RAW, slot, 0 };
+	struct slot_writer *w;
+	unsigned char *buf, *zero;
+	size_t len = 1048576;
+	struct err e;
+
+	strcpy(slot, at("swap.img"));
+	strcpy(orig, at("swap.orig"));
+	strcpy(decoy, at("swap.decoy"));
+	make_file(slot, len);
+	make_file(decoy, len);
+	CHECK(link(slot, orig) == 0);
+	CHECK((buf = aligned_alloc(4096, len)) != NULL);
+	CHECK((zero = calloc(1, len)) != NULL);
+	memcpy(buf, payload, len);
+	swap_at = slot;
+	swap_with = decoy;
+	CHECK_OK(slot_writer_open(&s, len, NULL, 0, &w, &e), &e);
+	CHECK(swap_at == NULL);
+	CHECK_OK(slot_writer_pwrite(w, buf, len, 0, &e), &e);
+	CHECK_OK(slot_writer_finish(w, &e), &e);
+	slot_writer_free(w);
+	CHECK(file_is(orig, payload, len, 0644));
+	CHECK(file_is(slot, zero, len, 0644));
+	free(zero);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -542,6 +632,7 @@ main(void)
 	for (i = 0; i < PAYLOAD; i++)
 		payload[i] = (unsigned char)rand();
 	test_raw();
+	test_swapped();
 	test_zeros(at("zeros.img"));
 	if (access("/dev/shm", W_OK) == 0) {
 		char shm[64];
