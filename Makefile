@@ -42,7 +42,7 @@ HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
 	     host/sign.c host/keys.c host/tar.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
-	     agent/info.c agent/install.c agent/source.c \
+	     agent/info.c agent/install.c agent/keyfiles.c \
 	     agent/update.c agent/status.c agent/progress.c agent/device.c \
 	     agent/health.c agent/checks.c agent/lifecycle.c agent/exitcode.c \
 	     agent/stop.c

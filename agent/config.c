@@ -28,6 +28,8 @@ enum kind {
 	KIND_BOOTLOADER,
 	KIND_ATTEMPTS,
 	KIND_SECONDS,		/* 1..CONFIG_SECONDS_MAX */
+	KIND_RETRIES,		/* 0..CONFIG_RETRIES_MAX */
+	KIND_MS,		/* 1..CONFIG_MS_MAX */
 	KIND_SLOT_TYPE,
 	KIND_BOOTNAME,
 	KIND_YESNO,		/* yes or no, stored as 1 or 0 */
@@ -58,6 +60,15 @@ static const struct key config_keys[] = {
 	CKEY("health", "directory", KIND_ABSPATH, health_directory, 0),
 	CKEY("health", "timeout", KIND_SECONDS, health_timeout, 0),
 	CKEY("health", "deadline", KIND_SECONDS, health_deadline, 0),
+	CKEY("server", "ca", KIND_ABSPATH, server_ca, 0),
+	CKEY("server", "pin", KIND_STRING, server_pin, 0),
+	CKEY("server", "cert", KIND_ABSPATH, server_cert, 0),
+	CKEY("server", "key", KIND_ABSPATH, server_key, 0),
+	CKEY("server", "stall-timeout", KIND_SECONDS, server_stall, 0),
+	CKEY("server", "connect-timeout", KIND_SECONDS, server_connect, 0),
+	CKEY("server", "retries", KIND_RETRIES, server_retries, 0),
+	CKEY("server", "backoff-ms", KIND_MS, server_backoff, 0),
+	CKEY("server", "backoff-max-ms", KIND_MS, server_backoff_max, 0),
 };
 #define NCONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(NCONFIG_KEYS == CONFIG_PARSE_KEYS, "config_parse.h");
@@ -95,24 +106,47 @@ static const struct {
 };
 
 
-/* Plain decimal only: "1e3", "+5", " 5" or "0x10" are typos, not
- * numbers, and a zero timeout would fail every check. */
+/* The index in config_keys of [section] name, which must be there. */
+static size_t
+key_index(const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCONFIG_KEYS; i++)
+		if (strcmp(config_keys[i].section, section) == 0 &&
+		    strcmp(config_keys[i].name, name) == 0)
+			break;
+	return i;
+}
+
+/* A number of kind k->kind, digits only, within its range. */
 static int
-set_seconds(struct parse *p, const char *sec, const struct key *k,
+set_number(struct parse *p, const char *sec, const struct key *k,
     void *base, const char *val)
 {
-	size_t i, n = strlen(val);
+	static const struct {
+		enum kind	 kind;
+		long		 min, max;
+		const char	*what;
+	} ranges[] = {
+		{ KIND_SECONDS, 1, CONFIG_SECONDS_MAX, "a number of seconds" },
+		{ KIND_RETRIES, 0, CONFIG_RETRIES_MAX, "a number of tries" },
+		{ KIND_MS, 1, CONFIG_MS_MAX, "a number of milliseconds" },
+	};
+	size_t i, j, n = strlen(val);
 	long v = 0;
 
-	for (i = 0; i < n && i < 6; i++) {
+	for (j = 0; ranges[j].kind != k->kind; j++)
+		;
+	for (i = 0; i < n && i < 8; i++) {
 		if (val[i] < '0' || val[i] > '9')
 			break;
 		v = v * 10 + (val[i] - '0');
 	}
-	if (n == 0 || i != n || v < 1 || v > CONFIG_SECONDS_MAX)
-		return config_fail(p, "[%s] %s: \"%s\" is not a number of "
-		    "seconds from 1 to %d", sec, k->name, val,
-		    CONFIG_SECONDS_MAX);
+	if (n == 0 || i != n || v < ranges[j].min || v > ranges[j].max)
+		return config_fail(p, "[%s] %s: \"%s\" is not %s from %ld "
+		    "to %ld", sec, k->name, val, ranges[j].what,
+		    ranges[j].min, ranges[j].max);
 	*(int *)((char *)base + k->off) = (int)v;
 	return 1;
 }
@@ -162,6 +196,8 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
 	case KIND_STRING:
 	case KIND_ATTEMPTS:
 	case KIND_SECONDS:
+	case KIND_RETRIES:
+	case KIND_MS:
 	case KIND_SLOT_TYPE:
 	case KIND_BOOTNAME:
 	case KIND_YESNO:
@@ -185,7 +221,9 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 		*(int *)((char *)base + k->off) = val[0] - '0';
 		return 1;
 	case KIND_SECONDS:
-		return set_seconds(p, sec, k, base, val);
+	case KIND_RETRIES:
+	case KIND_MS:
+		return set_number(p, sec, k, base, val);
 	case KIND_SLOT_TYPE:
 		for (i = 0; i < sizeof(slot_types) / sizeof(slot_types[0]);
 		    i++) {
@@ -383,6 +421,8 @@ check(struct parse *p)
 		c->health_timeout = 60;
 	if (c->health_deadline == 0)
 		c->health_deadline = 300;
+	if (p->key_line[key_index("server", "retries")] == 0)
+		c->server_retries = 10;
 	if ((r = set_default(&c->data_directory, "/var/lib/upkit", c,
 	    p->e)) < 0 ||
 	    (r = set_default(&c->cmdline, "/proc/cmdline", c, p->e)) < 0 ||
@@ -529,6 +569,10 @@ config_free(struct config *c)
 	free(c->uboot_config);
 	free(c->grub_env);
 	free(c->health_directory);
+	free(c->server_ca);
+	free(c->server_pin);
+	free(c->server_cert);
+	free(c->server_key);
 	free(c);
 }
 

@@ -15,6 +15,8 @@ struct err;
 #define CONFIG_DEFAULT_PATH	"/etc/upkit/upkit.conf"
 #define CONFIG_SLOTS_MAX	16
 #define CONFIG_SECONDS_MAX	86400	/* [health] timeout, deadline */
+#define CONFIG_RETRIES_MAX	1000000	/* [server] retries */
+#define CONFIG_MS_MAX		3600000	/* [server] backoff-ms, backoff-max-ms */
 
 struct config {
 	char		*path;			/* the file read */
@@ -37,6 +39,17 @@ struct config {
 	char		*health_directory;	/* /etc/upkit/health.d */
 	int		 health_timeout;	/* per check, s; default 60 */
 	int		 health_deadline;	/* all checks, s; default 300 */
+	/* [server]: for --from URL (source/source.h) */
+	char		*server_ca;		/* CA file; NULL: system CAs */
+	char		*server_pin;		/* "sha256//BASE64[;...]" */
+	char		*server_cert;		/* client certificate */
+	char		*server_key;		/* its key; NULL: in cert */
+	int		 server_stall;		/* stall-timeout, s; default 30 */
+	int		 server_connect;	/* connect-timeout, s; default 30 */
+	int		 server_retries;	/* in a row; 0: no limit;
+						   default 10 */
+	int		 server_backoff;	/* backoff-ms; default 1000 */
+	int		 server_backoff_max;	/* backoff-max-ms; default 60000 */
 	/* [slot.CLASS.N] */
 	size_t		 nslots;
 	struct slot	 slots[CONFIG_SLOTS_MAX];

@@ -16,7 +16,7 @@
 #include "common/err.h"
 
 static const char *const global_sections[] = {
-	"system", "keyring", "uboot", "grub", "health",
+	"system", "keyring", "uboot", "grub", "health", "server",
 };
 #define NGLOBAL_SECTIONS \
 	(sizeof(global_sections) / sizeof(global_sections[0]))

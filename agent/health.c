@@ -22,8 +22,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/cmd.h"
 #include "agent/checks.h"
+#include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
 #include "agent/exitcode.h"

@@ -14,9 +14,10 @@
 
 #include "agent/cmd.h"
 #include "agent/install.h"
-#include "agent/source.h"
+#include "agent/keyfiles.h"
 #include "common/err.h"
 #include "common/json.h"
+#include "source/source.h"
 #include "verify/bundle.h"
 #include "verify/reader.h"
 #include "verify/trust.h"
@@ -155,9 +156,10 @@ cmd_bundle_info(int argc, char **argv)
 	};
 	static const char use[] = "usage: upkit bundle info FILE [--json]\n";
 	struct bundle_reader *r = NULL;
+	struct source *src = NULL;
 	const char *file;
 	struct err e;
-	int c, fd = -1, json = 0, rc;
+	int c, json = 0, rc;
 
 	err_clear(&e);
 	optind = 0;
@@ -179,11 +181,11 @@ cmd_bundle_info(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	file = argv[optind];
-	if (source_open(file, &fd, &e) < 0) {
+	if (source_open(file, NULL, &src, &e) < 0) {
 		fprintf(stderr, "upkit: %s\n", e.msg);
 		return EXIT_INPUT;
 	}
-	if ((rc = bundle_reader_open(fd, file, NULL, &r, &e)) < 0) {
+	if ((rc = bundle_reader_open(src, NULL, &r, &e)) < 0) {
 		fprintf(stderr, "upkit: bundle info: %s\n", e.msg);
 		rc = install_exit_code(INSTALL_FAULT_OPEN, rc);
 		goto out;
@@ -197,7 +199,7 @@ cmd_bundle_info(int argc, char **argv)
 	}
 out:
 	bundle_reader_free(r);
-	source_close(fd);
+	source_close(src);
 	return rc;
 }
 
@@ -246,9 +248,10 @@ cmd_bundle_verify(int argc, char **argv)
 	    "--keyring PEM [--crl CRL]\n";
 	struct keyring *k = NULL;
 	struct bundle_reader *r = NULL;
+	struct source *src = NULL;
 	const char *file, *keyring = NULL, *crl = NULL;
 	struct err e;
-	int c, fd = -1, rc;
+	int c, rc;
 
 	err_clear(&e);
 	optind = 0;
@@ -273,16 +276,16 @@ cmd_bundle_verify(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	file = argv[optind];
-	if (source_load_keyring(keyring, crl, &k, &e) < 0) {
+	if (keyfiles_load(keyring, crl, &k, &e) < 0) {
 		fprintf(stderr, "upkit: bundle verify: %s\n", e.msg);
 		return EXIT_CONFIG;
 	}
-	if (source_open(file, &fd, &e) < 0) {
+	if (source_open(file, NULL, &src, &e) < 0) {
 		fprintf(stderr, "upkit: %s\n", e.msg);
 		rc = EXIT_INPUT;
 		goto out;
 	}
-	if ((rc = bundle_reader_open(fd, file, k, &r, &e)) < 0)
+	if ((rc = bundle_reader_open(src, k, &r, &e)) < 0)
 		rc = install_exit_code(INSTALL_FAULT_OPEN, rc);
 	else
 		rc = verify_all(file, r, &e);
@@ -290,7 +293,7 @@ cmd_bundle_verify(int argc, char **argv)
 		fprintf(stderr, "upkit: bundle verify: FAILED: %s\n", e.msg);
 out:
 	bundle_reader_free(r);
-	source_close(fd);
+	source_close(src);
 	keyring_free(k);
 	return rc;
 }

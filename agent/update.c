@@ -43,9 +43,9 @@
 #include "agent/device.h"
 #include "agent/exitcode.h"
 #include "agent/install.h"
+#include "agent/keyfiles.h"
 #include "agent/lifecycle.h"
 #include "agent/progress.h"
-#include "agent/source.h"
 #include "agent/state.h"
 #include "agent/stop.h"
 #include "agent/util.h"
@@ -54,6 +54,7 @@
 #include "common/json.h"
 #include "slots/boot/bootenv.h"
 #include "slots/slot.h"
+#include "source/source.h"
 #include "verify/bundle.h"
 #include "verify/policy.h"
 #include "verify/reader.h"
@@ -84,7 +85,8 @@ struct update {
 	char			 booted;
 	char			 target;
 	/* bundle */
-	int			 fd;
+	struct source_options	 srcopts;	/* from [server] */
+	struct source		*src;
 	struct bundle_reader	*reader;
 	const struct manifest	*m;
 	struct slot_writer	*writers[BUNDLE_PAYLOADS_MAX];
@@ -161,7 +163,7 @@ open_device(struct update *u, struct err *e)
 	u->booted = u->dev->booted;
 	u->target = u->booted == 'A' ? 'B' : 'A';
 	blame(u, FAIL_CONFIG);
-	return source_load_keyring(u->cfg->keyring_path, u->cfg->keyring_crl,
+	return keyfiles_load(u->cfg->keyring_path, u->cfg->keyring_crl,
 	    &u->keyring, e);
 }
 
@@ -211,6 +213,36 @@ map_slots(struct update *u, struct err *e)
 	return 0;
 }
 
+/* A cut, retry or resume of the download, as progress shows it. */
+static void
+source_event(void *arg, enum source_event ev, uint64_t off,
+    const char *detail)
+{
+	struct update *u = arg;
+
+	progress_event(&u->prog, source_event_name(ev), off, "%s", detail);
+}
+
+/* [server] for the byte source; 0 in the config means its default. */
+static void
+server_options(struct update *u)
+{
+	const struct config *c = u->cfg;
+	struct source_options *o = &u->srcopts;
+
+	o->ca = c->server_ca;
+	o->pin = c->server_pin;
+	o->cert = c->server_cert;
+	o->key = c->server_key;
+	o->stall_timeout = (unsigned)c->server_stall;
+	o->connect_timeout = (unsigned)c->server_connect;
+	o->retries = (unsigned)c->server_retries;
+	o->backoff_ms = (unsigned)c->server_backoff;
+	o->backoff_max_ms = (unsigned)c->server_backoff_max;
+	o->event = source_event;
+	o->event_arg = u;
+}
+
 static int
 verify(struct update *u, struct err *e)
 {
@@ -219,9 +251,10 @@ verify(struct update *u, struct err *e)
 	int r;
 
 	blame(u, FAIL_SOURCE);
-	if ((r = source_open(u->from, &u->fd, e)) < 0)
+	server_options(u);
+	if ((r = source_open(u->from, &u->srcopts, &u->src, e)) < 0)
 		return r;
-	if ((r = bundle_reader_open(u->fd, u->from, u->keyring, &u->reader,
+	if ((r = bundle_reader_open(u->src, u->keyring, &u->reader,
 	    e)) < 0) {
 		u->exit_code = install_exit_code(INSTALL_FAULT_OPEN, r);
 		return r;
@@ -347,12 +380,14 @@ report(struct update *u, const struct err *e)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: upkit update [-c CONFIG] --from FILE|- "
-	    "[--allow-downgrade] [--no-reboot] [--json]\n");
+	fprintf(f, "usage: upkit update [-c CONFIG] --from FILE|URL|- "
+	    "[--allow-downgrade] [--no-reboot]\n"
+	    "       [--json | --progress auto|bar|lines|none]\n");
 }
 
 static int
-parse_args(struct update *u, int argc, char **argv, int *json)
+parse_args(struct update *u, int argc, char **argv,
+    enum progress_mode *modep)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -360,6 +395,7 @@ parse_args(struct update *u, int argc, char **argv, int *json)
 		{ "allow-downgrade", no_argument, NULL, 'D' },
 		{ "no-reboot", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "progress", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -381,8 +417,17 @@ parse_args(struct update *u, int argc, char **argv, int *json)
 			u->no_reboot = 1;
 			break;
 		case 'j':
-			*json = 1;
+			*modep = PROGRESS_JSON;
 			break;
+		case 'p':
+			if (*modep != PROGRESS_JSON &&
+			    progress_mode_parse(optarg, modep) == 0)
+				break;
+			fprintf(stderr, "upkit update: --progress %s: %s\n",
+			    optarg, *modep == PROGRESS_JSON ? "not with "
+			    "--json" : "expected auto, bar, lines or none");
+			usage(stderr);
+			return EXIT_USAGE;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -409,8 +454,7 @@ update_free(struct update *u)
 	for (k = 0; k < BUNDLE_PAYLOADS_MAX; k++)
 		slot_writer_free(u->writers[k]);
 	bundle_reader_free(u->reader);
-	if (u->fd > STDIN_FILENO)
-		close(u->fd);
+	source_close(u->src);
 	keyring_free(u->keyring);
 	device_free(u->dev);
 }
@@ -458,14 +502,14 @@ cmd_update(int argc, char **argv)
 	struct update u;
 	struct err e = { 0, "" };
 	enum update_step step = UPDATE_VERIFY;
-	int json = 0, r;
+	enum progress_mode mode = PROGRESS_AUTO;
+	int r;
 
 	memset(&u, 0, sizeof(u));
-	u.fd = -1;
 	u.stop.pipe[0] = u.stop.pipe[1] = -1;
-	if ((r = parse_args(&u, argc, argv, &json)) >= 0)
+	if ((r = parse_args(&u, argc, argv, &mode)) >= 0)
 		return r;
-	progress_init(&u.prog, json ? PROGRESS_JSON : PROGRESS_AUTO);
+	progress_init(&u.prog, mode);
 
 	if ((r = open_device(&u, &e)) < 0 || (blame(&u, FAIL_OTHER),
 	    r = device_lock(u.dev, &e)) < 0) {

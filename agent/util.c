@@ -13,25 +13,6 @@
 #include "common/err.h"
 #include "common/io.h"
 
-int
-source_check(int fd, const char *name, struct err *e)
-{
-	struct stat st;
-	int r;
-
-	if (fstat(fd, &st) == -1) {
-		r = -errno;
-		return err_set(e, r, "stat %s: %s", name, strerror(-r));
-	}
-	if (S_ISDIR(st.st_mode))
-		return err_set(e, -EISDIR, "%s: is a directory", name);
-	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) &&
-	    !S_ISSOCK(st.st_mode) && !S_ISCHR(st.st_mode))
-		return err_set(e, -EINVAL, "%s: not a regular file, pipe or "
-		    "character device", name);
-	return 0;
-}
-
 void
 time_rfc3339(char out[32])
 {

@@ -11,11 +11,6 @@
 
 struct err;
 
-/* Whether the open fd can be read as a bundle stream: a regular file, a
- * FIFO, a socket or a character device. -EISDIR ("NAME: is a directory")
- * or -EINVAL for anything else, so that the reason is not a read error
- * blamed on the bundle later. */
-int	source_check(int fd, const char *name, struct err *e);
 /* Current UTC time as RFC 3339 ("2026-11-28T01:02:03Z"). */
 void	time_rfc3339(char out[32]);
 /* The booted boot name from upkit.slot=X in the kernel command line file

@@ -10,9 +10,9 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "source/impl.h"
 #include "source/libcurl.h"
 #include "source/source.h"
-#include "source/impl.h"
 
 struct answer {
 	int	status;			/* 0: no status line yet */

@@ -11,13 +11,12 @@
  */
 #include <errno.h>
 #include <malloc.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/err.h"
-#include "common/io.h"
+#include "source/source.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
 #include "verify/digest.h"
@@ -25,7 +24,7 @@
 #include "verify/trust.h"
 
 struct bundle_reader {
-	int			 fd;
+	struct source		*src;
 	char			*srcname;
 	struct bundle_header	 h;
 	struct manifest		*m;
@@ -53,9 +52,10 @@ read_exact(struct bundle_reader *r, void *buf, size_t len, const char *what,
 {
 	ssize_t n;
 
-	if ((n = read_full(r->fd, buf, len)) < 0)
-		return err_set(e, (int)n, "%s: read %s: %s", r->srcname,
-		    what, strerror((int)-n));
+	/* The source's message names it and says what went wrong (a
+	 * file's errno, an HTTP status): it stands as it is. */
+	if ((n = source_read(r->src, buf, len, -1, e)) < 0)
+		return (int)n;
 	if ((size_t)n != len)
 		return err_set(e, -EPIPE, "%s: truncated in %s (%zd of %zu "
 		    "bytes)", r->srcname, what, n, len);
@@ -143,9 +143,10 @@ check_head(struct bundle_reader *r, const struct head *hd,
 }
 
 int
-bundle_reader_open(int fd, const char *srcname, const struct keyring *k,
+bundle_reader_open(struct source *src, const struct keyring *k,
     struct bundle_reader **rp, struct err *e)
 {
+	const char *srcname = source_name(src);
 	struct bundle_reader *r;
 	struct head hd;
 	int rc;
@@ -156,7 +157,7 @@ bundle_reader_open(int fd, const char *srcname, const struct keyring *k,
 		free(r);
 		return err_set(e, -ENOMEM, "%s: out of memory", srcname);
 	}
-	r->fd = fd;
+	r->src = src;
 	r->cancelfd = -1;
 	memset(&hd, 0, sizeof(hd));
 	if ((rc = read_head(r, &hd, e)) == 0 &&
@@ -235,46 +236,6 @@ bundle_reader_free(struct bundle_reader *r)
 	free(r);
 }
 
-/*
- * read_full() on the stream, but with a cancel fd it waits in poll() on
- * both before every read(): a stop request ends even a wait on a stalled
- * pipe, and a regular file (always readable) stops within the chunk.
- * -ECANCELED then; what was read of the chunk is dropped.
- */
-static ssize_t
-read_stream(struct bundle_reader *r, void *buf, size_t len)
-{
-	struct pollfd pfd[2];
-	char *p = buf;
-	size_t got = 0;
-	ssize_t n;
-
-	if (r->cancelfd < 0)
-		return read_full(r->fd, buf, len);
-	pfd[0].fd = r->cancelfd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = r->fd;
-	pfd[1].events = POLLIN;
-	while (got < len) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (pfd[0].revents != 0)
-			return -ECANCELED;
-		if ((n = read(r->fd, p + got, len - got)) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 int
 bundle_reader_chunk(struct bundle_reader *r, void *buf, size_t *payload,
     size_t *index, struct err *e)
@@ -293,16 +254,14 @@ bundle_reader_chunk(struct bundle_reader *r, void *buf, size_t *payload,
 		    "payload", r->srcname);
 	pl = &r->m->payloads[r->payload];
 	k = r->index;
-	n = read_stream(r, buf, pl->chunks[k].csize);
+	n = source_read(r->src, buf, pl->chunks[k].csize, r->cancelfd, e);
 	if (n < 0 || (size_t)n != pl->chunks[k].csize) {
 		r->source_failed = n < 0;
 		if (n == -ECANCELED)
 			return err_set(e, -ECANCELED, "%s: stopped before "
 			    "payload %s chunk %zu", r->srcname, pl->name, k);
 		if (n < 0)
-			return err_set(e, (int)n, "%s: read payload %s chunk "
-			    "%zu: %s", r->srcname, pl->name, k,
-			    strerror((int)-n));
+			return (int)n;
 		return err_set(e, -EPIPE, "%s: truncated in payload %s at "
 		    "chunk %zu", r->srcname, pl->name, k);
 	}
@@ -326,15 +285,14 @@ bundle_reader_end(struct bundle_reader *r, struct err *e)
 
 	/* A bundle ends with its last chunk: anything after it is not
 	 * covered by the signature. */
-	if ((n = read_stream(r, &extra, 1)) == 0)
+	if ((n = source_read(r->src, &extra, 1, r->cancelfd, e)) == 0)
 		return 0;
 	r->source_failed = n < 0;
 	if (n == -ECANCELED)
 		return err_set(e, -ECANCELED, "%s: stopped after the last "
 		    "payload", r->srcname);
 	if (n < 0)
-		return err_set(e, (int)n, "%s: read: %s", r->srcname,
-		    strerror((int)-n));
+		return (int)n;
 	return err_set(e, -EBADMSG, "%s: trailing data after the last "
 	    "payload", r->srcname);
 }

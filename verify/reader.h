@@ -1,6 +1,6 @@
 /*
- * verify/reader: the bundle reader. It turns a byte source (a file, a
- * pipe, later an HTTP download thread) into verified compressed chunks,
+ * verify/reader: the bundle reader. It turns a byte source (source/: a
+ * file, a pipe or an HTTP(S) download) into verified compressed chunks,
  * in one sequential pass. bundle_reader_open() reads the header, the
  * manifest and the signature block and, given a keyring, checks the
  * signature and the chain before the manifest JSON is parsed, then each
@@ -20,15 +20,18 @@
 struct err;
 struct keyring;
 struct manifest;
+struct source;
 struct bundle_reader;		/* opaque */
 
-/* Reads and parses header, manifest and signature block from fd. srcname
- * names the source in messages. With k, verifies the signature over
- * header||manifest and the signer's chain (-EKEYREJECTED, -EBADMSG);
- * with k NULL, only parses (for `bundle info`). -EPIPE: truncated.
- * fd stays the caller's. Free *rp with bundle_reader_free(). */
-int	bundle_reader_open(int fd, const char *srcname,
-	    const struct keyring *k, struct bundle_reader **rp, struct err *e);
+/* Reads and parses header, manifest and signature block from src, whose
+ * name (source_name()) names it in messages. With k, verifies the
+ * signature over header||manifest and the signer's chain (-EKEYREJECTED,
+ * -EBADMSG); with k NULL, only parses (for `bundle info`). -EPIPE:
+ * truncated; a read error is the source's -errno and message. src stays
+ * the caller's and must outlive the reader. Free *rp with
+ * bundle_reader_free(). */
+int	bundle_reader_open(struct source *src, const struct keyring *k,
+	    struct bundle_reader **rp, struct err *e);
 const struct manifest *bundle_reader_manifest(const struct bundle_reader *r);
 /* SHA-256 of header||manifest: the bundle's identity, as hex (65). */
 const char *bundle_reader_id(const struct bundle_reader *r);

@@ -18,6 +18,7 @@
 #include "common/io.h"
 #include "host/create.h"
 #include "host/sign.h"
+#include "source/source.h"
 #include "tests/harness.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
@@ -227,14 +228,15 @@ verify_bundle(const char *path, struct keyring *k, struct err *e)
 {
 	struct slot_writer *writers[BUNDLE_PAYLOADS_MAX] = { NULL };
 	struct bundle_reader *in = NULL;
+	struct source *src;
 	enum install_fault f;
-	int fd, r;
+	int r;
 
-	CHECK((fd = open(path, O_RDONLY)) >= 0);
-	if ((r = bundle_reader_open(fd, path, k, &in, e)) == 0)
+	CHECK_OK(source_open(path, NULL, &src, e), e);
+	if ((r = bundle_reader_open(src, k, &in, e)) == 0)
 		r = install_payloads(in, writers, NULL, &f, e);
 	bundle_reader_free(in);
-	close(fd);
+	source_close(src);
 	return r;
 }
 

@@ -8,8 +8,8 @@
 
 #include "common/err.h"
 #include "slots/slot.h"
-#include "verify/frame.h"
 #include "tests/check.h"
+#include "verify/frame.h"
 
 #define N	(256 * 1024)
 

@@ -19,6 +19,7 @@
 #include "host/create.h"
 #include "host/sign.h"
 #include "slots/slot.h"
+#include "source/source.h"
 #include "tests/harness.h"
 #include "verify/bundle.h"
 #include "verify/reader.h"
@@ -67,14 +68,15 @@ install(const struct keyring *k, int nwriters, off_t *posp, struct err *e)
 	enum install_fault f;
 	char rdev[1024], bdev[1024];
 	size_t i, j;
-	int fd, r;
+	struct source *src;
+	int r;
 
 	snprintf(rdev, sizeof(rdev), "%s", at("rootfs-b.img"));
 	snprintf(bdev, sizeof(bdev), "%s", at("boot/B"));
 	slots[0].device = rdev;
 	slots[1].device = bdev;
-	CHECK((fd = open(at("b.upk"), O_RDONLY)) >= 0);
-	CHECK_OK(bundle_reader_open(fd, "b.upk", k, &in, e), e);
+	CHECK_OK(source_open(at("b.upk"), NULL, &src, e), e);
+	CHECK_OK(bundle_reader_open(src, k, &in, e), e);
 	CHECK(bundle_reader_verified(in) == (k != NULL));
 	m = bundle_reader_manifest(in);
 	CHECK(m->npayloads == 2);
@@ -92,11 +94,11 @@ install(const struct keyring *k, int nwriters, off_t *posp, struct err *e)
 	if (r == 0)
 		for (i = 0; i < m->npayloads; i++)
 			CHECK_OK(slot_writer_commit(w[i], e), e);
-	*posp = lseek(fd, 0, SEEK_CUR);
+	*posp = (off_t)source_offset(src);
 	for (i = 0; i < m->npayloads; i++)
 		slot_writer_free(w[i]);
 	bundle_reader_free(in);
-	close(fd);
+	source_close(src);
 	return r;
 }
 

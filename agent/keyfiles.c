@@ -1,17 +1,15 @@
 /*
- * agent/source: the bundle source and the keyring, one loader for every
- * command that reads a bundle, so that update and bundle verify take
- * the same files to the same verdict.
+ * agent/keyfiles: the keyring and its CRL, read from their files by one
+ * loader for every command that checks a bundle, so that update and
+ * bundle verify take the same files to the same verdict.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/source.h"
-#include "agent/util.h"
+#include "agent/keyfiles.h"
 #include "common/err.h"
 #include "common/io.h"
 #include "verify/trust.h"
@@ -20,40 +18,7 @@
 #define CRL_MAX		(16u << 20)
 
 int
-source_open(const char *name, int *fdp, struct err *e)
-{
-	int r;
-
-	if (strcmp(name, "-") == 0) {
-		*fdp = STDIN_FILENO;
-		if ((r = source_check(*fdp, "standard input", e)) < 0)
-			*fdp = -1;
-		return r;
-	}
-	if ((*fdp = open(name, O_RDONLY | O_CLOEXEC)) == -1) {
-		r = -errno;
-		return err_set(e, r, "open %s: %s", name, strerror(-r));
-	}
-	/* A folder opens, but its read fails: say what it is (exit 4). */
-	if ((r = source_check(*fdp, name, e)) < 0) {
-		close(*fdp);
-		*fdp = -1;
-		return r;
-	}
-	/* The bundle is read once, front to back. */
-	posix_fadvise(*fdp, 0, 0, POSIX_FADV_SEQUENTIAL);
-	return 0;
-}
-
-void
-source_close(int fd)
-{
-	if (fd != -1 && fd != STDIN_FILENO)
-		close(fd);
-}
-
-int
-source_load_keyring(const char *path, const char *crlpath,
+keyfiles_load(const char *path, const char *crlpath,
     struct keyring **kp, struct err *e)
 {
 	char *pem = NULL, *crl = NULL, when[32];
