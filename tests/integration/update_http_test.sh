@@ -1,0 +1,106 @@
+#!/bin/sh
+# upkit update --from URL against nginx on 127.0.0.1: over HTTP and
+# HTTPS (test CA from [server] ca) the slots end as a file install
+# leaves them; 20 cuts through tests/tools/cutproxy are resumed, each
+# shown, and nginx sends at most the bundle plus one chunk per cut; a
+# chunk tampered on the server stops the install at that chunk (exit 5,
+# the target marked bad, A untouched); a 404 and a wrong CA change
+# nothing (exit 4), each with one message naming the URL.
+set -eu
+TESTS=$(cd "$(dirname "$0")/.." && pwd)
+. "$TESTS/lib.sh"
+need_upkit
+need openssl mksquashfs fw_printenv mkenvimage busybox nginx
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY \
+    no_proxy NO_PROXY
+ws_init
+
+CHUNK=65536
+mk_keys "$WS/keys"
+mk_images "$WS/img" lk
+mkdir "$WS/www"
+mk_bundle "$WS/keys" "$WS/www/b.upk" 1.0.0 --linuxkit "$WS/img/lk" \
+    --chunk-size $CHUNK
+SIZE=$(filesize "$WS/www/b.upk")
+nginx_start "$WS/www"
+H=http://127.0.0.1:$NGINX_HTTP
+S=https://127.0.0.1:$NGINX_HTTPS
+
+# device NAME [KEY=VALUE...]: a fresh device with the [server] keys.
+device()
+{
+	mk_device "$WS/$1" "$WS/keys/root.pem"
+	shift
+	printf '\n[server]\n' >>"$CFG"
+	for _kv in "$@"; do
+		printf '%s = %s\n' "${_kv%%=*}" "${_kv#*=}" >>"$CFG"
+	done
+}
+
+# installed NAME: the run NAME installed the bundle into slot B.
+installed()
+{
+	expect_rc "$1" 0
+	prefix_equal "$WS/img/lk-squashfs.img" "$ROOT_B"
+	files_equal "$WS/img/lk-kernel" "$BOOT_B/kernel"
+	files_equal "$WS/img/lk-initrd.img" "$BOOT_B/initrd.img"
+	[ "$(env_get BOOT_ORDER)" = "B A" ] || die "$1: B not armed"
+}
+
+device http
+run http update -c "$CFG" --from "$H/b.upk" --no-reboot
+installed http
+
+device https ca="$TLS_DIR/ca.pem"
+run https update -c "$CFG" --from "$S/b.upk" --no-reboot
+installed https
+
+# 20 cuts at seeded offsets of the response stream.
+device cut backoff-ms=5 backoff-max-ms=50
+cutproxy_start "$NGINX_HTTP" -r "5:20:$SIZE"
+: >"$NGINX_LOG"
+run cut update -c "$CFG" --from "http://127.0.0.1:$PROXY_PORT/b.upk" \
+    --no-reboot --progress lines
+installed cut
+cutproxy_stop
+n=$(grep -c '^cut at byte [0-9]*: ' "$WS/cut.err" || true)
+[ "$n" -eq 20 ] || die "cut: $n cuts shown, expected 20"
+n=$(grep -c '^resume at byte [0-9]*: ' "$WS/cut.err" || true)
+[ "$n" -eq 20 ] || die "cut: $n resumes shown, expected 20"
+sent=$(nginx_bytes /b.upk)
+# A chunk is at most CHUNK bytes compressed (zstd's bound adds a few
+# bytes per 128 KiB) plus headers: 2 x CHUNK per cut is a safe bound.
+[ "$sent" -le $((SIZE + 20 * 2 * CHUNK)) ] ||
+    die "cut: nginx sent $sent bytes for a $SIZE-byte bundle and 20 cuts"
+echo "20 cuts: nginx sent $sent bytes for a $SIZE-byte bundle"
+
+# A chunk tampered on the server: the signature holds, the chunk's hash
+# does not. The install stops there with B marked bad; A is untouched.
+bundle_regions "$WS/www/b.upk"
+cp "$WS/www/b.upk" "$WS/www/t.upk"
+flip_byte "$WS/www/t.upk" $((PAY_OFF + PAY_LEN / 2))
+device tamper
+sum_a=$(sha256sum <"$ROOT_A")
+run tamper update -c "$CFG" --from "$H/t.upk" --no-reboot
+expect_rc tamper 5
+expect_msg tamper "^upkit update: $H/t.upk: payload [a-z]+: chunk [0-9]+: "
+[ "$(env_get BOOT_ORDER)" = "A" ] || die "tamper: BOOT_ORDER is \
+'$(env_get BOOT_ORDER)', expected A"
+[ "$(env_get BOOT_B_LEFT)" = 0 ] || die "tamper: B not marked bad"
+[ "$(sha256sum <"$ROOT_A")" = "$sum_a" ] || die "tamper: slot A written"
+
+# Refused before anything changes: the device as it was.
+device missing
+snapshot missing
+run missing update -c "$CFG" --from "$H/none.upk" --no-reboot
+expect_rc missing 4
+expect_msg missing "^upkit update: GET $H/none.upk: 404 Not Found$"
+same_as missing
+
+device wrongca ca="$TLS_DIR/other-ca.pem"
+snapshot wrongca
+run wrongca update -c "$CFG" --from "$S/b.upk" --no-reboot
+expect_rc wrongca 4
+expect_msg wrongca "^upkit update: GET $S/b.upk: .*certificate"
+same_as wrongca
+echo "update over HTTP and HTTPS: cuts resumed, tampering and bad servers refused"
