@@ -29,6 +29,7 @@
 #include "agent/exitcode.h"
 #include "agent/lifecycle.h"
 #include "agent/state.h"
+#include "agent/util.h"
 #include "common/err.h"
 #include "common/json.h"
 #include "slots/boot/bootenv.h"
@@ -55,18 +56,6 @@ struct health {
 	enum fail_step		 fail;		/* what a -errno was */
 	char			 reason[REASON_MAX];
 };
-
-static int
-is(const char *s, const char *want)
-{
-	return s != NULL && strcmp(s, want) == 0;
-}
-
-static const char *
-dash(const char *s)
-{
-	return s != NULL ? s : "-";
-}
 
 /* Runs the checks of the booted slot: 0 all passed, 1 one failed
  * (h->reason), -errno. */
@@ -174,7 +163,7 @@ do_rollback(struct health *h, const char *reason, int code, struct err *e)
 	    e)) < 0)
 		return r;
 	report(h, "rolled-back", "slot %c (%s): %s: rolled back to slot %c%s",
-	    h->booted, dash(b->version), reason, h->other,
+	    h->booted, or_dash(b->version), reason, h->other,
 	    h->no_reboot ? "" : ", rebooting");
 	if (!h->no_reboot && (r = device_reboot(e)) < 0)
 		return r;
@@ -193,7 +182,7 @@ health_run(struct health *h, struct err *e)
 	 * device was opened; health runs at every boot, so it stores it. */
 	if ((r = lifecycle_store_rebuilt(h->dev, &h->fail, e)) < 0)
 		return r;
-	if (is(b->status, "trial")) {
+	if (str_is(b->status, "trial")) {
 		if (h->json && (h->checks = cJSON_CreateArray()) == NULL)
 			return err_set(e, -ENOMEM, "health: out of memory");
 		if ((r = run_checks(h, e)) < 0)
@@ -204,11 +193,11 @@ health_run(struct health *h, struct err *e)
 		if ((r = lifecycle_commit(h->dev, h->booted, &h->fail, e)) < 0)
 			return r;
 		report(h, "committed", "slot %c (%s): %d health check%s "
-		    "passed: committed", h->booted, dash(b->version),
+		    "passed: committed", h->booted, or_dash(b->version),
 		    h->npassed, h->npassed == 1 ? "" : "s");
 		return EXIT_OK;
 	}
-	if (is(o->status, "trial")) {
+	if (str_is(o->status, "trial")) {
 		/*
 		 * Still first with attempts left: the bootloader has not
 		 * tried it yet (no reboot since the install), so there is
@@ -218,7 +207,7 @@ health_run(struct health *h, struct err *e)
 		    h->dev->boot.left[state_slot_index(h->other)] > 0) {
 			report(h, "pending", "slot %c (%s) is armed for a "
 			    "trial boot: it boots next", h->other,
-			    dash(o->version));
+			    or_dash(o->version));
 			return EXIT_OK;
 		}
 		snprintf(h->reason, sizeof(h->reason), "slot %c did not boot "
@@ -228,10 +217,10 @@ health_run(struct health *h, struct err *e)
 		    &h->fail, e)) < 0)
 			return r;
 		report(h, "rolled-back", "%s: update %s recorded as rolled "
-		    "back", h->reason, dash(o->version));
+		    "back", h->reason, or_dash(o->version));
 		return EXIT_OK;
 	}
-	if (is(b->status, "bad")) {
+	if (str_is(b->status, "bad")) {
 		/* Rolled back with --no-reboot: never mark it good again. */
 		report(h, "bad", "slot %c is marked bad: the next boot takes "
 		    "slot %c", h->booted, h->other);
@@ -242,11 +231,11 @@ health_run(struct health *h, struct err *e)
 		return r;
 	if (r == 1)
 		report(h, "good", "slot %c (%s) is good: boot counter reset "
-		    "to %d", h->booted, dash(b->version),
+		    "to %d", h->booted, or_dash(b->version),
 		    h->dev->config->boot_attempts);
 	else
 		report(h, "good", "slot %c (%s) is good", h->booted,
-		    dash(b->version));
+		    or_dash(b->version));
 	return EXIT_OK;
 }
 
@@ -257,16 +246,16 @@ commit_run(struct health *h, struct err *e)
 	    &h->dev->state->slot[state_slot_index(h->booted)];
 	int r;
 
-	if (!is(b->status, "trial")) {
+	if (!str_is(b->status, "trial")) {
 		report(h, "none", "slot %c (%s) is not on a trial boot "
 		    "(status %s): nothing to commit", h->booted,
-		    dash(b->version), dash(b->status));
+		    or_dash(b->version), or_dash(b->status));
 		return EXIT_OK;
 	}
 	if ((r = lifecycle_commit(h->dev, h->booted, &h->fail, e)) < 0)
 		return r;
 	report(h, "committed", "slot %c (%s): committed without health "
-	    "checks", h->booted, dash(b->version));
+	    "checks", h->booted, or_dash(b->version));
 	return EXIT_OK;
 }
 
@@ -281,7 +270,7 @@ rollback_run(struct health *h, struct err *e)
 	 * trial nobody checked, and not an empty slot that the env does
 	 * not offer either.
 	 */
-	if (is(o->status, "bad") || is(o->status, "trial") ||
+	if (str_is(o->status, "bad") || str_is(o->status, "trial") ||
 	    (o->status == NULL && o->version == NULL &&
 	    (strchr(bs->order, h->other) == NULL ||
 	    bs->left[state_slot_index(h->other)] == 0)))

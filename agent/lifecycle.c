@@ -17,12 +17,6 @@
 #include "common/err.h"
 #include "slots/boot/bootenv.h"
 
-static int
-is(const char *s, const char *want)
-{
-	return s != NULL && strcmp(s, want) == 0;
-}
-
 static struct state_slot *
 slot_of(const struct device *d, char bootname)
 {
@@ -324,11 +318,11 @@ lifecycle_reconcile(struct device *d, struct err *e)
 	t = slot_of(d, st->trial);
 	if (st->trial_floor > t->security_version)
 		t->security_version = st->trial_floor;
-	if (is(t->status, "trial"))
+	if (str_is(t->status, "trial"))
 		return 0;
 	tg[0] = st->trial;
 	tg[1] = '\0';
-	if (is(s->last_result, "installing") && is(s->journal_target, tg)) {
+	if (str_is(s->last_result, "installing") && str_is(s->journal_target, tg)) {
 		if (d->loads == 0)
 			fprintf(stderr, "upkit: slot %c was armed but its "
 			    "state was not saved (power cut at the end of the "

@@ -193,24 +193,27 @@ progress_end(struct progress *p)
 	p->shown = 0;
 }
 
-void
-progress_step(struct progress *p, const char *fmt, ...)
+/* msg as a line on stderr, or as {"event":EVENT,"offset":OFF,"message":
+ * MSG} (no offset when off is NULL). */
+static void
+emit(struct progress *p, const char *event, const uint64_t *off,
+    const char *msg)
 {
-	char msg[512];
 	cJSON *o;
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (p->mode != PROGRESS_JSON) {
 		progress_end(p);
-		fprintf(stderr, "%s\n", msg);
+		if (off != NULL)
+			fprintf(stderr, "%s at byte %llu: %s\n", event,
+			    (unsigned long long)*off, msg);
+		else
+			fprintf(stderr, "%s\n", msg);
 		return;
 	}
 	if ((o = cJSON_CreateObject()) == NULL)
 		return;
-	if (cJSON_AddStringToObject(o, "event", "step") == NULL ||
+	if (cJSON_AddStringToObject(o, "event", event) == NULL ||
+	    (off != NULL && json_add_uint(o, "offset", *off) != 0) ||
 	    cJSON_AddStringToObject(o, "message", msg) == NULL) {
 		cJSON_Delete(o);
 		return;
@@ -219,29 +222,26 @@ progress_step(struct progress *p, const char *fmt, ...)
 }
 
 void
-progress_event(struct progress *p, const char *event, uint64_t off,
-    const char *fmt, ...)
+progress_step(struct progress *p, const char *fmt, ...)
 {
 	char msg[512];
-	cJSON *o;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->mode != PROGRESS_JSON) {
-		progress_end(p);
-		fprintf(stderr, "%s at byte %llu: %s\n", event,
-		    (unsigned long long)off, msg);
-		return;
-	}
-	if ((o = cJSON_CreateObject()) == NULL)
-		return;
-	if (cJSON_AddStringToObject(o, "event", event) == NULL ||
-	    json_add_uint(o, "offset", off) != 0 ||
-	    cJSON_AddStringToObject(o, "message", msg) == NULL) {
-		cJSON_Delete(o);
-		return;
-	}
-	print_json(o);
+	emit(p, "step", NULL, msg);
+}
+
+void
+progress_event(struct progress *p, const char *event, uint64_t off,
+    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	emit(p, event, &off, msg);
 }

@@ -22,6 +22,7 @@
 #include "agent/exitcode.h"
 #include "agent/lifecycle.h"
 #include "agent/state.h"
+#include "agent/util.h"
 #include "common/err.h"
 #include "common/json.h"
 
@@ -60,18 +61,6 @@ struct view {
 	char		 why[128];
 };
 
-static int
-is(const char *s, const char *want)
-{
-	return s != NULL && strcmp(s, want) == 0;
-}
-
-static const char *
-dash(const char *s)
-{
-	return s != NULL ? s : "-";
-}
-
 /*
  * The boot script skips a slot that is out of BOOT_ORDER or has no
  * attempts left, so that is "bad" whatever state.json says; the env is
@@ -86,7 +75,7 @@ slot_state(const struct view *v, char bootname)
 	if (strchr(d->boot.order, bootname) == NULL ||
 	    d->boot.left[bootname - 'A'] == 0)
 		return "bad";
-	if (is(status, "trial") || v->armed == bootname)
+	if (str_is(status, "trial") || v->armed == bootname)
 		return "trial";
 	return "good";
 }
@@ -119,7 +108,7 @@ install_cut(struct device *d)
 	char path[4096];
 	int fd, cut;
 
-	if (!is(d->state->last_result, "installing"))
+	if (!str_is(d->state->last_result, "installing"))
 		return 0;
 	snprintf(path, sizeof(path), "%s/lock", d->config->data_directory);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
@@ -134,7 +123,7 @@ install_cut(struct device *d)
 		d->state = s;
 		(void)lifecycle_reconcile(d, &e);
 	}
-	cut = is(d->state->last_result, "installing");
+	cut = str_is(d->state->last_result, "installing");
 	close(fd);
 	return cut;
 }
@@ -183,7 +172,7 @@ view_init(struct view *v, struct device *d)
 		    "BOOT_ORDER has attempts left");
 	else if (strcmp(slot_state(v, v->next), "trial") == 0)
 		snprintf(v->why, sizeof(v->why), "trial of %s",
-		    dash(slot_version(v, v->next)));
+		    or_dash(slot_version(v, v->next)));
 	else if (v->next == d->booted)
 		snprintf(v->why, sizeof(v->why), "the booted slot");
 	else
@@ -236,7 +225,7 @@ print_text(const struct view *v)
 		wn = width(wn, sl->name);
 		wc = width(wc, sl->class);
 		wd = width(wd, sl->device);
-		wv = width(wv, dash(slot_version(v, sl->bootname)));
+		wv = width(wv, or_dash(slot_version(v, sl->bootname)));
 	}
 	printf("\n%-*s  %-*s  BOOT  TYPE   %-*s  %-*s  STATE\n", wn, "SLOT",
 	    wc, "CLASS", wd, "DEVICE", wv, "VERSION");
@@ -245,7 +234,7 @@ print_text(const struct view *v)
 		printf("%-*s  %-*s  %-4c  %-5s  %-*s  %-*s  %s%s\n", wn,
 		    sl->name, wc, sl->class, sl->bootname,
 		    type_names[sl->type], wd, sl->device, wv,
-		    dash(slot_version(v, sl->bootname)),
+		    or_dash(slot_version(v, sl->bootname)),
 		    slot_state(v, sl->bootname),
 		    sl->bootname == d->booted ? ", booted" : "");
 	}
@@ -253,9 +242,9 @@ print_text(const struct view *v)
 	if (s->last_version == NULL && s->last_result == NULL)
 		return;
 	printf("\nlast update:     version %s, target %s, result %s\n",
-	    dash(s->last_version), dash(s->last_target), dash(v->result));
-	printf("                 reason %s, time %s\n", dash(v->reason),
-	    dash(s->last_time));
+	    or_dash(s->last_version), or_dash(s->last_target), or_dash(v->result));
+	printf("                 reason %s, time %s\n", or_dash(v->reason),
+	    or_dash(s->last_time));
 }
 
 static int

@@ -13,6 +13,18 @@
 #include "common/err.h"
 #include "common/io.h"
 
+int
+str_is(const char *s, const char *want)
+{
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+const char *
+or_dash(const char *s)
+{
+	return s != NULL ? s : "-";
+}
+
 void
 time_rfc3339(char out[32])
 {
