@@ -32,6 +32,85 @@ timed()
 	return $_rc
 }
 
+# http_bench BUNDLE ZST: the HTTP lines; sets h_* for the table.
+http_bench()
+{
+	need nginx curl openssl
+	h_s=- h_dd=- h_kb=- hs_kb=- r_s=- r_curl=- c_s=- c_sent=-
+	mkdir "$WS/www"
+	ln "$1" "$WS/www/b.upk" 2>/dev/null || cp "$1" "$WS/www/b.upk"
+	ln "$2" "$WS/www/b.zst" 2>/dev/null || cp "$2" "$WS/www/b.zst"
+	_size=$(filesize "$1")
+	nginx_start "$WS/www"
+	_h=http://127.0.0.1:$NGINX_HTTP
+	printf '\n[server]\nca = %s\nbackoff-ms = 5\nbackoff-max-ms = 50\n' \
+	    "$TLS_DIR/ca.pem" >>"$CFG"
+	for _r in 1 2 3; do
+		echo "== round $_r: upkit update --from http://..."
+		timed "$WS/t.http.$_r" "$UPKIT" update -c "$CFG" \
+		    --from "$_h/b.upk" --no-reboot >"$WS/update.log" 2>&1 ||
+		    { cat "$WS/update.log"; return 1; }
+		echo "== round $_r: curl | zstd -dc | dd oflag=direct"
+		timed "$WS/t.hdd.$_r" sh -c "curl -sf '$_h/b.zst' |
+		    zstd -dc | dd of='$loop_b' bs=1M oflag=direct \
+		    iflag=fullblock status=none" || return 1
+		echo "== round $_r: upkit update --from https://..."
+		timed "$WS/t.https.$_r" "$UPKIT" update -c "$CFG" --from \
+		    "https://127.0.0.1:$NGINX_HTTPS/b.upk" --no-reboot \
+		    >"$WS/update.log" 2>&1 ||
+		    { cat "$WS/update.log"; return 1; }
+	done
+	h_s=$(median3 t.http 1) h_kb=$(median3 t.http 2)
+	h_dd=$(median3 t.hdd 1) hs_kb=$(median3 t.https 2)
+
+	echo "== 20 cuts at seeded offsets"
+	: >"$NGINX_LOG"
+	cutproxy_start "$NGINX_HTTP" -r "7:20:$_size"
+	timed "$WS/t.cut" "$UPKIT" update -c "$CFG" --from \
+	    "http://127.0.0.1:$PROXY_PORT/b.upk" --no-reboot \
+	    >"$WS/update.log" 2>&1 || { cat "$WS/update.log"; return 1; }
+	cutproxy_stop
+	c_s=$(cut -d' ' -f1 "$WS/t.cut")
+	c_sent=$(( $(nginx_bytes /b.upk) - _size ))
+	nginx_stop
+
+	echo "== nginx limit_rate 32m: upkit update, then curl -o /dev/null"
+	nginx_start "$WS/www" 32m
+	_h=http://127.0.0.1:$NGINX_HTTP
+	timed "$WS/t.rate" "$UPKIT" update -c "$CFG" --from "$_h/b.upk" \
+	    --no-reboot >"$WS/update.log" 2>&1 ||
+	    { cat "$WS/update.log"; return 1; }
+	timed "$WS/t.ratecurl" curl -sf -o /dev/null "$_h/b.upk" || return 1
+	r_s=$(cut -d' ' -f1 "$WS/t.rate")
+	r_curl=$(cut -d' ' -f1 "$WS/t.ratecurl")
+	nginx_stop
+}
+
+# median3 NAME FIELD: the median of three timed runs NAME.1..3.
+median3()
+{
+	for _f in "$WS/$1".*; do tail -n 1 "$_f"; done |
+	    sort -n -k "$2" | sed -n 2p | cut -d' ' -f "$2"
+}
+
+# health_startup: the mean wall time of `upkit health` on a committed
+# slot (its fast path, at every boot), over 200 runs, in ms, on a small
+# device of its own whose booted slot A has nothing to check.
+health_startup()
+{
+	SLOT_SIZE=1M SLOT_CLASSES=rootfs mk_device "$WS/hs" \
+	    "$CACHE/keys/root.pem" >/dev/null
+	"$UPKIT" health -c "$CFG" --no-reboot >/dev/null 2>&1 ||
+	    { echo -; return; }
+	_t0=$(date +%s%N)
+	for _i in $(seq 200); do
+		"$UPKIT" health -c "$CFG" --no-reboot >/dev/null 2>&1 ||
+		    { echo -; return; }
+	done
+	_t1=$(date +%s%N)
+	awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.2f", (b - a) / 200e6 }'
+}
+
 bench()
 {
 	need_upkit
@@ -131,6 +210,13 @@ bench()
 		}
 	done
 
+	# Over the network: nginx on 127.0.0.1 serves the bundle and the
+	# .zst; upkit streams the bundle into the slot, the floor is curl
+	# piped into zstd and dd. Then HTTPS (peak RSS: libcurl and OpenSSL
+	# are in upkit's address space), a link limited to 32 MB/s against
+	# a plain curl download at that rate, and 20 cuts.
+	http_bench "$bundle" "$zst" || echo "== HTTP part incomplete"
+
 	# Memory against image size: the manifest's chunk table is the one
 	# part that grows (16384 rows here). A 16 GiB image of zeros bundles
 	# small and installs fast (the slot zeroes it in place), but needs
@@ -171,6 +257,7 @@ bench()
 	up_cpu=$(median t.upkit 3)
 	dd_s=$(median t.dd 1) dd_kb=$(median t.dd 2) dd_cpu=$(median t.dd 3)
 	ds_s=$(median t.ddsync 1)
+	hstart=$(health_startup)
 	# Hashing speed, not disk speed: both files warm in the cache.
 	cat "$CACHE/image.ext4" "$bundle" >/dev/null
 	SB=${SHA256BENCH:-$TOP/build/tests/sha256bench}
@@ -215,6 +302,34 @@ bench()
 	printf '%-36s %11ss %12s %8s\n' "upkit CPU (user+sys)" "$up_cpu" "" ""
 	printf '%-36s %11ss %12s %8s\n' "zstd | dd CPU (user+sys)" "$dd_cpu" \
 	    "" ""
+	hr=$(awk -v a="$h_s" -v b="$h_dd" \
+	    'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	hr_ok=$(awk -v r="$hr" 'BEGIN { print (r > 0 && r <= 1.1 ? "PASS" : "MISS") }')
+	hs_ok=$( [ "$hs_kb" != - ] && [ "$hs_kb" -le 10240 ] && echo PASS ||
+	    echo MISS)
+	rr=$(awk -v a="$r_s" -v b="$r_curl" \
+	    'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	rr_ok=$(awk -v r="$rr" 'BEGIN { print (r > 0 && r <= 1.05 ? "PASS" : "MISS") }')
+	printf '%-36s %11ss %12s %8s\n' "upkit update from http://, wall" \
+	    "$h_s" "" ""
+	printf '%-36s %11ss %12s %8s\n' "curl | zstd -dc | dd, wall" "$h_dd" \
+	    "" ""
+	printf '%-36s %11sx %12s %8s\n' "upkit http / (curl | zstd | dd)" \
+	    "$hr" "<= 1.1x" "$hr_ok"
+	printf '%-36s %9s KiB %12s %8s\n' "upkit peak RSS, http://" "$h_kb" \
+	    "" ""
+	printf '%-36s %9s KiB %12s %8s\n' "upkit peak RSS, https://" "$hs_kb" \
+	    "<= 10240 KiB" "$hs_ok"
+	printf '%-36s %11ss %12s %8s\n' "upkit at 32 MB/s, wall" "$r_s" "" ""
+	printf '%-36s %11ss %12s %8s\n' "curl -o /dev/null at 32 MB/s" \
+	    "$r_curl" "" ""
+	printf '%-36s %11sx %12s %8s\n' "upkit / curl at 32 MB/s" "$rr" \
+	    "<= 1.05x" "$rr_ok"
+	printf '%-36s %11ss %12s %8s\n' "upkit with 20 cuts, wall" "$c_s" "" ""
+	printf '%-36s %9s B %12s %8s\n' "bytes sent beyond the bundle" \
+	    "$c_sent" "" ""
+	printf '%-36s %10sms %12s %8s\n' "upkit health start-up, mean" \
+	    "$hstart" "" ""
 	for _s in "$msha" "$sha"; do
 		set -- $_s
 		printf '%-36s %11ss %12s %8s\n' "SHA-256 of the image, $3" "$1" \
