@@ -58,7 +58,11 @@ ws_cleanup()
 	if [ -n "${WS:-}" ] && [ -d "$WS" ]; then
 		if [ -s "$WS/.pids" ]; then
 			while read -r _p; do
-				kill "$_p" 2>/dev/null
+				case $_p in
+				file:*)	[ ! -s "${_p#file:}" ] ||
+					    kill "$(cat "${_p#file:}")" 2>/dev/null ;;
+				*)	kill "$_p" 2>/dev/null ;;
+				esac
 			done <"$WS/.pids"
 		fi
 		if [ -s "$WS/.mounts" ]; then
@@ -485,34 +489,29 @@ nginx_conf()
 # of 127.0.0.1 (see nginx_conf; RATE is limit_rate, e.g. 2m, 0 for
 # none), stopped with the workspace whether the test passes or not.
 # Makes TLS files with mk_tls unless TLS_DIR is set. Sets NGINX_HTTP,
-# NGINX_HTTPS, NGINX_MTLS (ports), NGINX_LOG, NGINX_PID.
+# NGINX_HTTPS, NGINX_MTLS (ports), NGINX_DIR and NGINX_LOG. nginx runs
+# as a daemon: the command returns once the ports are bound (non-zero
+# when one is taken, and other ports are tried), so a request may go
+# out at once, with no wait. Each start has a folder of its own, so a
+# stopped nginx that is still exiting cannot remove a new one's pid file.
 nginx_start()
 {
 	need nginx openssl shuf
 	[ -n "${TLS_DIR:-}" ] || mk_tls "$WS/tls"
-	NGINX_DIR=$WS/nginx NGINX_LOG=$WS/nginx/access.log
+	NGINX_N=$((${NGINX_N:-0} + 1))
+	NGINX_DIR=$WS/nginx.$NGINX_N NGINX_LOG=$WS/nginx.$NGINX_N/access.log
 	mkdir -p "$NGINX_DIR/tmp"
 	for _try in 1 2 3 4 5 6 7 8; do
 		NGINX_HTTP=$(shuf -i 20000-60000 -n 1)
 		NGINX_HTTPS=$((NGINX_HTTP + 1)) NGINX_MTLS=$((NGINX_HTTP + 2))
 		nginx_conf "$1" "${2:-0}" >"$NGINX_DIR/nginx.conf"
-		rm -f "$NGINX_DIR/nginx.pid"
-		nginx -e "$NGINX_DIR/error.log" -p "$NGINX_DIR" \
-		    -c "$NGINX_DIR/nginx.conf" -g 'daemon off;' \
-		    </dev/null >/dev/null 2>&1 &
-		NGINX_PID=$!
-		ws_pid "$NGINX_PID"
-		# nginx writes its pid file once its ports are bound; it
-		# exits if one is taken, and then we try other ports.
-		_n=0
-		while [ ! -s "$NGINX_DIR/nginx.pid" ] && [ "$_n" -lt 500 ] &&
-		    kill -0 "$NGINX_PID" 2>/dev/null; do
-			sleep 0.01
-			_n=$((_n + 1))
-		done
-		[ -s "$NGINX_DIR/nginx.pid" ] && return 0
-		kill "$NGINX_PID" 2>/dev/null
-		wait "$NGINX_PID" 2>/dev/null || true
+		if nginx -e "$NGINX_DIR/error.log" -p "$NGINX_DIR" \
+		    -c "$NGINX_DIR/nginx.conf" </dev/null >/dev/null 2>&1; then
+			# The master writes its pid file before it starts
+			# the workers, so before any request is served.
+			echo "file:$NGINX_DIR/nginx.pid" >>"$WS/.pids"
+			return 0
+		fi
 	done
 	die "nginx did not start: $(tail -n 3 "$NGINX_DIR/error.log")"
 }
@@ -520,9 +519,8 @@ nginx_start()
 # nginx_stop: stops nginx now (the workspace's cleanup would too).
 nginx_stop()
 {
-	kill "$NGINX_PID" 2>/dev/null
-	wait "$NGINX_PID" 2>/dev/null || true
-	NGINX_PID=
+	[ ! -s "$NGINX_DIR/nginx.pid" ] ||
+	    kill "$(cat "$NGINX_DIR/nginx.pid")" 2>/dev/null || true
 }
 
 # nginx_bytes URI: the bytes nginx sent for URI, from its access log.
