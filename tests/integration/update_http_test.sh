@@ -1,11 +1,14 @@
 #!/bin/sh
-# upkit update --from URL against nginx on 127.0.0.1: over HTTP and
-# HTTPS (test CA from [server] ca) the slots end as a file install
-# leaves them; 20 cuts through tests/tools/cutproxy are resumed, each
-# shown, and nginx sends at most the bundle plus one chunk per cut; a
-# chunk tampered on the server stops the install at that chunk (exit 5,
-# the target marked bad, A untouched); a 404 and a wrong CA change
-# nothing (exit 4), each with one message naming the URL.
+# upkit update --from URL against nginx on 127.0.0.1: over HTTP, HTTPS
+# (test CA from [server] ca) and mutual TLS with a pin, the slots end as
+# a file install leaves them; 20 cuts and a stall through
+# tests/tools/cutproxy are resumed, each shown, and nginx sends at most
+# the bundle plus one chunk per cut. A server that ignores Range, a
+# bundle replaced mid-download (exit 4) and a chunk tampered on the
+# server (exit 5) stop the install with the target marked bad and A
+# untouched; a 404, a wrong CA, a wrong pin and a missing client
+# certificate change nothing (exit 4). Each failure is one message
+# naming the URL.
 set -eu
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/lib.sh"
@@ -79,6 +82,82 @@ sent=$(nginx_bytes /c.upk)
 [ "$sent" -le $((CSIZE + 20 * CUT_CHUNK)) ] ||
     die "cut: nginx sent $sent bytes for a $CSIZE-byte bundle and 20 cuts"
 echo "20 cuts: nginx sent $sent bytes for a $CSIZE-byte bundle"
+
+# A stall: found within stall-timeout, shown, and resumed.
+device stall stall-timeout=1 backoff-ms=5
+cutproxy_start "$NGINX_HTTP" -s $((SIZE / 2))
+run stall update -c "$CFG" --from "http://127.0.0.1:$PROXY_PORT/b.upk" \
+    --no-reboot --progress lines
+installed stall
+cutproxy_stop
+grep -q '^cut at byte [0-9]*: stalled 1 s at byte' "$WS/stall.err" ||
+    die "stall: not shown: $(cat "$WS/stall.err")"
+
+# marked_bad NAME: the run NAME failed once B was marked bad: B is out
+# of the boot order with no tries left, A and its env entry untouched.
+marked_bad()
+{
+	[ "$(env_get BOOT_ORDER)" = "A" ] ||
+	    die "$1: BOOT_ORDER is '$(env_get BOOT_ORDER)', expected A"
+	[ "$(env_get BOOT_B_LEFT)" = 0 ] || die "$1: B not marked bad"
+	[ "$(env_get BOOT_A_LEFT)" = 3 ] || die "$1: BOOT_A_LEFT changed"
+	[ "$(sha256sum <"$ROOT_A")" = "$sum_a" ] || die "$1: slot A written"
+}
+
+# A server that ignores Range after a cut: exit 4, no byte of its
+# answer used.
+device norange backoff-ms=5
+sum_a=$(sha256sum <"$ROOT_A")
+cutproxy_start "$NGINX_HTTP" -c $((SIZE / 2))
+run norange update -c "$CFG" \
+    --from "http://127.0.0.1:$PROXY_PORT/norange/b.upk" --no-reboot
+cutproxy_stop
+expect_rc norange 4
+expect_msg norange "/norange/b.upk: server ignored Range \(200 for bytes=[0-9]+-\)$"
+marked_bad norange
+
+# The bundle replaced on the server while the download stalls: the
+# resumed answer has another ETag, and none of it is used.
+cp "$WS/www/b.upk" "$WS/www/chg.upk"
+cp "$WS/www/c.upk" "$WS/www/chg.new"
+touch -d @1000000000 "$WS/www/chg.new"
+device chg stall-timeout=2 backoff-ms=5
+sum_a=$(sha256sum <"$ROOT_A")
+cutproxy_start "$NGINX_HTTP" -s $((SIZE / 2))
+"$UPKIT" update -c "$CFG" --from "http://127.0.0.1:$PROXY_PORT/chg.upk" \
+    --no-reboot >"$WS/chg.out" 2>"$WS/chg.err" &
+upid=$!
+ws_pid "$upid"
+cutproxy_event >/dev/null
+mv "$WS/www/chg.new" "$WS/www/chg.upk"
+set +e
+wait "$upid"
+RC=$?
+set -e
+cutproxy_stop
+expect_rc chg 4
+expect_msg chg "chg.upk: bundle changed on the server \((ETag|Last-Modified)"
+marked_bad chg
+
+# Mutual TLS: with the device's certificate it installs; without it,
+# and with a pin that is not the server's key, nothing changes.
+M=https://127.0.0.1:$NGINX_MTLS
+device mtls ca="$TLS_DIR/ca.pem" cert="$TLS_DIR/client.pem" \
+    key="$TLS_DIR/client.key" pin="$(tls_pin "$TLS_DIR/server.pem")"
+run mtls update -c "$CFG" --from "$M/b.upk" --no-reboot
+installed mtls
+device nocert ca="$TLS_DIR/ca.pem"
+snapshot nocert
+run nocert update -c "$CFG" --from "$M/b.upk" --no-reboot
+expect_rc nocert 4
+expect_msg nocert "^upkit update: GET $M/b.upk: 400 Bad Request"
+same_as nocert
+device wrongpin ca="$TLS_DIR/ca.pem" pin="$(tls_pin "$TLS_DIR/ca.pem")"
+snapshot wrongpin
+run wrongpin update -c "$CFG" --from "$S/b.upk" --no-reboot
+expect_rc wrongpin 4
+expect_msg wrongpin "^upkit update: GET $S/b.upk: .*public key does not match"
+same_as wrongpin
 
 # A chunk tampered on the server: the signature holds, the chunk's hash
 # does not. The install stops there with B marked bad; A is untouched.
