@@ -125,9 +125,10 @@ print_bar(struct progress *p, const char *payload)
 }
 
 /* A line each PROGRESS_LINE_STEP percent of the write, and one when the
- * read-back is done. */
+ * read-back is done. The percentages cover every payload, so the line
+ * names none. */
 static void
-print_line(struct progress *p, const char *payload, int k)
+print_line(struct progress *p, int k)
 {
 	long left;
 	double r;
@@ -140,8 +141,8 @@ print_line(struct progress *p, const char *payload, int k)
 	if (k == 0)
 		p->line_pct = p->pct[0];
 	r = rate(p, &left);
-	fprintf(stderr, "%s: written %d%% (%.1f of %.1f MiB), %.1f MiB/s",
-	    payload, p->pct[0] < 0 ? 0 : p->pct[0], p->written / MIB,
+	fprintf(stderr, "written %d%% (%.1f of %.1f MiB), %.1f MiB/s",
+	    p->pct[0] < 0 ? 0 : p->pct[0], p->written / MIB,
 	    p->total / MIB, r);
 	if (left >= 0 && p->pct[0] < 100)
 		fprintf(stderr, ", %ld s left", left);
@@ -177,7 +178,7 @@ progress_update(void *arg, const char *phase, const char *payload,
 		print_bar(p, payload);
 		break;
 	case PROGRESS_LINES:
-		print_line(p, payload, k);
+		print_line(p, k);
 		break;
 	case PROGRESS_AUTO:
 	case PROGRESS_NONE:
