@@ -17,17 +17,6 @@ now(struct timespec *ts)
 	clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
-void
-checkpoint_init(struct checkpoint *ck, const struct manifest *m,
-    struct slot_writer *const *writers, const struct install_journal *jr)
-{
-	memset(ck, 0, sizeof(*ck));
-	ck->m = m;
-	ck->writers = writers;
-	ck->jr = jr;
-	now(&ck->at);
-}
-
 /* Adds the sizes of the chunks [seen, end) to seen_bytes. */
 static void
 count(struct checkpoint *ck, uint64_t end)
@@ -43,6 +32,23 @@ count(struct checkpoint *ck, uint64_t end)
 		ck->seen_bytes +=
 		    m->payloads[ck->payload].chunks[ck->index++].usize;
 		ck->seen++;
+	}
+}
+
+void
+checkpoint_init(struct checkpoint *ck, const struct manifest *m,
+    struct slot_writer *const *writers, const struct install_journal *jr)
+{
+	memset(ck, 0, sizeof(*ck));
+	ck->m = m;
+	ck->writers = writers;
+	ck->jr = jr;
+	now(&ck->at);
+	/* A resumed install starts at its last checkpoint, not before. */
+	if (jr != NULL) {
+		count(ck, jr->resume);
+		ck->chunks = ck->seen;
+		ck->bytes = ck->seen_bytes;
 	}
 }
 

@@ -29,7 +29,8 @@ struct checkpoint {
 	size_t		 payload, index;	/* where chunk seen is */
 };
 
-/* Starts the clock; nothing is recorded yet. jr may be NULL. */
+/* Starts the clock. The last checkpoint is jr->resume (an install
+ * resumed there), or none. jr may be NULL. */
 void	checkpoint_init(struct checkpoint *ck, const struct manifest *m,
 	    struct slot_writer *const *writers,
 	    const struct install_journal *jr);

@@ -132,10 +132,16 @@ run tmp-again update -c "$CFG" --from "$B" --no-reboot --progress=lines
 resumed tmp-again "$F"
 installed tmp-again
 
-# 3. From a pipe: the kept chunks are read and discarded.
+# 3. Killed again while resumed: the checkpoints go on from the first
+# run's, never back. Then from a pipe: the kept chunks are read and
+# discarded.
 device pipe
 killed pipe-kill 2
+F0=$(journal chunks)
+killed pipe-kill2 2
+resumed pipe-kill2 "$F0"
 F=$(journal chunks)
+[ "$F" -gt "$F0" ] || die "pipe: checkpoint $F after $F0"
 run_pipe pipe-again "$B" update -c "$CFG" --from - --no-reboot \
     --progress=lines
 resumed pipe-again "$F"
