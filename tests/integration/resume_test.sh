@@ -10,7 +10,8 @@
 # HTTP (nginx's log shows the Range request and the bytes sent). A
 # different bundle starts over; a slot changed between the runs is
 # caught by the read-back (exit 7, not armed) and the next run starts
-# over; a journal for the other target is ignored.
+# over; a journal for the other target is ignored. As root, the same on
+# a loop device.
 #
 # Deterministic: the kill points are counted saves, the journal interval
 # is 1 MiB by size and an hour by time.
@@ -202,4 +203,22 @@ run target-again update -c "$CFG" --from "$B" --no-reboot \
 grep -q "resuming" "$WS/target-again.err" &&
     die "target: resumed a journal for A"
 installed target-again
+
+# 8. As root: a raw slot on a loop device, named by its device number.
+if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null; then
+	device loop
+	loop_a=$(loop_attach "$ROOT_A")
+	loop_b=$(loop_attach "$ROOT_B")
+	sed -i -e "s|^device = $ROOT_A\$|device = $loop_a|" \
+	    -e "s|^device = $ROOT_B\$|device = $loop_b|" "$CFG"
+	killed loop-kill 3
+	F=$(journal chunks)
+	grep -q "\"storage\":[[:space:]]*\"rootfs=blk:" "$DATA/state.json" ||
+	    die "loop: journal storage: $(cat "$DATA/state.json")"
+	run loop-again update -c "$CFG" --from "$B" --no-reboot \
+	    --progress=lines
+	resumed loop-again "$F"
+	installed loop-again
+	prefix_equal "$WS/rootfs.img" "$loop_b"
+fi
 exit 0
