@@ -30,6 +30,7 @@ enum kind {
 	KIND_SECONDS,		/* 1..CONFIG_SECONDS_MAX */
 	KIND_RETRIES,		/* 0..CONFIG_RETRIES_MAX */
 	KIND_MS,		/* 1..CONFIG_MS_MAX */
+	KIND_MIB,		/* 1..CONFIG_MIB_MAX */
 	KIND_SLOT_TYPE,
 	KIND_BOOTNAME,
 	KIND_YESNO,		/* yes or no, stored as 1 or 0 */
@@ -53,6 +54,8 @@ static const struct key config_keys[] = {
 	CKEY("system", "boot-attempts", KIND_ATTEMPTS, boot_attempts, 0),
 	CKEY("system", "cmdline", KIND_STRING, cmdline, 0),
 	CKEY("system", "allow-special-modes", KIND_YESNO, special_modes, 0),
+	CKEY("system", "journal-interval-mb", KIND_MIB, journal_mb, 0),
+	CKEY("system", "journal-interval-s", KIND_SECONDS, journal_s, 0),
 	CKEY("keyring", "path", KIND_STRING, keyring_path, 1),
 	CKEY("keyring", "crl", KIND_STRING, keyring_crl, 0),
 	CKEY("uboot", "config", KIND_STRING, uboot_config, 0),
@@ -132,6 +135,7 @@ set_number(struct parse *p, const char *sec, const struct key *k,
 		{ KIND_SECONDS, 1, CONFIG_SECONDS_MAX, "a number of seconds" },
 		{ KIND_RETRIES, 0, CONFIG_RETRIES_MAX, "a number of tries" },
 		{ KIND_MS, 1, CONFIG_MS_MAX, "a number of milliseconds" },
+		{ KIND_MIB, 1, CONFIG_MIB_MAX, "a number of MiB" },
 	};
 	size_t i, j, n = strlen(val);
 	long v = 0;
@@ -198,6 +202,7 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
 	case KIND_SECONDS:
 	case KIND_RETRIES:
 	case KIND_MS:
+	case KIND_MIB:
 	case KIND_SLOT_TYPE:
 	case KIND_BOOTNAME:
 	case KIND_YESNO:
@@ -223,6 +228,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_SECONDS:
 	case KIND_RETRIES:
 	case KIND_MS:
+	case KIND_MIB:
 		return set_number(p, sec, k, base, val);
 	case KIND_SLOT_TYPE:
 		for (i = 0; i < sizeof(slot_types) / sizeof(slot_types[0]);
@@ -417,6 +423,10 @@ check(struct parse *p)
 	}
 	if (c->boot_attempts == 0)
 		c->boot_attempts = 3;
+	if (c->journal_mb == 0)
+		c->journal_mb = 64;
+	if (c->journal_s == 0)
+		c->journal_s = 10;
 	if (c->health_timeout == 0)
 		c->health_timeout = 60;
 	if (c->health_deadline == 0)

@@ -17,6 +17,7 @@ struct err;
 #define CONFIG_SECONDS_MAX	86400	/* [health] timeout, deadline */
 #define CONFIG_RETRIES_MAX	1000000	/* [server] retries */
 #define CONFIG_MS_MAX		3600000	/* [server] backoff-ms, backoff-max-ms */
+#define CONFIG_MIB_MAX		1048576	/* [system] journal-interval-mb */
 
 struct config {
 	char		*path;			/* the file read */
@@ -28,6 +29,8 @@ struct config {
 	int		 boot_attempts;		/* default 3, 1..9 */
 	char		*cmdline;		/* default /proc/cmdline */
 	int		 special_modes;		/* allow-special-modes */
+	int		 journal_mb;		/* journal-interval-mb; default 64 */
+	int		 journal_s;		/* journal-interval-s; default 10 */
 	/* [keyring] */
 	char		*keyring_path;		/* required */
 	char		*keyring_crl;		/* NULL if none */

@@ -219,7 +219,7 @@ verify_all(const char *file, struct bundle_reader *r, struct err *e)
 		err_set(e, -ENOMEM, "%s: out of memory", file);
 		return EXIT_FAIL;
 	}
-	rc = install_payloads(r, writers, NULL, &f, e);
+	rc = install_payloads(r, writers, NULL, NULL, &f, e);
 	free(writers);
 	if (rc < 0)
 		return install_exit_code(f, rc);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/checkpoint.h"
 #include "agent/exitcode.h"
 #include "agent/install.h"
 #include "common/err.h"
@@ -59,6 +60,8 @@ struct pipeline {
 	struct slot_writer *const *writers;
 	int			 check_only;	/* no writers: bundle verify */
 	const struct install_progress *prog;
+	const struct install_journal *jr;	/* or NULL */
+	uint64_t		 resume;	/* jr->resume, or 0 */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
 	struct job		*jobs;
@@ -100,6 +103,19 @@ seq_locate(const struct manifest *m, uint64_t seq, size_t *payload,
 		seq -= m->payloads[i].nchunks;
 	*payload = i;
 	*index = (size_t)seq;
+}
+
+/* Whether chunk seq is kept from an earlier run: below the resume point,
+ * in a raw payload (files payloads are written aside anew each time). */
+static int
+kept(const struct pipeline *p, uint64_t seq)
+{
+	size_t payload, index;
+
+	if (seq >= p->resume)
+		return 0;
+	seq_locate(p->m, seq, &payload, &index);
+	return p->m->payloads[payload].kind == PAYLOAD_RAW;
 }
 
 /* Records the first failure and wakes everyone; call with the lock. */
@@ -294,6 +310,7 @@ readback(void *arg)
 	struct err e = { 0, "" };
 	uint8_t *buf = NULL, *later = NULL;
 	uint64_t next = 0, end, seq, done = 0;
+	struct checkpoint ck;
 	size_t i;
 	int r = 0, stop;
 
@@ -306,6 +323,7 @@ readback(void *arg)
 		fail(p, &e, INSTALL_FAULT_OTHER);
 		goto out;
 	}
+	checkpoint_init(&ck, m, p->writers, p->jr);
 	while (next < p->total) {
 		pthread_mutex_lock(&p->lock);
 		while (!p->stop && p->wfront == next)
@@ -316,6 +334,11 @@ readback(void *arg)
 		if (stop)
 			goto out;
 		for (; next < end; next++) {
+			/* [0, next) written: checked per chunk, so that the
+			 * checkpoints fall where the intervals say, however
+			 * far the writers are ahead. */
+			if ((r = checkpoint_reached(&ck, next, &e)) < 0)
+				goto fail;
 			if (!early_ok(p, next)) {
 				bit_set(later, next);
 				continue;
@@ -391,6 +414,29 @@ pipeline_alloc(struct pipeline *p, size_t n, struct err *e)
 			return err_set(e, -ENOMEM, "chunk buffers");
 	return 0;
 }
+
+/* The chunks kept from an earlier run count as written: the read-back
+ * takes them from the start, and progress starts past them. Before the
+ * threads start, so no lock. */
+static void
+mark_kept(struct pipeline *p)
+{
+	uint64_t seq;
+	size_t payload, index;
+
+	if (p->resume > p->total)
+		p->resume = p->total;
+	for (seq = 0; seq < p->resume; seq++)
+		if (kept(p, seq)) {
+			bit_set(p->written, seq);
+			seq_locate(p->m, seq, &payload, &index);
+			p->done_bytes +=
+			    p->m->payloads[payload].chunks[index].usize;
+		}
+	while (p->wfront < p->total && bit_get(p->written, p->wfront))
+		p->wfront++;
+}
+
 /* Takes every chunk from the reader into a free job buffer, in order:
  * the reader hands a chunk over only once its signed SHA-256 matches.
  * Then the reader checks that the stream ends there. */
@@ -399,9 +445,17 @@ read_chunks(struct pipeline *p)
 {
 	struct job *j;
 	struct err re;
-	uint64_t seq;
+	uint64_t seq, n;
 
 	for (seq = 0; seq < p->total; seq++) {
+		for (n = 0; kept(p, seq + n); n++)
+			;
+		if (n > 0) {
+			if (bundle_reader_skip(p->r, n, &re) < 0)
+				goto fail;
+			seq += n - 1;
+			continue;
+		}
 		pthread_mutex_lock(&p->lock);
 		j = &p->jobs[p->queued % p->njobs];
 		while (!p->stop && j->busy)
@@ -411,7 +465,7 @@ read_chunks(struct pipeline *p)
 			return;
 		}
 		j->busy = 1;
-		j->seq = p->queued;
+		j->seq = seq;
 		pthread_mutex_unlock(&p->lock);
 
 		if (bundle_reader_chunk(p->r, j->cbuf, &j->payload, &j->index,
@@ -500,8 +554,8 @@ run(struct pipeline *p, size_t nthreads)
 
 int
 install_payloads(struct bundle_reader *r, struct slot_writer *const *writers,
-    const struct install_progress *prog, enum install_fault *faultp,
-    struct err *e)
+    const struct install_progress *prog, const struct install_journal *jr,
+    enum install_fault *faultp, struct err *e)
 {
 	struct pipeline p;
 	size_t nthreads;
@@ -517,6 +571,10 @@ install_payloads(struct bundle_reader *r, struct slot_writer *const *writers,
 	p.writers = writers;
 	p.check_only = check_only;
 	p.prog = prog;
+	if (!check_only && jr != NULL) {
+		p.jr = jr;
+		p.resume = jr->resume;
+	}
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.cond, NULL);
 
@@ -525,6 +583,7 @@ install_payloads(struct bundle_reader *r, struct slot_writer *const *writers,
 	nthreads = (size_t)ncpus();
 	if ((rc = pipeline_alloc(&p, nthreads + 1, e)) < 0)
 		goto out;
+	mark_kept(&p);
 	run(&p, nthreads);
 	if (p.stop) {
 		*e = p.err;

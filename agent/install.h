@@ -27,6 +27,27 @@ struct install_progress {
 	void	*arg;
 };
 
+/* Resume and checkpoints (update); NULL for neither. */
+struct install_journal {
+	/* Chunks [0, resume) in stream order are in the slot from an
+	 * earlier run: those of raw payloads are skipped in the source
+	 * (bundle_reader_skip()), not written, and read back and matched
+	 * like every other chunk; those of files payloads are written
+	 * again. Progress starts past the kept ones. */
+	uint64_t	 resume;
+	/* A checkpoint once every_bytes more are durable or every_s
+	 * seconds have passed since the last, whichever comes first: the
+	 * read-back thread fsyncs every raw writer, with no lock held,
+	 * then calls checkpoint(): chunks [0, chunks) are written and
+	 * durable, and bytes is their uncompressed size. Never per chunk
+	 * unless the intervals say so; the writers go on meanwhile. */
+	uint64_t	 every_bytes;
+	unsigned	 every_s;
+	void		(*checkpoint)(void *arg, uint64_t chunks,
+			    uint64_t bytes);
+	void		*arg;
+};
+
 /* What a failure was about, for install_exit_code(): an errno alone
  * cannot tell a read error of the source from one of a slot. */
 enum install_fault {
@@ -51,10 +72,12 @@ enum install_fault {
  * (opened without a keyring) with writers. A stop request on the reader
  * (bundle_reader_set_cancel()) reads or starts no further chunk; a chunk
  * being written is finished, so the slot holds whole chunks, and this
- * returns -ECANCELED. On failure *faultp says what it was about. */
+ * returns -ECANCELED. jr: see struct install_journal (writers only).
+ * On failure *faultp says what it was about. */
 int	install_payloads(struct bundle_reader *r,
 	    struct slot_writer *const *writers,
-	    const struct install_progress *prog, enum install_fault *faultp,
+	    const struct install_progress *prog,
+	    const struct install_journal *jr, enum install_fault *faultp,
 	    struct err *e);
 /* The exit code (agent/cmd.h) for rc, a failure of bundle_reader_open()
  * (f is INSTALL_FAULT_OPEN then) or of install_payloads() (f is its

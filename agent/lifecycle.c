@@ -52,6 +52,21 @@ store_changed(struct device *d, const struct bootstate *st,
 	return 1;
 }
 
+/* Drops the install journal (the install armed, or is over). */
+static int
+journal_clear(struct state *s, struct err *e)
+{
+	int r;
+
+	if ((r = state_set(&s->journal_bundle, NULL, e)) < 0 ||
+	    (r = state_set(&s->journal_target, NULL, e)) < 0 ||
+	    (r = state_set(&s->journal_storage, NULL, e)) < 0)
+		return r;
+	s->journal_chunks = s->journal_bytes = 0;
+	s->journal_total = s->journal_size = 0;
+	return 0;
+}
+
 /* The last update's record in state.json, then the save. */
 static int
 record(struct device *d, char slot, const char *version, const char *result,
@@ -89,11 +104,14 @@ lifecycle_mark_bad(struct device *d, char target,
 	t->security_version = b->security_version;
 	if ((r = state_set(&t->version, NULL, e)) < 0 ||
 	    (r = state_set(&t->status, "bad", e)) < 0 ||
-	    (r = state_set(&s->journal_bundle, b->id, e)) < 0)
+	    (r = state_set(&s->journal_bundle, b->id, e)) < 0 ||
+	    (r = state_set(&s->journal_target, tg, e)) < 0 ||
+	    (r = state_set(&s->journal_storage, b->storage, e)) < 0)
 		return r;
-	s->journal_chunks = 0;
-	if ((r = state_set(&s->journal_target, tg, e)) < 0)
-		return r;
+	s->journal_chunks = b->chunks;
+	s->journal_bytes = b->bytes;
+	s->journal_total = b->total_chunks;
+	s->journal_size = b->total_bytes;
 	/* The first change. A data directory that cannot take it (full,
 	 * read-only) fails here, before the env: nothing has changed and
 	 * the failure is state.json's, not the env's. */
@@ -135,19 +153,28 @@ lifecycle_arm(struct device *d, char target,
 	if (state_set(&t->version, b->version, w) < 0 ||
 	    state_set(&t->status, "trial", w) < 0 ||
 	    state_set(&t->installed, now, w) < 0 ||
-	    state_set(&s->journal_bundle, NULL, w) < 0 ||
-	    state_set(&s->journal_target, NULL, w) < 0)
+	    journal_clear(s, w) < 0)
 		return 0;
-	s->journal_chunks = 0;
 	(void)record(d, target, b->version, "installed", NULL, w);
 	return 0;
 }
 
 int
 lifecycle_record_failed(struct device *d, char target, const char *version,
-    const char *reason, struct err *e)
+    const char *reason, int restart, struct err *e)
 {
+	if (restart)
+		d->state->journal_chunks = d->state->journal_bytes = 0;
 	return record(d, target, version, "failed", reason, e);
+}
+
+int
+lifecycle_checkpoint(struct device *d, uint64_t chunks, uint64_t bytes,
+    struct err *e)
+{
+	d->state->journal_chunks = chunks;
+	d->state->journal_bytes = bytes;
+	return state_save(d->config->data_directory, d->state, e);
 }
 
 int
@@ -331,10 +358,8 @@ lifecycle_reconcile(struct device *d, struct err *e)
 			    s->last_version : "-");
 		if ((r = state_set(&t->version, s->last_version, e)) < 0 ||
 		    (r = state_set(&s->last_result, "installed", e)) < 0 ||
-		    (r = state_set(&s->journal_bundle, NULL, e)) < 0 ||
-		    (r = state_set(&s->journal_target, NULL, e)) < 0)
+		    (r = journal_clear(s, e)) < 0)
 			return r;
-		s->journal_chunks = 0;
 	} else if (d->loads == 0) {
 		fprintf(stderr, "upkit: the boot env says slot %c is on a "
 		    "trial boot, but %s/%s does not (lost or stale data "

@@ -28,12 +28,19 @@ struct lifecycle_bundle {
 	const char	*version;
 	uint64_t	 security_version;
 	const char	*id;		/* bundle_reader_id() */
+	/* The install journal mark bad records (state.h): the target's
+	 * storage, the chunks and bytes kept from an earlier run of this
+	 * install (0 when it starts over), and the bundle's totals. */
+	const char	*storage;
+	uint64_t	 chunks, bytes;
+	uint64_t	 total_chunks, total_bytes;
 };
 
 /*
  * Mark bad, before the first byte reaches target. 1: state.json (target
  * "bad", version cleared, its security version, last result
- * "installing", the journal naming bundle and target). 2: env, one
+ * "installing", the journal naming bundle, target, storage and the
+ * chunks kept, b's). 2: env, one
  * store: target out of BOOT_ORDER with LEFT=0, the booted slot kept
  * selectable. A cut between them: state says "installing" while the
  * env still lists target, whose content was not touched yet; status
@@ -57,9 +64,18 @@ int	lifecycle_arm(struct device *d, char target,
 	    const struct lifecycle_bundle *b, struct err *warn,
 	    struct err *e);
 /* state.json only: an update that had saved "installing" ended with
- * reason; last result "failed". The env stays as mark bad left it. */
+ * reason; last result "failed". The env stays as mark bad left it. The
+ * journal stays, so that the next run resumes, unless restart: then its
+ * checkpoint goes (chunks 0) and the next run starts over. */
 int	lifecycle_record_failed(struct device *d, char target,
-	    const char *version, const char *reason, struct err *e);
+	    const char *version, const char *reason, int restart,
+	    struct err *e);
+/* state.json only, during the install (a checkpoint): chunks [0, chunks)
+ * of the bundle, bytes uncompressed, are written and durable in the
+ * target. One atomic save: a cut leaves the last checkpoint or this
+ * one. From any one thread at a time while nothing else saves. */
+int	lifecycle_checkpoint(struct device *d, uint64_t chunks,
+	    uint64_t bytes, struct err *e);
 /*
  * Commit the booted trial slot. 1: env, one store (skipped if it holds
  * it already): slot first with full counters, UPKIT_FLOOR raised to the

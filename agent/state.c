@@ -90,6 +90,30 @@ get_object(struct load *l, const cJSON *obj, const char *objname,
 	return 0;
 }
 
+/* The install journal (state.h); every field optional. */
+static int
+decode_journal(struct load *l, const cJSON *jr, struct state *s)
+{
+	int r;
+
+	if ((r = get_string(l, jr, "journal", "bundle",
+	    &s->journal_bundle)) < 0 ||
+	    (r = get_string(l, jr, "journal", "target",
+	    &s->journal_target)) < 0 ||
+	    (r = get_string(l, jr, "journal", "storage",
+	    &s->journal_storage)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "chunks",
+	    &s->journal_chunks)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "total_chunks",
+	    &s->journal_total)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "bytes",
+	    &s->journal_bytes)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "total_bytes",
+	    &s->journal_size)) < 0)
+		return r;
+	return 0;
+}
+
 static int
 decode(struct load *l, const cJSON *root, struct state *s)
 {
@@ -138,15 +162,7 @@ decode(struct load *l, const cJSON *root, struct state *s)
 		return r;
 	if ((r = get_object(l, root, "", "journal", &jr)) < 0)
 		return r;
-	if (jr != NULL &&
-	    ((r = get_string(l, jr, "journal", "bundle",
-	    &s->journal_bundle)) < 0 ||
-	    (r = get_string(l, jr, "journal", "target",
-	    &s->journal_target)) < 0 ||
-	    (r = get_uint(l, jr, "journal", "chunks",
-	    &s->journal_chunks)) < 0))
-		return r;
-	return 0;
+	return jr != NULL ? decode_journal(l, jr, s) : 0;
 }
 
 int
@@ -276,11 +292,16 @@ encode(const struct state *s)
 			goto out;
 	}
 	if (s->journal_bundle != NULL || s->journal_target != NULL ||
-	    s->journal_chunks != 0) {
+	    s->journal_storage != NULL || s->journal_chunks != 0 ||
+	    s->journal_total != 0) {
 		if ((o = cJSON_AddObjectToObject(root, "journal")) == NULL ||
 		    add_string(o, "bundle", s->journal_bundle) < 0 ||
 		    add_string(o, "target", s->journal_target) < 0 ||
-		    json_add_uint(o, "chunks", s->journal_chunks) < 0)
+		    add_string(o, "storage", s->journal_storage) < 0 ||
+		    json_add_uint(o, "chunks", s->journal_chunks) < 0 ||
+		    json_add_uint(o, "total_chunks", s->journal_total) < 0 ||
+		    json_add_uint(o, "bytes", s->journal_bytes) < 0 ||
+		    json_add_uint(o, "total_bytes", s->journal_size) < 0)
 			goto out;
 	}
 	text = cJSON_Print(root);
@@ -305,7 +326,13 @@ state_save(const char *dir, const struct state *s, struct err *e)
 	    s->slot[0].security_version, e)) < 0 ||
 	    (r = check_uint(path, "slots.B.security_version",
 	    s->slot[1].security_version, e)) < 0 ||
-	    (r = check_uint(path, "journal.chunks", s->journal_chunks, e)) < 0)
+	    (r = check_uint(path, "journal.chunks", s->journal_chunks,
+	    e)) < 0 ||
+	    (r = check_uint(path, "journal.total_chunks", s->journal_total,
+	    e)) < 0 ||
+	    (r = check_uint(path, "journal.bytes", s->journal_bytes, e)) < 0 ||
+	    (r = check_uint(path, "journal.total_bytes", s->journal_size,
+	    e)) < 0)
 		return r;
 	if ((text = encode(s)) == NULL)
 		return err_set(e, -ENOMEM, "%s: out of memory", path);
@@ -344,6 +371,7 @@ state_free(struct state *s)
 	free(s->last_time);
 	free(s->journal_bundle);
 	free(s->journal_target);
+	free(s->journal_storage);
 	free(s);
 }
 

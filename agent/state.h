@@ -43,10 +43,18 @@ struct state {
 						   SHA-256 of header and
 						   manifest */
 	char		*journal_target;	/* "A" or "B" */
-	/* Reserved for resuming an interrupted install by chunk (issue
-	 * 9): always 0 today, as a rerun rewrites the whole slot. Kept so
-	 * state.json keeps its shape when resume arrives. */
+	/* Where the target's storage was when the journal was written
+	 * (slot_writer_storage() of each raw payload's writer): a resume
+	 * needs the same storage. */
+	char		*journal_storage;
+	/* Chunks [0, journal_chunks) of the bundle, in stream order, were
+	 * written and fsync'd (a checkpoint; 0: none); journal_bytes is
+	 * their uncompressed size. journal_total and journal_size are the
+	 * bundle's chunks and bytes, for status. */
 	uint64_t	 journal_chunks;
+	uint64_t	 journal_total;
+	uint64_t	 journal_bytes;
+	uint64_t	 journal_size;
 };
 
 /* Loads DIR/state.json; a missing file gives an empty state (returns 0).

@@ -180,6 +180,33 @@ view_init(struct view *v, struct device *d)
 		    "attempts left");
 }
 
+/* The journal of an install that has not armed (interrupted, failed,
+ * or running): how far the target is durable, where a rerun of the same
+ * bundle resumes. NULL when there is none to show. */
+static const struct state *
+journal_of(const struct view *v)
+{
+	const struct state *s = v->d->state;
+
+	if (s->journal_bundle == NULL || s->journal_total == 0 ||
+	    v->armed != 0)
+		return NULL;
+	return s;
+}
+
+static void
+print_journal(const struct view *v)
+{
+	const struct state *s;
+
+	if ((s = journal_of(v)) == NULL)
+		return;
+	printf("                 chunk %" PRIu64 " of %" PRIu64 " durable "
+	    "(%" PRIu64 " of %" PRIu64 " MiB): the same bundle resumes "
+	    "there\n", s->journal_chunks, s->journal_total,
+	    s->journal_bytes >> 20, s->journal_size >> 20);
+}
+
 static int
 width(int w, const char *s)
 {
@@ -245,6 +272,7 @@ print_text(const struct view *v)
 	    or_dash(s->last_version), or_dash(s->last_target), or_dash(v->result));
 	printf("                 reason %s, time %s\n", or_dash(v->reason),
 	    or_dash(s->last_time));
+	print_journal(v);
 }
 
 static int
@@ -266,6 +294,26 @@ add_left(cJSON *o, const char *key, const struct device *d, int i)
 	if (d->boot_unset)
 		return cJSON_AddNullToObject(o, key) != NULL ? 0 : -1;
 	return json_add_uint(o, key, (uint64_t)d->boot.left[i]);
+}
+
+/* "journal": journal_of(), or null. */
+static int
+add_journal(cJSON *root, const struct view *v)
+{
+	const struct state *s;
+	cJSON *o;
+
+	if ((s = journal_of(v)) == NULL)
+		return cJSON_AddNullToObject(root, "journal") != NULL ? 0 : -1;
+	if ((o = cJSON_AddObjectToObject(root, "journal")) == NULL ||
+	    add_string(o, "bundle", s->journal_bundle) < 0 ||
+	    add_string(o, "target", s->journal_target) < 0 ||
+	    json_add_uint(o, "chunks", s->journal_chunks) < 0 ||
+	    json_add_uint(o, "total_chunks", s->journal_total) < 0 ||
+	    json_add_uint(o, "bytes", s->journal_bytes) < 0 ||
+	    json_add_uint(o, "total_bytes", s->journal_size) < 0)
+		return -1;
+	return 0;
 }
 
 /* Builds the --json object; NULL if out of memory. */
@@ -325,6 +373,8 @@ build_json(const struct view *v)
 		    sl->bootname == d->booted) == NULL)
 			goto fail;
 	}
+	if (add_journal(root, v) < 0)
+		goto fail;
 	if (s->last_version == NULL && s->last_result == NULL) {
 		if (cJSON_AddNullToObject(root, "last_update") == NULL)
 			goto fail;

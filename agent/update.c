@@ -46,6 +46,7 @@
 #include "agent/keyfiles.h"
 #include "agent/lifecycle.h"
 #include "agent/progress.h"
+#include "agent/resume.h"
 #include "agent/state.h"
 #include "agent/stop.h"
 #include "agent/util.h"
@@ -92,6 +93,10 @@ struct update {
 	struct slot_writer	*writers[BUNDLE_PAYLOADS_MAX];
 	struct progress		 prog;
 	enum install_fault	 fault;		/* of install_payloads() */
+	/* resume (docs/update.md, "Resume") */
+	struct resume		 rs;
+	struct install_journal	 jr;		/* jr.resume: rs.chunks */
+	struct err		 ckerr;		/* a checkpoint not saved */
 	int			 exit_code;
 	/* what the install changed so far */
 	int			 state_saved;	/* state.json says installing */
@@ -290,18 +295,71 @@ static struct lifecycle_bundle
 bundle_of(const struct update *u)
 {
 	struct lifecycle_bundle b = { u->m->version, u->m->security_version,
-	    bundle_reader_id(u->reader) };
+	    bundle_reader_id(u->reader), u->rs.storage, u->rs.chunks,
+	    u->rs.bytes, u->rs.total_chunks, u->rs.total_bytes };
 
 	return b;
+}
+
+/* A checkpoint from the read-back thread (install.h): state.json only.
+ * A failed save costs only the resume point: the first is kept for a
+ * warning at the end. */
+static void
+checkpoint(void *arg, uint64_t chunks, uint64_t bytes)
+{
+	struct update *u = arg;
+	struct err e = { 0, "" };
+
+	if (lifecycle_checkpoint(u->dev, chunks, bytes, &e) < 0 &&
+	    u->ckerr.code == 0)
+		u->ckerr = e;
+}
+
+/* Install every payload, resumed where resume_plan() said. */
+static int
+write_slots(struct update *u, struct err *e)
+{
+	int r;
+
+	u->jr.resume = u->rs.chunks;
+	u->jr.every_bytes = (uint64_t)u->cfg->journal_mb << 20;
+	u->jr.every_s = (unsigned)u->cfg->journal_s;
+	u->jr.checkpoint = checkpoint;
+	u->jr.arg = u;
+	if (u->jr.resume > 0)
+		progress_step(&u->prog, "resuming slot %c at chunk %llu of "
+		    "%llu (%llu MiB already written)", u->target,
+		    (unsigned long long)u->jr.resume,
+		    (unsigned long long)u->rs.total_chunks,
+		    (unsigned long long)(u->rs.bytes >> 20));
+	else
+		progress_step(&u->prog, "writing slot %c", u->target);
+	r = install_payloads(u->reader, u->writers,
+	    &(struct install_progress){ progress_update, &u->prog }, &u->jr,
+	    &u->fault, e);
+	if (u->ckerr.code != 0)
+		fprintf(stderr, "upkit update: warning: checkpoint not "
+		    "saved: %s\n", u->ckerr.msg);
+	if (r == -ECANCELED && stop_signo != 0)
+		return interrupted(u, e);
+	if (r < 0)
+		u->exit_code = install_exit_code(u->fault, r);
+	return r;
 }
 
 static int
 mark_bad(struct update *u, struct err *e)
 {
-	struct lifecycle_bundle b = bundle_of(u);
+	struct lifecycle_bundle b;
 	enum fail_step step;
 	int r;
 
+	if ((r = resume_plan(u->state, u->m, bundle_reader_id(u->reader),
+	    u->target, u->writers, &u->rs, e)) < 0) {
+		blame(u, FAIL_SLOT);
+		return r;
+	}
+	b = bundle_of(u);
 	if ((r = lifecycle_mark_bad(u->dev, u->target, &b, &u->state_saved,
 	    &step, e)) < 0) {
 		blame(u, step);
@@ -490,7 +548,7 @@ failed(struct update *u, const struct err *e)
 	 * before, nothing changed and a data directory that failed once is
 	 * not tried again. */
 	if (u->state_saved && lifecycle_record_failed(u->dev, u->target,
-	    u->m->version, e->msg, &e2) < 0)
+	    u->m->version, e->msg, u->fault == INSTALL_FAULT_SLOT, &e2) < 0)
 		fprintf(stderr, "upkit update: warning: %s\n", e2.msg);
 	update_free(u);
 	return u->exit_code;
@@ -533,14 +591,7 @@ cmd_update(int argc, char **argv)
 				r = interrupted(&u, &e);
 				break;
 			}
-			progress_step(&u.prog, "writing slot %c", u.target);
-			r = install_payloads(u.reader, u.writers,
-			    &(struct install_progress){ progress_update,
-			    &u.prog }, &u.fault, &e);
-			if (r == -ECANCELED && stop_signo != 0)
-				r = interrupted(&u, &e);
-			else if (r < 0)
-				u.exit_code = install_exit_code(u.fault, r);
+			r = write_slots(&u, &e);
 			break;
 		case UPDATE_SWAP:
 			blame(&u, FAIL_SLOT);

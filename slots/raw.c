@@ -9,6 +9,7 @@
  */
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -198,6 +199,23 @@ raw_direct(struct slot_writer *w)
 {
 	return w->dfd != -1 && !__atomic_load_n(&w->nodirect,
 	    __ATOMIC_RELAXED);
+}
+
+int
+raw_storage(struct slot_writer *w, char *buf, size_t len)
+{
+	struct stat st;
+	int n;
+
+	if (fstat(w->fd, &st) == -1)
+		return -errno;
+	if (S_ISBLK(st.st_mode))
+		n = snprintf(buf, len, "blk:%u:%u", major(st.st_rdev),
+		    minor(st.st_rdev));
+	else
+		n = snprintf(buf, len, "file:%u:%u:%llu", major(st.st_dev),
+		    minor(st.st_dev), (unsigned long long)st.st_ino);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 void

@@ -57,6 +57,17 @@ int	slot_writer_pwrite(struct slot_writer *w, const void *buf, size_t len,
 	    uint64_t off, struct err *e);
 /* Flushes everything to stable storage (fsync). */
 int	slot_writer_finish(struct slot_writer *w, struct err *e);
+/* The same fsync while writes go on, for a checkpoint: every write that
+ * returned before the call is on stable storage when it returns 0 (the
+ * fsync also flushes the device's cache for the O_DIRECT writes). Safe
+ * from any thread, alongside slot_writer_pwrite(). */
+int	slot_writer_sync(struct slot_writer *w, struct err *e);
+/* A raw slot's storage as text, the same across runs and reboots while
+ * it is the same storage: "blk:MAJOR:MINOR" for a block device,
+ * "file:MAJOR:MINOR:INODE" for an image file, from the open fd.
+ * -ENOTSUP for a files slot (written aside anew every time), -errno if
+ * fstat fails; -ENAMETOOLONG if len is too small. No message. */
+int	slot_writer_storage(struct slot_writer *w, char *buf, size_t len);
 /* Reads len bytes at payload offset off back from the storage, bypassing
  * the page cache where the storage allows it. buf aligned to 4096. */
 int	slot_writer_read(struct slot_writer *w, void *buf, size_t len,

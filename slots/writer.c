@@ -92,9 +92,23 @@ slot_writer_read(struct slot_writer *w, void *buf, size_t len, uint64_t off,
 int
 slot_writer_finish(struct slot_writer *w, struct err *e)
 {
+	return slot_writer_sync(w, e);
+}
+
+int
+slot_writer_sync(struct slot_writer *w, struct err *e)
+{
 	if (w->type == SLOT_RAW)
 		return raw_sync(w, e);
 	return files_sync(w, e);
+}
+
+int
+slot_writer_storage(struct slot_writer *w, char *buf, size_t len)
+{
+	if (w->type != SLOT_RAW)
+		return -ENOTSUP;
+	return raw_storage(w, buf, len);
 }
 
 int

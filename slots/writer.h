@@ -59,6 +59,7 @@ int	raw_transfer(struct slot_writer *w, const void *src, void *dst,
 	    size_t len, uint64_t off, struct err *e);
 int	raw_sync(struct slot_writer *w, struct err *e);
 int	raw_direct(struct slot_writer *w);
+int	raw_storage(struct slot_writer *w, char *buf, size_t len);
 void	raw_close(struct slot_writer *w);
 
 int	files_open(struct slot_writer *w, const struct slot_file *files,

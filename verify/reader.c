@@ -278,6 +278,46 @@ bundle_reader_chunk(struct bundle_reader *r, void *buf, size_t *payload,
 }
 
 int
+bundle_reader_skip(struct bundle_reader *r, uint64_t n, struct err *e)
+{
+	const struct bundle_payload *pl;
+	uint64_t len = 0, left = n;
+	size_t payload = r->payload, index = r->index;
+	int rc;
+
+	if (!r->begun)
+		return err_set(e, -EINVAL, "%s: skip before the payloads",
+		    r->srcname);
+	/* Where the pass will stand, from the rows' csize; nothing moves
+	 * unless all n chunks are there. */
+	while (left > 0 && payload < r->m->npayloads) {
+		pl = &r->m->payloads[payload];
+		if (index == pl->nchunks) {
+			payload++;
+			index = 0;
+			continue;
+		}
+		len += pl->chunks[index++].csize;
+		left--;
+	}
+	if (left > 0)
+		return err_set(e, -EINVAL, "%s: cannot skip %llu chunks: only "
+		    "%llu left", r->srcname, (unsigned long long)n,
+		    (unsigned long long)(n - left));
+	rc = source_skip_to(r->src, source_offset(r->src) + len, r->cancelfd,
+	    e);
+	r->source_failed = rc < 0;
+	if (rc == -ECANCELED)
+		return err_set(e, -ECANCELED, "%s: stopped while skipping "
+		    "%llu chunks", r->srcname, (unsigned long long)n);
+	if (rc < 0)
+		return rc;
+	r->payload = payload;
+	r->index = index;
+	return 0;
+}
+
+int
 bundle_reader_end(struct bundle_reader *r, struct err *e)
 {
 	uint8_t extra;

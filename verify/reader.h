@@ -16,6 +16,7 @@
 #define VERIFY_READER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct err;
 struct keyring;
@@ -60,6 +61,17 @@ int	bundle_reader_begin(struct bundle_reader *r, struct err *e);
  * bundle_reader_source_failed() says so. -EINVAL past the last chunk. */
 int	bundle_reader_chunk(struct bundle_reader *r, void *buf,
 	    size_t *payload, size_t *index, struct err *e);
+/* Moves past the next n chunks without reading them, as if
+ * bundle_reader_chunk() had returned each: the source continues after
+ * them (source_skip_to(): a seek, a Range request, or a pipe's bytes
+ * read and discarded). Their bytes are not checked here: a caller that
+ * skips chunks must have them, and check them, otherwise (an install
+ * resumed reads them back from the slot). The pass stays one, in
+ * order, and bundle_reader_end() still checks the end. -EINVAL if
+ * fewer than n chunks are left or the pass has not begun; failures of
+ * the source as bundle_reader_chunk(). */
+int	bundle_reader_skip(struct bundle_reader *r, uint64_t n,
+	    struct err *e);
 /* After the last chunk: 0 if the stream ends there, -EBADMSG if it goes
  * on (bytes the signature does not cover), or as bundle_reader_chunk(). */
 int	bundle_reader_end(struct bundle_reader *r, struct err *e);

@@ -10,6 +10,12 @@
  * rename() onto that path after the first $FAILRENAME_SKIP fails with
  * EIO, as if the machine had stopped before the rename.
  *
+ * A power cut at a given save: with $KILLRENAME_PATH set, the
+ * $KILLRENAME_AT-th rename() onto that path (counting from 1) kills the
+ * process (SIGKILL), after the rename, or before it with
+ * $KILLRENAME_WHEN=before: the new file was written aside and fsync'd,
+ * the rename never happened (a power cut during the save).
+ *
  * A power cut at the first write: with $BADWRITE_KILL=1, the first
  * pwrite(), write() or fallocate() that would change $BADWRITE_PATH
  * kills the process (SIGKILL) before the byte lands, so a test sees what
@@ -103,6 +109,25 @@ pwrite64(int fd, const void *buf, size_t len, off_t off)
 
 typedef int (*rename_fn)(const char *, const char *);
 
+/* $KILLRENAME_*: called before (before 1) and after a rename onto to. */
+static void
+kill_rename(const char *to, int before)
+{
+	static int count;
+	const char *want = getenv("KILLRENAME_PATH");
+	const char *at = getenv("KILLRENAME_AT");
+	const char *when = getenv("KILLRENAME_WHEN");
+	int kill_before = when != NULL && strcmp(when, "before") == 0;
+
+	if (want == NULL || at == NULL || strcmp(to, want) != 0)
+		return;
+	if (before)
+		__atomic_add_fetch(&count, 1, __ATOMIC_SEQ_CST);
+	if (before == kill_before &&
+	    __atomic_load_n(&count, __ATOMIC_SEQ_CST) == atoi(at))
+		raise(SIGKILL);
+}
+
 int
 rename(const char *from, const char *to)
 {
@@ -111,6 +136,8 @@ rename(const char *from, const char *to)
 	const char *want = getenv("FAILRENAME_PATH");
 	const char *skip = getenv("FAILRENAME_SKIP");
 
+	int r;
+
 	if (real == NULL)
 		real = (rename_fn)dlsym(RTLD_NEXT, "rename");
 	if (want != NULL && strcmp(to, want) == 0 &&
@@ -118,7 +145,10 @@ rename(const char *from, const char *to)
 		errno = EIO;
 		return -1;
 	}
-	return real(from, to);
+	kill_rename(to, 1);
+	r = real(from, to);
+	kill_rename(to, 0);
+	return r;
 }
 
 typedef ssize_t (*write_fn)(int, const void *, size_t);

@@ -58,6 +58,12 @@ static const struct bad bad[] = {
 	    ":4: [system] allow-special-modes: \"true\" is not yes or no" },
 	{ SYS "allow-special-modes =\n", -EINVAL,
 	    ":4: [system] allow-special-modes: \"\" is not yes or no" },
+	{ SYS "journal-interval-mb = 0\n", -EINVAL,
+	    ":4: [system] journal-interval-mb: \"0\" is not a number of MiB "
+	    "from 1 to 1048576" },
+	{ SYS "journal-interval-s = 86401\n", -EINVAL,
+	    ":4: [system] journal-interval-s: \"86401\" is not a number of "
+	    "seconds" },
 	{ BASE "[health]\ntimeout = 0\n", -EINVAL,
 	    ":9: [health] timeout: \"0\" is not a number of seconds from 1 "
 	    "to 86400" },
@@ -214,6 +220,8 @@ test_good(const char *path)
 	    "data-directory = /data/upkit\n"
 	    "boot-attempts = 5\n"
 	    "cmdline = /tmp/cmdline\n"
+	    "journal-interval-mb = 1048576\n"
+	    "journal-interval-s = 1\n"
 	    "\n"
 	    "[keyring]\n"
 	    "path = /etc/upkit/keyring.pem\n"
@@ -252,6 +260,7 @@ test_good(const char *path)
 	CHECK(strcmp(c->bootloader, "uboot") == 0);
 	CHECK(strcmp(c->data_directory, "/data/upkit") == 0);
 	CHECK(c->boot_attempts == 5);
+	CHECK(c->journal_mb == 1048576 && c->journal_s == 1);
 	CHECK(strcmp(c->cmdline, "/tmp/cmdline") == 0);
 	CHECK(strcmp(c->keyring_path, "/etc/upkit/keyring.pem") == 0);
 	CHECK(strcmp(c->keyring_crl, "/etc/upkit/crl.pem") == 0);
@@ -284,6 +293,7 @@ test_good(const char *path)
 	CHECK_OK(config_load(path, &c, &e), &e);
 	CHECK(strcmp(c->data_directory, "/var/lib/upkit") == 0);
 	CHECK(c->boot_attempts == 3);
+	CHECK(c->journal_mb == 64 && c->journal_s == 10);
 	CHECK(strcmp(c->cmdline, "/proc/cmdline") == 0);
 	CHECK(c->keyring_crl == NULL);
 	CHECK(c->grub_env == NULL);

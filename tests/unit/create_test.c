@@ -234,7 +234,7 @@ verify_bundle(const char *path, struct keyring *k, struct err *e)
 
 	CHECK_OK(source_open(path, NULL, &src, e), e);
 	if ((r = bundle_reader_open(src, k, &in, e)) == 0)
-		r = install_payloads(in, writers, NULL, &f, e);
+		r = install_payloads(in, writers, NULL, NULL, &f, e);
 	bundle_reader_free(in);
 	source_close(src);
 	return r;

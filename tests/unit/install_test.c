@@ -90,7 +90,7 @@ install(const struct keyring *k, int nwriters, off_t *posp, struct err *e)
 		CHECK_OK(slot_writer_open(&slots[pl->kind == PAYLOAD_FILES],
 		    pl->size, files, pl->nfiles, &w[i], e), e);
 	}
-	r = install_payloads(in, w, NULL, &f, e);
+	r = install_payloads(in, w, NULL, NULL, &f, e);
 	if (r == 0)
 		for (i = 0; i < m->npayloads; i++)
 			CHECK_OK(slot_writer_commit(w[i], e), e);

@@ -38,7 +38,11 @@ fill(struct state *s, const char *version)
 	CHECK_OK(state_set(&s->last_time, "2026-02-03T04:05:06Z", &e), &e);
 	CHECK_OK(state_set(&s->journal_bundle, "ab12", &e), &e);
 	CHECK_OK(state_set(&s->journal_target, "B", &e), &e);
+	CHECK_OK(state_set(&s->journal_storage, "rootfs=blk:7:3", &e), &e);
 	s->journal_chunks = 42;
+	s->journal_total = 512;
+	s->journal_bytes = 44040192;
+	s->journal_size = 536870912;
 }
 
 static int
@@ -70,6 +74,10 @@ same(const struct state *a, const struct state *b)
 	CHECK(streq(a->journal_bundle, b->journal_bundle));
 	CHECK(streq(a->journal_target, b->journal_target));
 	CHECK(a->journal_chunks == b->journal_chunks);
+	CHECK(streq(a->journal_storage, b->journal_storage));
+	CHECK(a->journal_total == b->journal_total);
+	CHECK(a->journal_bytes == b->journal_bytes);
+	CHECK(a->journal_size == b->journal_size);
 }
 
 static void
@@ -129,7 +137,9 @@ test_roundtrip(void)
 	/* Clearing fields drops the journal and last update objects. */
 	CHECK_OK(state_set(&t->journal_bundle, NULL, &e), &e);
 	CHECK_OK(state_set(&t->journal_target, NULL, &e), &e);
-	t->journal_chunks = 0;
+	CHECK_OK(state_set(&t->journal_storage, NULL, &e), &e);
+	t->journal_chunks = t->journal_total = 0;
+	t->journal_bytes = t->journal_size = 0;
 	CHECK_OK(state_set(&t->slot[0].version, NULL, &e), &e);
 	CHECK_OK(state_save(datadir, t, &e), &e);
 	CHECK_OK(state_load(datadir, &u, &e), &e);
@@ -235,6 +245,9 @@ static const struct {
 	{ "{\"journal\": {\"chunks\": \"3\"}}",
 	    "journal.chunks: not a number" },
 	{ "{\"journal\": {\"bundle\": {}}}", "journal.bundle: not a string" },
+	{ "{\"journal\": {\"storage\": 1}}", "journal.storage: not a string" },
+	{ "{\"journal\": {\"total_bytes\": -1}}",
+	    "journal.total_bytes: not an integer" },
 };
 
 static void
