@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/cmd.h"
+#include "agent/exitcode.h"
 #include "agent/install.h"
 #include "agent/keyfiles.h"
 #include "common/err.h"
@@ -181,19 +182,19 @@ cmd_bundle_info(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	file = argv[optind];
-	if (source_open(file, NULL, &src, &e) < 0) {
+	if ((rc = source_open(file, NULL, &src, &e)) < 0) {
 		fprintf(stderr, "upkit: %s\n", e.msg);
-		return EXIT_INPUT;
+		return exitcode_for(FAIL_SOURCE, rc);
 	}
 	if ((rc = bundle_reader_open(src, NULL, &r, &e)) < 0) {
 		fprintf(stderr, "upkit: bundle info: %s\n", e.msg);
 		rc = install_exit_code(INSTALL_FAULT_OPEN, rc);
 		goto out;
 	}
-	if (json)
-		rc = print_json(file, r, bundle_reader_signer(r)) < 0 ?
-		    EXIT_FAIL : EXIT_OK;
-	else {
+	if (json) {
+		rc = print_json(file, r, bundle_reader_signer(r));
+		rc = rc < 0 ? exitcode_for(FAIL_OTHER, rc) : EXIT_OK;
+	} else {
 		print_text(file, r, bundle_reader_signer(r));
 		rc = EXIT_OK;
 	}
@@ -215,10 +216,9 @@ verify_all(const char *file, struct bundle_reader *r, struct err *e)
 	uint64_t bytes = 0;
 	int rc;
 
-	if ((writers = calloc(m->npayloads + 1, sizeof(*writers))) == NULL) {
-		err_set(e, -ENOMEM, "%s: out of memory", file);
-		return EXIT_FAIL;
-	}
+	if ((writers = calloc(m->npayloads + 1, sizeof(*writers))) == NULL)
+		return exitcode_for(FAIL_OTHER, err_set(e, -ENOMEM,
+		    "%s: out of memory", file));
 	rc = install_payloads(r, writers, NULL, NULL, &f, e);
 	free(writers);
 	if (rc < 0)
@@ -276,13 +276,13 @@ cmd_bundle_verify(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	file = argv[optind];
-	if (keyfiles_load(keyring, crl, &k, &e) < 0) {
+	if ((rc = keyfiles_load(keyring, crl, &k, &e)) < 0) {
 		fprintf(stderr, "upkit: bundle verify: %s\n", e.msg);
-		return EXIT_CONFIG;
+		return exitcode_for(FAIL_CONFIG, rc);
 	}
-	if (source_open(file, NULL, &src, &e) < 0) {
+	if ((rc = source_open(file, NULL, &src, &e)) < 0) {
 		fprintf(stderr, "upkit: %s\n", e.msg);
-		rc = EXIT_INPUT;
+		rc = exitcode_for(FAIL_SOURCE, rc);
 		goto out;
 	}
 	if ((rc = bundle_reader_open(src, k, &r, &e)) < 0)
