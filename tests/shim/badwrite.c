@@ -41,6 +41,36 @@
 #include <unistd.h>
 
 typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+typedef int (*rename_fn)(const char *, const char *);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef int (*fallocate_fn)(int, int, off_t, off_t);
+typedef int (*sync_fn)(int);
+
+/*
+ * The next definitions of the calls wrapped here, looked up once by
+ * resolve() when the shim is loaded, before upkit starts a thread: the
+ * writer threads only read them (ThreadSanitizer saw two threads race
+ * to fill a lazily looked-up pointer).
+ */
+static pwrite_fn real_pwrite, real_pwrite64;
+static rename_fn real_rename;
+static write_fn real_write;
+static fallocate_fn real_fallocate, real_fallocate64;
+static sync_fn real_fsync, real_fdatasync, real_syncfs;
+
+__attribute__((constructor)) static void
+resolve(void)
+{
+	real_pwrite = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite");
+	real_pwrite64 = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite64");
+	real_rename = (rename_fn)dlsym(RTLD_NEXT, "rename");
+	real_write = (write_fn)dlsym(RTLD_NEXT, "write");
+	real_fallocate = (fallocate_fn)dlsym(RTLD_NEXT, "fallocate");
+	real_fallocate64 = (fallocate_fn)dlsym(RTLD_NEXT, "fallocate64");
+	real_fsync = (sync_fn)dlsym(RTLD_NEXT, "fsync");
+	real_fdatasync = (sync_fn)dlsym(RTLD_NEXT, "fdatasync");
+	real_syncfs = (sync_fn)dlsym(RTLD_NEXT, "syncfs");
+}
 
 static int
 is_target(int fd)
@@ -90,24 +120,18 @@ bad_pwrite(pwrite_fn real, int fd, const void *buf, size_t len, off_t off)
 ssize_t
 pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	static pwrite_fn real;
-
-	if (real == NULL)
-		real = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite");
-	return bad_pwrite(real, fd, buf, len, off);
+	if (real_pwrite == NULL)	/* before resolve() ran */
+		resolve();
+	return bad_pwrite(real_pwrite, fd, buf, len, off);
 }
 
 ssize_t
 pwrite64(int fd, const void *buf, size_t len, off_t off)
 {
-	static pwrite_fn real;
-
-	if (real == NULL)
-		real = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite64");
-	return bad_pwrite(real, fd, buf, len, off);
+	if (real_pwrite64 == NULL)	/* before resolve() ran */
+		resolve();
+	return bad_pwrite(real_pwrite64, fd, buf, len, off);
 }
-
-typedef int (*rename_fn)(const char *, const char *);
 
 /* $KILLRENAME_*: called before (before 1) and after a rename onto to. */
 static void
@@ -131,62 +155,51 @@ kill_rename(const char *to, int before)
 int
 rename(const char *from, const char *to)
 {
-	static rename_fn real;
 	static int seen;
 	const char *want = getenv("FAILRENAME_PATH");
 	const char *skip = getenv("FAILRENAME_SKIP");
-
 	int r;
 
-	if (real == NULL)
-		real = (rename_fn)dlsym(RTLD_NEXT, "rename");
+	if (real_rename == NULL)	/* before resolve() ran */
+		resolve();
 	if (want != NULL && strcmp(to, want) == 0 &&
-	    seen++ >= (skip != NULL ? atoi(skip) : 0)) {
+	    __atomic_fetch_add(&seen, 1, __ATOMIC_SEQ_CST) >=
+	    (skip != NULL ? atoi(skip) : 0)) {
 		errno = EIO;
 		return -1;
 	}
 	kill_rename(to, 1);
-	r = real(from, to);
+	r = real_rename(from, to);
 	kill_rename(to, 0);
 	return r;
 }
 
-typedef ssize_t (*write_fn)(int, const void *, size_t);
-
 ssize_t
 write(int fd, const void *buf, size_t len)
 {
-	static write_fn real;
-
-	if (real == NULL)
-		real = (write_fn)dlsym(RTLD_NEXT, "write");
+	if (real_write == NULL)	/* before resolve() ran */
+		resolve();
 	if (len > 0)
 		maybe_kill(fd);
-	return real(fd, buf, len);
+	return real_write(fd, buf, len);
 }
-
-typedef int (*fallocate_fn)(int, int, off_t, off_t);
 
 int
 fallocate(int fd, int mode, off_t off, off_t len)
 {
-	static fallocate_fn real;
-
-	if (real == NULL)
-		real = (fallocate_fn)dlsym(RTLD_NEXT, "fallocate");
+	if (real_fallocate == NULL)	/* before resolve() ran */
+		resolve();
 	maybe_kill(fd);
-	return real(fd, mode, off, len);
+	return real_fallocate(fd, mode, off, len);
 }
 
 int
 fallocate64(int fd, int mode, off_t off, off_t len)
 {
-	static fallocate_fn real;
-
-	if (real == NULL)
-		real = (fallocate_fn)dlsym(RTLD_NEXT, "fallocate64");
+	if (real_fallocate64 == NULL)	/* before resolve() ran */
+		resolve();
 	maybe_kill(fd);
-	return real(fd, mode, off, len);
+	return real_fallocate64(fd, mode, off, len);
 }
 
 /* Whether fd is $FAILSYNC_PATH itself, or open under it. */
@@ -217,8 +230,6 @@ sync_fails(int fd)
 	return r;
 }
 
-typedef int (*sync_fn)(int);
-
 /* Whether $FAILSYNC_CALLS (unset: all) names the call. */
 static int
 call_fails(const char *name)
@@ -239,8 +250,6 @@ call_fails(const char *name)
 static int
 bad_sync(const char *name, sync_fn *real, int fd)
 {
-	if (*real == NULL)
-		*real = (sync_fn)dlsym(RTLD_NEXT, name);
 	if (call_fails(name) && sync_fails(fd)) {
 		errno = EIO;
 		return -1;
@@ -251,23 +260,23 @@ bad_sync(const char *name, sync_fn *real, int fd)
 int
 fsync(int fd)
 {
-	static sync_fn real;
-
-	return bad_sync("fsync", &real, fd);
+	if (real_fsync == NULL)	/* before resolve() ran */
+		resolve();
+	return bad_sync("fsync", &real_fsync, fd);
 }
 
 int
 fdatasync(int fd)
 {
-	static sync_fn real;
-
-	return bad_sync("fdatasync", &real, fd);
+	if (real_fdatasync == NULL)	/* before resolve() ran */
+		resolve();
+	return bad_sync("fdatasync", &real_fdatasync, fd);
 }
 
 int
 syncfs(int fd)
 {
-	static sync_fn real;
-
-	return bad_sync("syncfs", &real, fd);
+	if (real_syncfs == NULL)	/* before resolve() ran */
+		resolve();
+	return bad_sync("syncfs", &real_syncfs, fd);
 }

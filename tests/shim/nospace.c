@@ -22,6 +22,29 @@
 static unsigned char full[FDS];		/* fd opened after the skip */
 static int seen;
 
+typedef int (*open_fn)(const char *, int, ...);
+typedef int (*openat_fn)(int, const char *, int, ...);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef int (*close_fn)(int);
+
+/* The next definitions, looked up when the shim is loaded, before upkit
+ * starts a thread, so that threads only read them. */
+static open_fn real_open, real_open64;
+static openat_fn real_openat, real_openat64;
+static write_fn real_write;
+static close_fn real_close;
+
+__attribute__((constructor)) static void
+resolve(void)
+{
+	real_open = (open_fn)dlsym(RTLD_NEXT, "open");
+	real_open64 = (open_fn)dlsym(RTLD_NEXT, "open64");
+	real_openat = (openat_fn)dlsym(RTLD_NEXT, "openat");
+	real_openat64 = (openat_fn)dlsym(RTLD_NEXT, "openat64");
+	real_write = (write_fn)dlsym(RTLD_NEXT, "write");
+	real_close = (close_fn)dlsym(RTLD_NEXT, "close");
+}
+
 /* Marks fd if path is the one that fills; returns fd. */
 static int
 opened(const char *path, int fd)
@@ -33,7 +56,8 @@ opened(const char *path, int fd)
 		return fd;
 	full[fd] = 0;
 	if (want != NULL && strcmp(path, want) == 0 &&
-	    seen++ >= (skip != NULL ? atoi(skip) : 0))
+	    __atomic_fetch_add(&seen, 1, __ATOMIC_SEQ_CST) >=
+	    (skip != NULL ? atoi(skip) : 0))
 		full[fd] = 1;
 	return fd;
 }
@@ -49,34 +73,30 @@ mode_arg(int flags, va_list ap)
 int									\
 name(const char *path, int flags, ...)					\
 {									\
-	static int (*real)(const char *, int, ...);			\
 	va_list ap;							\
 	mode_t mode;							\
 									\
-	if (real == NULL)						\
-		real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT,\
-		    #name);						\
+	if (real_##name == NULL)	/* before resolve() ran */	\
+		resolve();						\
 	va_start(ap, flags);						\
 	mode = mode_arg(flags, ap);					\
 	va_end(ap);							\
-	return opened(path, real(path, flags, mode));			\
+	return opened(path, real_##name(path, flags, mode));		\
 }
 
 #define WRAP_OPENAT(name)						\
 int									\
 name(int dirfd, const char *path, int flags, ...)			\
 {									\
-	static int (*real)(int, const char *, int, ...);		\
 	va_list ap;							\
 	mode_t mode;							\
 									\
-	if (real == NULL)						\
-		real = (int (*)(int, const char *, int, ...))dlsym(	\
-		    RTLD_NEXT, #name);					\
+	if (real_##name == NULL)	/* before resolve() ran */	\
+		resolve();						\
 	va_start(ap, flags);						\
 	mode = mode_arg(flags, ap);					\
 	va_end(ap);							\
-	return opened(path, real(dirfd, path, flags, mode));		\
+	return opened(path, real_##name(dirfd, path, flags, mode));	\
 }
 
 WRAP_OPEN(open)
@@ -87,26 +107,21 @@ WRAP_OPENAT(openat64)
 ssize_t
 write(int fd, const void *buf, size_t len)
 {
-	static ssize_t (*real)(int, const void *, size_t);
-
-	if (real == NULL)
-		real = (ssize_t (*)(int, const void *, size_t))dlsym(
-		    RTLD_NEXT, "write");
+	if (real_write == NULL)		/* before resolve() ran */
+		resolve();
 	if (fd >= 0 && fd < FDS && full[fd] && len > 0) {
 		errno = ENOSPC;
 		return -1;
 	}
-	return real(fd, buf, len);
+	return real_write(fd, buf, len);
 }
 
 int
 close(int fd)
 {
-	static int (*real)(int);
-
-	if (real == NULL)
-		real = (int (*)(int))dlsym(RTLD_NEXT, "close");
+	if (real_close == NULL)		/* before resolve() ran */
+		resolve();
 	if (fd >= 0 && fd < FDS)
 		full[fd] = 0;
-	return real(fd);
+	return real_close(fd);
 }
