@@ -82,6 +82,9 @@ owned_paths(const struct config *c, struct storage *st)
 	own(st, "[keyring] path", c->keyring_path, NULL, 0);
 	own(st, "[keyring] crl", c->keyring_crl, NULL, 0);
 	own(st, "[health] directory", c->health_directory, NULL, 0);
+	own(st, "[server] ca", c->server_ca, NULL, 0);
+	own(st, "[server] cert", c->server_cert, NULL, 0);
+	own(st, "[server] key", c->server_key, NULL, 0);
 	if (strcmp(c->bootloader, "uboot") == 0 && c->uboot_config != NULL) {
 		own(st, "[uboot] config", c->uboot_config, NULL, 1);
 		/* Each env copy, read as libubootenv does. An unreadable

@@ -101,6 +101,12 @@ mkdir "$DEV/k"
 cp "$WS/keys/root.pem" "$DEV/k/root.pem"
 with keyring "$(filesb "$DEV/k")" "s|^path = .*|path = $DEV/k/root.pem|"
 refuse keyring 3 "holds \[keyring\] path \($DEV/k/root.pem\)"
+# The device's TLS identity for downloads: swapping the folder away
+# would lose it.
+mkdir "$DEV/t"
+echo key >"$DEV/t/device.key"
+with tlskey "$(filesb "$DEV/t")" "s|^\[keyring\]$|[server]\nkey = $DEV/t/device.key\n\n[keyring]|"
+refuse tlskey 3 "holds \[server\] key \($DEV/t/device.key\)"
 mkdir "$DEV/c"
 with conf "$(filesb "$DEV/c")"
 mv "$CFG.conf" "$DEV/c/upkit.conf"
