@@ -38,7 +38,7 @@ timed()
 http_bench()
 {
 	need nginx curl openssl
-	h_s=- h_dd=- h_kb=- hs_kb=- r_s=- r_curl=- c_s=- c_sent=-
+	h_s=- h_dd=- h_kb=- hs_kb=- cs_kb=- r_s=- r_curl=- c_s=- c_sent=-
 	mkdir "$WS/www"
 	ln "$1" "$WS/www/b.upk" 2>/dev/null || cp "$1" "$WS/www/b.upk"
 	ln "$2" "$WS/www/b.zst" 2>/dev/null || cp "$2" "$WS/www/b.zst"
@@ -61,9 +61,16 @@ http_bench()
 		    "https://127.0.0.1:$NGINX_HTTPS/b.upk" --no-reboot \
 		    >"$WS/update.log" 2>&1 ||
 		    { cat "$WS/update.log"; return 1; }
+		# The same libcurl and OpenSSL with nothing of upkit's: what
+		# the TLS stack alone costs in RSS, its library pages included.
+		echo "== round $_r: curl -o /dev/null https://..."
+		timed "$WS/t.curls.$_r" curl -sf --cacert "$TLS_DIR/ca.pem" \
+		    -o /dev/null "https://127.0.0.1:$NGINX_HTTPS/b.upk" ||
+		    return 1
 	done
 	h_s=$(median3 t.http 1) h_kb=$(median3 t.http 2)
 	h_dd=$(median3 t.hdd 1) hs_kb=$(median3 t.https 2)
+	cs_kb=$(median3 t.curls 2)
 
 	echo "== 20 cuts at seeded offsets"
 	: >"$NGINX_LOG"
@@ -80,20 +87,39 @@ http_bench()
 	# read into the cache first, and neither run drops it, or nginx's
 	# reads would compete with upkit's slot writes on this one disk,
 	# which a device fetching from a remote server never sees.
-	echo "== nginx limit_rate 32m: upkit update, then curl -o /dev/null"
-	nginx_start "$WS/www" 32m
+	#
+	# nginx's limit_rate lets a response have rate x (whole seconds
+	# since the second it started in, + 1) bytes, on a clock that
+	# ticks in whole seconds. So the same download takes up to a
+	# second more or less depending on where in a second it starts
+	# (2.64 s to 2.93 s for the same curl of this bundle at 32 MiB/s).
+	# Both runs start just after a second begins, so that each gets the
+	# same allowance. 8 MiB/s is a slow link's rate: the bundle takes
+	# about 15 s.
+	echo "== nginx limit_rate 8m: upkit update, then curl -o /dev/null"
+	nginx_start "$WS/www" 8m
 	_h=http://127.0.0.1:$NGINX_HTTP
 	cat "$WS/www/b.upk" >/dev/null
 	WARM=1
+	at_second_start
 	timed "$WS/t.rate" "$UPKIT" update -c "$CFG" --from \
 	    "$_h/b.upk" --no-reboot >"$WS/update.log" 2>&1 ||
 	    { cat "$WS/update.log"; return 1; }
+	at_second_start
 	timed "$WS/t.ratecurl" curl -sf -o /dev/null "$_h/b.upk" ||
 	    { WARM=0; return 1; }
 	WARM=0
 	r_s=$(cut -d' ' -f1 "$WS/t.rate")
 	r_curl=$(cut -d' ' -f1 "$WS/t.ratecurl")
 	nginx_stop
+}
+
+# at_second_start: returns just after the wall clock's next whole second
+# (see the rate-limited runs). A measurement's phase, not a test's
+# synchronisation: nothing waits on another process here.
+at_second_start()
+{
+	sleep "$(date +%N | awk '{ printf "%.3f", (1e9 - $1) / 1e9 }')"
 }
 
 # median3 NAME FIELD: the median of three timed runs NAME.1..3.
@@ -223,7 +249,7 @@ bench()
 	# Over the network: nginx on 127.0.0.1 serves the bundle and the
 	# .zst; upkit streams the bundle into the slot, the floor is curl
 	# piped into zstd and dd. Then HTTPS (peak RSS: libcurl and OpenSSL
-	# are in upkit's address space), a link limited to 32 MB/s against
+	# are in upkit's address space), a link limited to 8 MiB/s against
 	# a plain curl download at that rate, and 20 cuts.
 	http_bench "$bundle" "$zst" || echo "== HTTP part incomplete"
 	WARM=0
@@ -316,8 +342,14 @@ bench()
 	hr=$(awk -v a="$h_s" -v b="$h_dd" \
 	    'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	hr_ok=$(awk -v r="$hr" 'BEGIN { print (r > 0 && r <= 1.1 ? "PASS" : "MISS") }')
-	hs_ok=$( [ "$hs_kb" != - ] && [ "$hs_kb" -le 10240 ] && echo PASS ||
-	    echo MISS)
+	# Over HTTPS upkit holds libcurl's and OpenSSL's pages and its own
+	# pipeline at once: what it adds to curl's own peak is held to its
+	# file install's peak (docs/download.md, "Memory").
+	hs_add=- hs_ok=MISS
+	if [ "$hs_kb" != - ] && [ "$cs_kb" != - ]; then
+		hs_add=$((hs_kb - cs_kb))
+		[ "$hs_add" -gt "$up_kb" ] || hs_ok=PASS
+	fi
 	rr=$(awk -v a="$r_s" -v b="$r_curl" \
 	    'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	rr_ok=$(awk -v r="$rr" 'BEGIN { print (r > 0 && r <= 1.05 ? "PASS" : "MISS") }')
@@ -330,11 +362,15 @@ bench()
 	printf '%-36s %9s KiB %12s %8s\n' "upkit peak RSS, http://" "$h_kb" \
 	    "" ""
 	printf '%-36s %9s KiB %12s %8s\n' "upkit peak RSS, https://" "$hs_kb" \
-	    "<= 10240 KiB" "$hs_ok"
-	printf '%-36s %11ss %12s %8s\n' "upkit at 32 MB/s, wall" "$r_s" "" ""
-	printf '%-36s %11ss %12s %8s\n' "curl -o /dev/null at 32 MB/s" \
+	    "" ""
+	printf '%-36s %9s KiB %12s %8s\n' "curl -o /dev/null https:// peak RSS" \
+	    "$cs_kb" "" ""
+	printf '%-36s %9s KiB %8s KiB %8s\n' "upkit https:// above curl's" \
+	    "$hs_add" "<= $up_kb" "$hs_ok"
+	printf '%-36s %11ss %12s %8s\n' "upkit at 8 MiB/s, wall" "$r_s" "" ""
+	printf '%-36s %11ss %12s %8s\n' "curl -o /dev/null at 8 MiB/s" \
 	    "$r_curl" "" ""
-	printf '%-36s %11sx %12s %8s\n' "upkit / curl at 32 MB/s" "$rr" \
+	printf '%-36s %11sx %12s %8s\n' "upkit / curl at 8 MiB/s" "$rr" \
 	    "<= 1.05x" "$rr_ok"
 	printf '%-36s %11ss %12s %8s\n' "upkit with 20 cuts, wall" "$c_s" "" ""
 	printf '%-36s %9s B %12s %8s\n' "bytes sent beyond the bundle" \
