@@ -33,7 +33,8 @@ COMMON_SRC = common/err.c common/io.c common/json.c
 VERIFY_SRC = verify/bundle.c verify/manifest.c verify/manifest_rows.c \
 	     verify/manifest_encode.c verify/sigblock.c \
 	     verify/trust.c verify/policy.c verify/chunk.c \
-	     verify/digest.c verify/sha256.c verify/frame.c verify/reader.c
+	     verify/digest.c verify/sha256.c verify/frame.c verify/reader.c \
+	     verify/rollout.c
 SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/blockdev.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
