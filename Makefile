@@ -34,7 +34,7 @@ VERIFY_SRC = verify/bundle.c verify/manifest.c verify/manifest_rows.c \
 	     verify/manifest_encode.c verify/sigblock.c \
 	     verify/trust.c verify/policy.c verify/chunk.c \
 	     verify/digest.c verify/sha256.c verify/frame.c verify/reader.c \
-	     verify/rollout.c
+	     verify/rollout.c verify/channel.c verify/channel_body.c
 SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/blockdev.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
