@@ -75,11 +75,8 @@ bad_body(const char *body, const char *what)
 	",\"rollout\":" p)
 
 static void
-malformed_fields(void)
+malformed_top(void)
 {
-	struct channel *c;
-	struct err e;
-
 	bad_body("{", "not valid JSON");
 	bad_body("{} x", "not valid JSON (at byte 3)");
 	bad_body("[]", "not a JSON object");
@@ -106,6 +103,14 @@ malformed_fields(void)
 	    "\"2027-01-31T00:00:00Z\"}", "releases: missing");
 	bad_body(TOP "[]}", "releases: not an object");
 	bad_body(TOP "{\"b\":1}}", "releases[\"b\"]: not an object");
+}
+
+static void
+malformed_releases(void)
+{
+	struct channel *c;
+	struct err e;
+
 	bad_body(RELF(""), "releases[\"b\"]: version: missing");
 	bad_body(RELF("\"version\":\"1 0\""), "version: not 1..64");
 	bad_body(RELF("\"version\":\"1\""), "releases[\"b\"]: url: missing");
@@ -323,7 +328,8 @@ main(void)
 	    &e);
 	CHECK_OK(keyring_load(rp, strlen(rp), NULL, 0, &k, &e), &e);
 	CHECK_OK(keyring_load(orp, strlen(orp), NULL, 0, &other, &e), &e);
-	malformed_fields();
+	malformed_top();
+	malformed_releases();
 	good_file(k);
 	framing(k, other);
 	times();
