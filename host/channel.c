@@ -203,13 +203,27 @@ option(int c, const char *arg, struct args *a, struct err *e)
 	char *end;
 
 	switch (c) {
-	case O_KEY: a->sg.key = arg; break;
-	case O_CERT: a->sg.cert = arg; break;
-	case O_CHAIN: a->sg.chain = arg; break;
-	case O_KEYRING: a->keyring = arg; break;
-	case O_CRL: a->crl = arg; break;
-	case O_NAME: a->c.name = (char *)arg; break;
-	case 'o': a->out = arg; break;
+	case O_KEY:
+		a->sg.key = arg;
+		break;
+	case O_CERT:
+		a->sg.cert = arg;
+		break;
+	case O_CHAIN:
+		a->sg.chain = arg;
+		break;
+	case O_KEYRING:
+		a->keyring = arg;
+		break;
+	case O_CRL:
+		a->crl = arg;
+		break;
+	case O_NAME:
+		a->c.name = (char *)arg;
+		break;
+	case 'o':
+		a->out = arg;
+		break;
 	case O_VERSION:
 		errno = 0;
 		a->c.version = strtoull(arg, &end, 10);
@@ -401,10 +415,25 @@ summary(const struct args *a)
 	for (i = 0; i < a->c.nreleases; i++) {
 		rel = &a->c.releases[i];
 		channel_rollout_format(rel->rollout, pct);
-		printf("  %s: version %s, rollout %s%%, %s (%llu bytes)\n",
+		printf("  %s: version %s, rollout %s%%, %s (%llu bytes)",
 		    rel->compatible, rel->version, pct, rel->url,
 		    (unsigned long long)rel->size);
+		if (rel->has_window)
+			printf(", window %02u:%02u-%02u:%02u UTC",
+			    rel->win_start / 60, rel->win_start % 60,
+			    rel->win_end / 60, rel->win_end % 60);
+		putchar('\n');
 	}
+}
+
+/* Whether a and b name one existing file. */
+static int
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 /* Verifies every bundle, then signs and writes the channel. */
@@ -424,6 +453,13 @@ build(struct args *a)
 	if ((r = keyfiles_load(a->keyring, a->crl, &k, &e)) < 0)
 		goto out;
 	for (i = 0; i < a->c.nreleases; i++) {
+		/* --out over a bundle would replace the bundle. */
+		if (same_file(a->out, a->ra[i].path)) {
+			step = FAIL_ARGS;
+			r = err_set(&e, -EINVAL, "--out %s: is the bundle of "
+			    "--release %s", a->out, a->ra[i].arg);
+			goto out;
+		}
 		for (j = 0; j < i; j++)
 			if (strcmp(a->ra[i].compat, a->ra[j].compat) == 0) {
 				step = FAIL_ARGS;

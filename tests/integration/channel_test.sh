@@ -84,6 +84,8 @@ info_has info "  size      $(filesize "$WS/b.upk")"
 info_has info "  bundle id $BID"
 info_has info "  rollout   100%"
 grep -q "signer: *CN=upkit test" "$WS/info.out" || die "info: no signer"
+grep -q "board-a: version 1.2.0, rollout 25.5%, a.upk .*, window 22:00-04:00 UTC" \
+    "$WS/create.out" || die "create: no summary of board-a"
 
 run verify channel verify "$CH" --keyring "$WS/keys/root.pem"
 expect_rc verify 0
@@ -218,4 +220,12 @@ run url channel create $SIGN --name stable --version 8 --expires-in 1d \
 expect_rc url 2
 expect_msg url "url: scheme is not http or https"
 [ ! -e "$WS/bad.upc" ] || die "channel create wrote $WS/bad.upc"
+# --out naming a bundle of a --release: refused, the bundle kept.
+cp "$WS/a.upk" "$WS/keep.upk"
+# shellcheck disable=SC2086
+run over channel create $SIGN --name stable --version 8 --expires-in 1d \
+    --release "board-a=$WS/a.upk" --out "$WS/a.upk"
+expect_rc over 2
+expect_msg over "is the bundle of --release"
+files_equal "$WS/keep.upk" "$WS/a.upk"
 exit 0
