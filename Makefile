@@ -33,19 +33,20 @@ COMMON_SRC = common/err.c common/io.c common/json.c
 VERIFY_SRC = verify/bundle.c verify/manifest.c verify/manifest_rows.c \
 	     verify/manifest_encode.c verify/sigblock.c \
 	     verify/trust.c verify/policy.c verify/chunk.c \
-	     verify/digest.c verify/sha256.c verify/frame.c verify/reader.c
+	     verify/digest.c verify/sha256.c verify/frame.c verify/reader.c \
+	     verify/rollout.c verify/channel.c verify/channel_body.c
 SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/blockdev.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
 	     slots/boot/uboot.c slots/boot/grub.c slots/boot/grubenv.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
-	     host/sign.c host/keys.c host/tar.c
+	     host/sign.c host/keys.c host/tar.c host/channel.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c agent/checkpoint.c agent/keyfiles.c \
 	     agent/update.c agent/status.c agent/progress.c agent/device.c \
 	     agent/health.c agent/checks.c agent/lifecycle.c agent/exitcode.c \
-	     agent/stop.c agent/resume.c
+	     agent/stop.c agent/resume.c agent/channel.c
 MAIN_SRC   = agent/main.c
 SOURCE_SRC = source/source.c source/file.c source/http.c source/answer.c \
 	     source/httphdr.c source/libcurl.c

@@ -38,6 +38,9 @@ int	cmd_keys_create(int argc, char **argv);		/* host/keys.c */
 int	cmd_bundle_create(int argc, char **argv);	/* host/create.c */
 int	cmd_bundle_info(int argc, char **argv);		/* agent/info.c */
 int	cmd_bundle_verify(int argc, char **argv);	/* agent/info.c */
+int	cmd_channel_create(int argc, char **argv);	/* host/channel.c */
+int	cmd_channel_info(int argc, char **argv);	/* agent/channel.c */
+int	cmd_channel_verify(int argc, char **argv);	/* agent/channel.c */
 int	cmd_update(int argc, char **argv);		/* agent/update.c */
 int	cmd_status(int argc, char **argv);		/* agent/status.c */
 int	cmd_health(int argc, char **argv);		/* agent/health.c */

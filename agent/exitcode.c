@@ -42,6 +42,12 @@ static const struct {
 	{ FAIL_CREATE,		EBADMSG,	EXIT_CONFIG },
 	{ FAIL_CREATE,		EINVAL,		EXIT_CONFIG },
 	{ FAIL_CREATE,		EKEYREJECTED,	EXIT_CONFIG },
+	/* A channel that is signed and well formed but past its expiry is
+	 * refused as policy, like a bundle the device will not take; any
+	 * other fault of its bytes is a bad bundle's. */
+	{ FAIL_CHANNEL,		EKEYEXPIRED,	EXIT_POLICY },
+	{ FAIL_CHANNEL,		ENOMEM,		EXIT_FAIL },
+	{ FAIL_CHANNEL,		0,		EXIT_BUNDLE },
 };
 
 int

@@ -28,6 +28,9 @@ enum fail_step {
 	FAIL_CREATE_INPUT,	/* bundle create: an input option; 2 if
 				   malformed, else 4 */
 	FAIL_CREATE,		/* bundle create: assembling and signing */
+	FAIL_CHANNEL,		/* a channel file: 6 if it expired, 1 for
+				   memory, else 5 (format, signature,
+				   chain) */
 };
 
 /* The enum exit_code for a failure at step with r (-errno, or 0 when

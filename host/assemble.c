@@ -99,13 +99,8 @@ copy_payload(int in, int out, uint64_t len, const char *inname,
 	return 0;
 }
 
-struct pems {
-	char	*key, *cert, *chain;
-	size_t	 keylen, certlen, chainlen;
-};
-
-static void
-pems_free(struct pems *pm)
+void
+create_signer_clear(struct create_pems *pm)
 {
 	if (pm->key != NULL)
 		explicit_bzero(pm->key, pm->keylen);
@@ -114,8 +109,9 @@ pems_free(struct pems *pm)
 	free(pm->chain);
 }
 
-static int
-pems_load(const struct create_signer *sg, struct pems *pm, struct err *e)
+int
+create_signer_load(const struct create_signer *sg, struct create_pems *pm,
+    struct err *e)
 {
 	uint8_t zero[32] = { 0 }, *sig = NULL;
 	size_t siglen;
@@ -206,7 +202,7 @@ write_payloads(struct build *b, const struct create_plan *p,
 
 /* The manifest, the header and the signature over both into b. */
 static int
-seal(struct build *b, const struct manifest *m, const struct pems *pm,
+seal(struct build *b, const struct manifest *m, const struct create_pems *pm,
     const char *key, struct err *e)
 {
 	struct bundle_header bh;
@@ -281,7 +277,7 @@ create_bundle(const char *out, const struct create_plan *p,
     struct manifest *m, struct err *e)
 {
 	struct build b = { .json = NULL };
-	struct pems pm = { .key = NULL };
+	struct create_pems pm = { .key = NULL };
 	int r;
 
 	m->payloads = NULL;
@@ -292,7 +288,7 @@ create_bundle(const char *out, const struct create_plan *p,
 		return err_set(e, -EINVAL, "%s: no payloads", out);
 	if ((r = create_precheck(m, e)) < 0)
 		return err_prefix(e, "%s", out);
-	if ((r = pems_load(sg, &pm, e)) < 0 ||
+	if ((r = create_signer_load(sg, &pm, e)) < 0 ||
 	    (r = write_payloads(&b, p, o, m, e)) < 0 ||
 	    (r = seal(&b, m, &pm, sg->key, e)) < 0)
 		goto out;
@@ -309,6 +305,6 @@ out:
 	}
 	free(b.json);
 	free(b.sig);
-	pems_free(&pm);
+	create_signer_clear(&pm);
 	return r;
 }

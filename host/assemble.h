@@ -18,6 +18,20 @@ struct create_signer {
 	const char	*chain;		/* PEM intermediates path or NULL */
 };
 
+/* The signer's files, read; the key is wiped by create_signer_clear(). */
+struct create_pems {
+	char	*key, *cert, *chain;
+	size_t	 keylen, certlen, chainlen;
+};
+
+/* Reads sg's key, certificate and chain into pm and signs a dummy digest
+ * with them, so that a wrong key or certificate fails before any work
+ * (bundle create, channel create). Clear pm with create_signer_clear()
+ * on success and failure alike. */
+int	create_signer_load(const struct create_signer *sg,
+	    struct create_pems *pm, struct err *e);
+void	create_signer_clear(struct create_pems *pm);
+
 /* Runs m's compatible, version, security_version and created past the
  * manifest parser with a stand-in payload, so that a value a device
  * would refuse fails before minutes of compression. */

@@ -1,7 +1,8 @@
 /*
  * host/sign: what only the build host does with keys. sign_bundle()
- * signs the digest of a bundle's header||manifest and builds the
- * signature block verify/trust.c checks; sign_keys_create() makes a new
+ * signs the digest of a bundle's header||manifest (or of a channel
+ * file's header||body) and builds the signature block verify/trust.c
+ * checks; sign_keys_create() makes a new
  * fleet's root CA and signer. Devices never sign: this lives in host/
  * so no device command can reach it.
  */

@@ -127,6 +127,11 @@ int	sigblock_encode(const struct sigblock *s, uint8_t **out,
  * [A-Za-z0-9._-]{1,64} but "." and "..". 1 if valid. */
 int	bundle_name_valid(const char *s);
 int	bundle_file_name_valid(const char *s);
+/* A version: 1..64 characters from [A-Za-z0-9.+~_-]. 1 if valid. */
+int	bundle_version_valid(const char *s);
+/* 1..max printable ASCII characters (0x20..0x7e), so that messages and
+ * logs cannot be forged. 1 if valid. */
+int	bundle_text_valid(const char *s, size_t max);
 
 /* Hex helpers shared by the manifest code and the tools. */
 void	bundle_hex(const uint8_t *bin, size_t len, char *out);	/* 2*len+1 */

@@ -117,8 +117,8 @@ bundle_file_name_valid(const char *s)
 	return i >= 1;
 }
 
-static int
-valid_version(const char *s)
+int
+bundle_version_valid(const char *s)
 {
 	size_t i;
 
@@ -130,8 +130,8 @@ valid_version(const char *s)
 }
 
 /* Printable ASCII only, so messages and logs cannot be forged. */
-static int
-valid_printable(const char *s, size_t max)
+int
+bundle_text_valid(const char *s, size_t max)
 {
 	size_t i;
 
@@ -363,7 +363,7 @@ parse_tree(const cJSON *root, const char *text,
 	if ((r = get_str(cJSON_GetObjectItemCaseSensitive(root, "compatible"),
 	    "", "compatible", &s, e)) < 0)
 		return r;
-	if (!valid_printable(s, 128))
+	if (!bundle_text_valid(s, 128))
 		return manifest_bad(e, "", "compatible", "not 1..128 printable "
 		    "ASCII characters");
 	if ((r = dup_str(s, &m->compatible, "", "compatible", e)) < 0)
@@ -371,7 +371,7 @@ parse_tree(const cJSON *root, const char *text,
 	if ((r = get_str(cJSON_GetObjectItemCaseSensitive(root, "version"),
 	    "", "version", &s, e)) < 0)
 		return r;
-	if (!valid_version(s))
+	if (!bundle_version_valid(s))
 		return manifest_bad(e, "", "version", "not 1..64 characters "
 		    "from [A-Za-z0-9.+~_-]");
 	if ((r = dup_str(s, &m->version, "", "version", e)) < 0)
@@ -383,7 +383,7 @@ parse_tree(const cJSON *root, const char *text,
 	if ((r = get_str(cJSON_GetObjectItemCaseSensitive(root, "created"),
 	    "", "created", &s, e)) < 0)
 		return r;
-	if (!valid_printable(s, 64))
+	if (!bundle_text_valid(s, 64))
 		return manifest_bad(e, "", "created", "not 1..64 printable "
 		    "ASCII characters");
 	if ((r = dup_str(s, &m->created, "", "created", e)) < 0)

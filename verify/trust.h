@@ -6,7 +6,8 @@
  * key usage where the certificate has that extension (anyExtendedKeyUsage
  * does not count), is not revoked (a CRL past its nextUpdate still
  * revokes, but rejects nothing by itself), and
- * its key signed the SHA-256 digest of header||manifest.
+ * its key signed the SHA-256 digest of header||manifest (a channel
+ * file's: header||body, under the same rules; docs/channel.md).
  * Buffers in, results out: no files here. Signing and key generation
  * are the build host's (host/sign.h).
  */

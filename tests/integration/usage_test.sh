@@ -9,6 +9,7 @@ need_upkit
 ws_init
 
 for cmd in "keys create" "bundle create" "bundle info" "bundle verify" \
+    "channel create" "channel info" "channel verify" \
     update status health commit rollback; do
 	# shellcheck disable=SC2086 # two words on purpose
 	run help $cmd --help

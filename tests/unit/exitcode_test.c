@@ -54,6 +54,12 @@ main(void)
 	CHECK(exitcode_for(FAIL_CREATE, -EKEYREJECTED) == EXIT_CONFIG);
 	CHECK(exitcode_for(FAIL_CREATE, -ENOSPC) == EXIT_FAIL);
 
+	/* A channel: expired is policy, its other faults a bad bundle's. */
+	CHECK(exitcode_for(FAIL_CHANNEL, -EKEYEXPIRED) == EXIT_POLICY);
+	CHECK(exitcode_for(FAIL_CHANNEL, -EBADMSG) == EXIT_BUNDLE);
+	CHECK(exitcode_for(FAIL_CHANNEL, -EKEYREJECTED) == EXIT_BUNDLE);
+	CHECK(exitcode_for(FAIL_CHANNEL, -ENOMEM) == EXIT_FAIL);
+
 	/* A device that cannot be opened: the same code in every command,
 	 * a bad upkit.slot= on the cmdline included. */
 	CHECK(device_exit_code(DEVICE_CONFIG) == EXIT_CONFIG);
