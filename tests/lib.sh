@@ -439,10 +439,11 @@ tls_pin()
 # nginx_conf DOCROOT RATE: the config nginx_start writes. Three servers
 # on 127.0.0.1: HTTP, HTTPS and HTTPS that wants a client certificate;
 # /norange/ serves DOCROOT but ignores Range (max_ranges 0), /badrange/
-# answers a Range with a wrong Content-Range (bytes 5-9/10). Small send
-# buffers keep nginx close to what the client has taken, so the bytes in
-# the access log ($NGINX_LOG: URI, status, bytes sent, Range) are close
-# to what a cut client fetched.
+# answers a Range with a wrong Content-Range (bytes 5-9/10), /noetag/
+# serves it with Last-Modified but no ETag. Small send buffers keep
+# nginx close to what the client has taken, so the bytes in the access
+# log ($NGINX_LOG: URI, status, bytes sent, Range) are close to what a
+# cut client fetched.
 nginx_conf()
 {
 	[ "$(id -u)" -eq 0 ] && echo "user root;"
@@ -474,6 +475,7 @@ nginx_conf()
 					return 206 "56789";
 				}
 			}
+			location /noetag/ { alias $1/; etag off; }
 		}
 		server { listen 127.0.0.1:$NGINX_HTTPS ssl sndbuf=64k; }
 		server {

@@ -19,7 +19,8 @@ MIB=1048576
 SIZE=$((6 * MIB + 12345))
 mkdir "$WS/www"
 gen_bytes "$SIZE" source >"$WS/www/b.upk"
-for n in cut tls reset stall chg norange gone cancel skip first big; do
+for n in cut tls reset stall chg lmchg lenchg norange gone cancel skip first \
+    big; do
 	cp "$WS/www/b.upk" "$WS/www/$n.upk"
 done
 nginx_start "$WS/www"
@@ -37,6 +38,25 @@ fetch()
 	"$FETCH" "$@" "$WS/$_name" >"$WS/$_name.out" 2>"$WS/$_name.err"
 	RC=$?
 	set -e
+}
+
+# swapped NAME PATH: fetches PATH through a proxy that stalls at byte
+# 3000000 and, once it has, renames $WS/www/NAME.new onto NAME.upk, well
+# within the 2 s stall timeout; exit code in $RC.
+swapped()
+{
+	cutproxy_start "$NGINX_HTTP" -s 3000000
+	"$FETCH" --stall 2 --backoff 5 "http://127.0.0.1:$PROXY_PORT/$2" \
+	    "$WS/$1" >"$WS/$1.out" 2>"$WS/$1.err" &
+	_pid=$!
+	ws_pid "$_pid"
+	cutproxy_event >/dev/null
+	mv "$WS/www/$1.new" "$WS/www/$1.upk"
+	set +e
+	wait "$_pid"
+	RC=$?
+	set -e
+	cutproxy_stop
 }
 
 # fails NAME ERRNO REGEX: fetch NAME failed with ERRNO and one message
@@ -132,24 +152,24 @@ start at 3$"
 
 # The bundle replaced on the server while the transfer stalls: the
 # resumed answer has another ETag; an error, and no byte of it.
-# The new file is ready before the stall, so that the swap is one
-# rename well within the stall timeout.
 gen_bytes "$SIZE" other >"$WS/www/chg.new"
 touch -d @1000000000 "$WS/www/chg.new"
-cutproxy_start "$NGINX_HTTP" -s 3000000
-"$FETCH" --stall 2 --backoff 5 "http://127.0.0.1:$PROXY_PORT/chg.upk" \
-    "$WS/chg" >"$WS/chg.out" 2>"$WS/chg.err" &
-fpid=$!
-ws_pid "$fpid"
-cutproxy_event >/dev/null
-mv "$WS/www/chg.new" "$WS/www/chg.upk"
-set +e
-wait "$fpid"
-RC=$?
-set -e
+swapped chg chg.upk
 fails chg 116 "chg.upk: bundle changed on the server \(ETag \"[0-9a-f-]+\" \
 is now \"[0-9a-f-]+\"\)$"
-cutproxy_stop
+# Without an ETag, the Last-Modified tells: the same length, another
+# date.
+gen_bytes "$SIZE" other >"$WS/www/lmchg.new"
+touch -d @1000000000 "$WS/www/lmchg.new"
+swapped lmchg noetag/lmchg.upk
+fails lmchg 116 "lmchg.upk: bundle changed on the server \(Last-Modified \
+[^()]+ GMT is now [^()]+ GMT\)$"
+# And with neither telling (the same date, no ETag), the length does.
+gen_bytes $((SIZE + 1000)) other >"$WS/www/lenchg.new"
+touch -r "$WS/www/lenchg.upk" "$WS/www/lenchg.new"
+swapped lenchg noetag/lenchg.upk
+fails lenchg 116 "lenchg.upk: bundle changed on the server \(length $SIZE \
+is now $((SIZE + 1000))\)$"
 
 # 404, a wrong CA, a wrong pin.
 fetch gone "$H/nothing.upk"
