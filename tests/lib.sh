@@ -440,10 +440,10 @@ tls_pin()
 # on 127.0.0.1: HTTP, HTTPS and HTTPS that wants a client certificate;
 # /norange/ serves DOCROOT but ignores Range (max_ranges 0), /badrange/
 # answers a Range with a wrong Content-Range (bytes 5-9/10), /noetag/
-# serves it with Last-Modified but no ETag. Small send buffers keep
-# nginx close to what the client has taken, so the bytes in the access
-# log ($NGINX_LOG: URI, status, bytes sent, Range) are close to what a
-# cut client fetched.
+# serves it with Last-Modified but no ETag, /longetag/ with an ETag of
+# 300 bytes. Small send buffers keep nginx close to what the client has
+# taken, so the bytes in the access log ($NGINX_LOG: URI, status, bytes
+# sent, Range) are close to what a cut client fetched.
 nginx_conf()
 {
 	[ "$(id -u)" -eq 0 ] && echo "user root;"
@@ -476,6 +476,11 @@ nginx_conf()
 				}
 			}
 			location /noetag/ { alias $1/; etag off; }
+			location /longetag/ {
+				alias $1/;
+				etag off;
+				add_header ETag "\"$(printf '%0298d' 0)\"";
+			}
 		}
 		server { listen 127.0.0.1:$NGINX_HTTPS ssl sndbuf=64k; }
 		server {

@@ -171,6 +171,11 @@ swapped lenchg noetag/lenchg.upk
 fails lenchg 116 "lenchg.upk: bundle changed on the server \(length $SIZE \
 is now $((SIZE + 1000))\)$"
 
+# An ETag too long to keep could not be compared: refused, not ignored.
+fetch longetag "$H/longetag/b.upk"
+fails longetag 71 "/longetag/b.upk: a Content-Range, ETag or Last-Modified \
+header is too long$"
+
 # 404, a wrong CA, a wrong pin.
 fetch gone "$H/nothing.upk"
 fails gone 2 "^fetch: GET $H/nothing.upk: 404 Not Found$"
