@@ -441,9 +441,10 @@ tls_pin()
 # /norange/ serves DOCROOT but ignores Range (max_ranges 0), /badrange/
 # answers a Range with a wrong Content-Range (bytes 5-9/10), /noetag/
 # serves it with Last-Modified but no ETag, /longetag/ with an ETag of
-# 300 bytes. Small send buffers keep nginx close to what the client has
-# taken, so the bytes in the access log ($NGINX_LOG: URI, status, bytes
-# sent, Range) are close to what a cut client fetched.
+# 300 bytes, and /busy/ and /toomany/ answer 503 and 429. Small send
+# buffers keep nginx close to what the client has taken, so the bytes in
+# the access log ($NGINX_LOG: URI, status, bytes sent, Range) are close
+# to what a cut client fetched.
 nginx_conf()
 {
 	[ "$(id -u)" -eq 0 ] && echo "user root;"
@@ -481,6 +482,8 @@ nginx_conf()
 				etag off;
 				add_header ETag "\"$(printf '%0298d' 0)\"";
 			}
+			location /busy/ { return 503; }
+			location /toomany/ { return 429; }
 		}
 		server { listen 127.0.0.1:$NGINX_HTTPS ssl sndbuf=64k; }
 		server {

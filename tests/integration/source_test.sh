@@ -176,6 +176,14 @@ fetch longetag "$H/longetag/b.upk"
 fails longetag 71 "/longetag/b.upk: a Content-Range, ETag or Last-Modified \
 header is too long$"
 
+# 503 and 429 are retried, and given up on with the status.
+fetch busy --retries 2 --backoff 5 "$H/busy/b.upk"
+fails busy 5 "^fetch: GET $H/busy/b.upk: 503 Service Temporarily \
+Unavailable at byte 0, gave up after 3 tries$"
+fetch toomany --retries 2 --backoff 5 "$H/toomany/b.upk"
+fails toomany 5 "^fetch: GET $H/toomany/b.upk: 429 Too Many Requests at \
+byte 0, gave up after 3 tries$"
+
 # 404, a wrong CA, a wrong pin.
 fetch gone "$H/nothing.upk"
 fails gone 2 "^fetch: GET $H/nothing.upk: 404 Not Found$"
