@@ -441,7 +441,8 @@ tls_pin()
 # /norange/ serves DOCROOT but ignores Range (max_ranges 0), /badrange/
 # answers a Range with a wrong Content-Range (bytes 5-9/10), /noetag/
 # serves it with Last-Modified but no ETag, /longetag/ with an ETag of
-# 300 bytes, and /busy/ and /toomany/ answer 503 and 429. Small send
+# 300 bytes, /trickle/ at 20 bytes a second after the first 500 of each
+# answer, and /busy/ and /toomany/ answer 503 and 429. Small send
 # buffers keep nginx close to what the client has taken, so the bytes in
 # the access log ($NGINX_LOG: URI, status, bytes sent, Range) are close
 # to what a cut client fetched.
@@ -481,6 +482,11 @@ nginx_conf()
 				alias $1/;
 				etag off;
 				add_header ETag "\"$(printf '%0298d' 0)\"";
+			}
+			location /trickle/ {
+				alias $1/;
+				limit_rate_after 500;
+				limit_rate 20;
 			}
 			location /busy/ { return 503; }
 			location /toomany/ { return 429; }

@@ -184,6 +184,17 @@ fetch toomany --retries 2 --backoff 5 "$H/toomany/b.upk"
 fails toomany 5 "^fetch: GET $H/toomany/b.upk: 429 Too Many Requests at \
 byte 0, gave up after 3 tries$"
 
+# A trickle under 64 bytes a second is a stall, though no gap between
+# its bytes reaches the stall timeout: nginx sends the first 500 bytes
+# of each answer at once, then 20 a second, so the resumed answer is
+# whole at once.
+gen_bytes 700 small >"$WS/www/small.upk"
+fetch trickle --stall 2 --backoff 5 "$H/trickle/small.upk"
+expect_rc trickle 0
+files_equal "$WS/trickle" "$WS/www/small.upk"
+grep -q '^fetch: cut at [0-9]*: below 64 bytes/s for 2 s at byte' \
+    "$WS/trickle.err" || die "trickle: no stall: $(cat "$WS/trickle.err")"
+
 # 404, a wrong CA, a wrong pin.
 fetch gone "$H/nothing.upk"
 fails gone 2 "^fetch: GET $H/nothing.upk: 404 Not Found$"
