@@ -205,6 +205,29 @@ fetch wrongpin --ca "$CA" \
     base64)" "$S/b.upk"
 fails wrongpin 13 "^fetch: GET $S/b.upk: .*public key does not match"
 
+# The CA given is the only one trusted, not also the system's folder of
+# them: in a private mount namespace that folder holds the test CA (a
+# fetch without --ca shows it does), and --ca with another CA fails.
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+	mkdir "$WS/certs"
+	cp "$CA" "$WS/certs/$(openssl x509 -hash -noout -in "$CA").0"
+	cp "$CA" "$WS/certs/ca-certificates.crt"
+	set +e
+	unshare -m sh -c 'mount --bind "$1" /etc/ssl/certs || exit 99
+	    "$2" "$4" "$5.sys" 2>"$5.sys.err" || exit 98
+	    exec "$2" --ca "$3" "$4" "$5"' sh "$WS/certs" "$FETCH" \
+	    "$TLS_DIR/other-ca.pem" "$S/b.upk" "$WS/onlyca" \
+	    >"$WS/onlyca.out" 2>"$WS/onlyca.err"
+	RC=$?
+	set -e
+	[ "$RC" -ne 98 ] || die "onlyca: the test CA in /etc/ssl/certs is \
+not trusted: $(cat "$WS/onlyca.sys.err")"
+	if [ "$RC" -ne 99 ]; then
+		fails onlyca 13 "^fetch: GET $S/b.upk: SSL certificate problem"
+		files_equal "$WS/onlyca.sys" "$WS/www/b.upk"
+	fi
+fi
+
 # Skips: a file seeks, a pipe discards, HTTP reads a small gap through
 # and asks again for a large one (nginx sees the Range).
 tail -c +$((2 * MIB + 1)) "$WS/www/b.upk" >"$WS/tail.expect"
