@@ -171,9 +171,9 @@ device other
 killed other-kill 3
 run other-again update -c "$CFG" --from "$WS/other.upk" --no-reboot \
     --progress=lines
-expect_rc other-again 0
 grep -q "resuming" "$WS/other-again.err" &&
     die "other: resumed a different bundle"
+expect_rc other-again 0
 prefix_equal "$WS/other.img" "$ROOT_B"
 
 # 6. A slot changed below the checkpoint: the read-back catches it (exit
