@@ -10,7 +10,8 @@
 # HTTP (nginx's log shows the Range request and the bytes sent). A
 # different bundle starts over; a slot changed between the runs is
 # caught by the read-back (exit 7, not armed) and the next run starts
-# over; a journal for the other target is ignored. As root, the same on
+# over; a journal for the other target is ignored, and so is one for
+# other storage (the slot's image file made anew). As root, the same on
 # a loop device.
 #
 # Deterministic: the kill points are counted saves, the journal interval
@@ -204,7 +205,20 @@ grep -q "resuming" "$WS/target-again.err" &&
     die "target: resumed a journal for A"
 installed target-again
 
-# 8. As root: a raw slot on a loop device, named by its device number.
+# 8. The slot's image file made anew, with the same bytes: another
+# inode, other storage, so the journal is ignored (the read-back would
+# not catch this: the bytes are right).
+device storage
+killed storage-kill 3
+cp "$ROOT_B" "$ROOT_B.new"
+mv "$ROOT_B.new" "$ROOT_B"
+run storage-again update -c "$CFG" --from "$B" --no-reboot \
+    --progress=lines
+grep -q "resuming" "$WS/storage-again.err" &&
+    die "storage: resumed on other storage"
+installed storage-again
+
+# 9. As root: a raw slot on a loop device, named by its device number.
 if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null; then
 	device loop
 	loop_a=$(loop_attach "$ROOT_A")
