@@ -11,8 +11,8 @@
 # different bundle starts over; a slot changed between the runs is
 # caught by the read-back (exit 7, not armed) and the next run starts
 # over; a journal for the other target is ignored, and so is one for
-# other storage (the slot's image file made anew). As root, the same on
-# a loop device.
+# other storage (the slot's image file made anew) or one that does not
+# fit the bundle's chunk count. As root, the same on a loop device.
 #
 # Deterministic: the kill points are counted saves, the journal interval
 # is 1 MiB by size and an hour by time.
@@ -218,7 +218,23 @@ grep -q "resuming" "$WS/storage-again.err" &&
     die "storage: resumed on other storage"
 installed storage-again
 
-# 9. As root: a raw slot on a loop device, named by its device number.
+# 9. A journal whose chunk count is not the bundle's, or whose
+# checkpoint is past its end, is ignored.
+for bad in total_chunks chunks; do
+	device "$bad"
+	killed "$bad-kill" 3
+	sed -i "s/\"$bad\":[[:space:]]*[0-9]*/\"$bad\": $((NCHUNKS + 1))/" \
+	    "$DATA/state.json"
+	[ "$(journal "$bad")" = $((NCHUNKS + 1)) ] ||
+	    die "$bad: not set: $(cat "$DATA/state.json")"
+	run "$bad-again" update -c "$CFG" --from "$B" --no-reboot \
+	    --progress=lines
+	grep -q "resuming" "$WS/$bad-again.err" &&
+	    die "$bad: resumed a journal with $bad $((NCHUNKS + 1))"
+	installed "$bad-again"
+done
+
+# 10. As root: a raw slot on a loop device, named by its device number.
 if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null; then
 	device loop
 	loop_a=$(loop_attach "$ROOT_A")
