@@ -442,10 +442,12 @@ tls_pin()
 # answers a Range with a wrong Content-Range (bytes 5-9/10), /noetag/
 # serves it with Last-Modified but no ETag, /longetag/ with an ETag of
 # 300 bytes, /trickle/ at 20 bytes a second after the first 500 of each
-# answer, and /busy/ and /toomany/ answer 503 and 429. Small send
-# buffers keep nginx close to what the client has taken, so the bytes in
-# the access log ($NGINX_LOG: URI, status, bytes sent, Range) are close
-# to what a cut client fetched.
+# answer, /busy/ and /toomany/ answer 503 and 429, and /short/ passes
+# a request on to / but makes a Range that starts between byte 1000000
+# and 3999999 end at byte 3999999. Small send buffers keep nginx close
+# to what the client has taken, so the bytes in the access log
+# ($NGINX_LOG: URI, status, bytes sent, Range) are close to what a cut
+# client fetched.
 nginx_conf()
 {
 	[ "$(id -u)" -eq 0 ] && echo "user root;"
@@ -467,6 +469,11 @@ nginx_conf()
 		root $1;
 		ssl_certificate $TLS_DIR/server.pem;
 		ssl_certificate_key $TLS_DIR/server.key;
+		map \$http_range \$short_range {
+			default \$http_range;
+			"~^bytes=(?<first>[1-3][0-9]{6})-\$"
+			    "bytes=\$first-3999999";
+		}
 		server {
 			listen 127.0.0.1:$NGINX_HTTP sndbuf=64k;
 			location /norange/ { alias $1/; max_ranges 0; }
@@ -490,6 +497,10 @@ nginx_conf()
 			}
 			location /busy/ { return 503; }
 			location /toomany/ { return 429; }
+			location /short/ {
+				proxy_pass http://127.0.0.1:$NGINX_HTTP/;
+				proxy_set_header Range \$short_range;
+			}
 		}
 		server { listen 127.0.0.1:$NGINX_HTTPS ssl sndbuf=64k; }
 		server {

@@ -20,7 +20,7 @@ SIZE=$((6 * MIB + 12345))
 mkdir "$WS/www"
 gen_bytes "$SIZE" source >"$WS/www/b.upk"
 for n in cut tls reset stall chg lmchg lenchg norange gone cancel skip first \
-    big; do
+    big short; do
 	cp "$WS/www/b.upk" "$WS/www/$n.upk"
 done
 nginx_start "$WS/www"
@@ -136,6 +136,17 @@ cutproxy_start "$NGINX_HTTP" -s 1000000 -s 1000100 -s 1000200
 fetch stalls --stall 1 --retries 2 --backoff 5 \
     "http://127.0.0.1:$PROXY_PORT/stall.upk"
 fails stalls 110 "stalled 1 s at byte [0-9]+, gave up after 3 tries$"
+cutproxy_stop
+
+# A resumed answer that ends, whole, before the end of the file (a 206
+# for fewer bytes than asked): not the end, but a cut; the source asks
+# again from where it ended.
+cutproxy_start "$NGINX_HTTP" -c 2000000
+fetch short --backoff 5 "http://127.0.0.1:$PROXY_PORT/short/short.upk"
+expect_rc short 0
+files_equal "$WS/short" "$WS/www/b.upk"
+grep -q '^fetch: cut at 4000000: answer ended early at byte 4000000$' \
+    "$WS/short.err" || die "short: no early end: $(cat "$WS/short.err")"
 cutproxy_stop
 
 # A server that ignores Range: an error, and no byte of its answer.
