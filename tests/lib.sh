@@ -442,12 +442,12 @@ tls_pin()
 # answers a Range with a wrong Content-Range (bytes 5-9/10), /noetag/
 # serves it with Last-Modified but no ETag, /longetag/ with an ETag of
 # 300 bytes, /trickle/ at 20 bytes a second after the first 500 of each
-# answer, /busy/ and /toomany/ answer 503 and 429, and /short/ passes
-# a request on to / but makes a Range that starts between byte 1000000
-# and 3999999 end at byte 3999999. Small send buffers keep nginx close
-# to what the client has taken, so the bytes in the access log
-# ($NGINX_LOG: URI, status, bytes sent, Range) are close to what a cut
-# client fetched.
+# answer, /busy/, /toomany/ and /nobody/ answer 503, 429 and 204 (no
+# body), and /short/ passes a request on to / but makes a Range that
+# starts between byte 1000000 and 3999999 end at byte 3999999. Small
+# send buffers keep nginx close to what the client has taken, so the
+# bytes in the access log ($NGINX_LOG: URI, status, bytes sent, Range)
+# are close to what a cut client fetched.
 nginx_conf()
 {
 	[ "$(id -u)" -eq 0 ] && echo "user root;"
@@ -497,6 +497,7 @@ nginx_conf()
 			}
 			location /busy/ { return 503; }
 			location /toomany/ { return 429; }
+			location /nobody/ { return 204; }
 			location /short/ {
 				proxy_pass http://127.0.0.1:$NGINX_HTTP/;
 				proxy_set_header Range \$short_range;

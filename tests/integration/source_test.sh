@@ -209,6 +209,9 @@ grep -q '^fetch: cut at [0-9]*: below 64 bytes/s for 2 s at byte' \
 # 404, a wrong CA, a wrong pin.
 fetch gone "$H/nothing.upk"
 fails gone 2 "^fetch: GET $H/nothing.upk: 404 Not Found$"
+# An answer without a body is checked too: not an empty file.
+fetch nobody "$H/nobody/b.upk"
+fails nobody 5 "^fetch: GET $H/nobody/b.upk: 204 No Content$"
 fetch wrongca --ca "$TLS_DIR/other-ca.pem" "$S/b.upk"
 fails wrongca 13 "^fetch: GET $S/b.upk: SSL certificate problem"
 fetch wrongpin --ca "$CA" \
