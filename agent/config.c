@@ -34,6 +34,9 @@ enum kind {
 	KIND_SLOT_TYPE,
 	KIND_BOOTNAME,
 	KIND_YESNO,		/* yes or no, stored as 1 or 0 */
+	KIND_INTERVAL,		/* CONFIG_INTERVAL_MIN..MAX seconds */
+	KIND_URL,		/* http:// or https://, no blanks */
+	KIND_ID,		/* 1..CONFIG_DEVICE_ID_MAX visible ASCII */
 };
 
 struct key {
@@ -56,6 +59,8 @@ static const struct key config_keys[] = {
 	CKEY("system", "allow-special-modes", KIND_YESNO, special_modes, 0),
 	CKEY("system", "journal-interval-mb", KIND_MIB, journal_mb, 0),
 	CKEY("system", "journal-interval-s", KIND_SECONDS, journal_s, 0),
+	CKEY("system", "device-id", KIND_ID, device_id, 0),
+	CKEY("system", "machine-id-file", KIND_ABSPATH, machine_id_file, 0),
 	CKEY("keyring", "path", KIND_STRING, keyring_path, 1),
 	CKEY("keyring", "crl", KIND_STRING, keyring_crl, 0),
 	CKEY("uboot", "config", KIND_STRING, uboot_config, 0),
@@ -72,6 +77,9 @@ static const struct key config_keys[] = {
 	CKEY("server", "retries", KIND_RETRIES, server_retries, 0),
 	CKEY("server", "backoff-ms", KIND_MS, server_backoff, 0),
 	CKEY("server", "backoff-max-ms", KIND_MS, server_backoff_max, 0),
+	CKEY("server", "channel", KIND_URL, server_channel, 0),
+	CKEY("server", "interval", KIND_INTERVAL, server_interval, 0),
+	CKEY("server", "channel-keyring", KIND_STRING, channel_keyring, 0),
 };
 #define NCONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(NCONFIG_KEYS == CONFIG_PARSE_KEYS, "config_parse.h");
@@ -136,6 +144,8 @@ set_number(struct parse *p, const char *sec, const struct key *k,
 		{ KIND_RETRIES, 0, CONFIG_RETRIES_MAX, "a number of tries" },
 		{ KIND_MS, 1, CONFIG_MS_MAX, "a number of milliseconds" },
 		{ KIND_MIB, 1, CONFIG_MIB_MAX, "a number of MiB" },
+		{ KIND_INTERVAL, CONFIG_INTERVAL_MIN, CONFIG_INTERVAL_MAX,
+		    "a number of seconds" },
 	};
 	size_t i, j, n = strlen(val);
 	long v = 0;
@@ -152,6 +162,31 @@ set_number(struct parse *p, const char *sec, const struct key *k,
 		    "to %ld", sec, k->name, val, ranges[j].what,
 		    ranges[j].min, ranges[j].max);
 	*(int *)((char *)base + k->off) = (int)v;
+	return 1;
+}
+
+/* A URL (http or https, with a host) or an id: visible ASCII only, so
+ * neither can carry a blank or a control into a request or a hash. */
+static int
+text_valid(struct parse *p, const char *sec, const struct key *k,
+    const char *val)
+{
+	size_t i, n = strlen(val);
+	size_t max = k->kind == KIND_URL ? CONFIG_URL_MAX :
+	    CONFIG_DEVICE_ID_MAX;
+
+	if (n > max)
+		return config_fail(p, "[%s] %s: longer than %zu bytes", sec,
+		    k->name, max);
+	for (i = 0; i < n; i++)
+		if (val[i] <= 0x20 || val[i] > 0x7e)
+			return config_fail(p, "[%s] %s: \"%s\": byte %zu is "
+			    "not visible ASCII", sec, k->name, val, i + 1);
+	if (k->kind == KIND_URL && !(strncmp(val, "http://", 7) == 0 &&
+	    val[7] != '\0' && val[7] != '/') && !(strncmp(val, "https://",
+	    8) == 0 && val[8] != '\0' && val[8] != '/'))
+		return config_fail(p, "[%s] %s: \"%s\" is not an http:// or "
+		    "https:// URL with a host", sec, k->name, val);
 	return 1;
 }
 
@@ -197,12 +232,16 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
 		return config_fail(p, "[%s] %s: \"%s\" is not supported "
 		    "(supported: %s)", sec, k->name, val,
 		    list[0] != '\0' ? list : "none");
+	case KIND_URL:
+	case KIND_ID:
+		return text_valid(p, sec, k, val);
 	case KIND_STRING:
 	case KIND_ATTEMPTS:
 	case KIND_SECONDS:
 	case KIND_RETRIES:
 	case KIND_MS:
 	case KIND_MIB:
+	case KIND_INTERVAL:
 	case KIND_SLOT_TYPE:
 	case KIND_BOOTNAME:
 	case KIND_YESNO:
@@ -229,6 +268,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_RETRIES:
 	case KIND_MS:
 	case KIND_MIB:
+	case KIND_INTERVAL:
 		return set_number(p, sec, k, base, val);
 	case KIND_SLOT_TYPE:
 		for (i = 0; i < sizeof(slot_types) / sizeof(slot_types[0]);
@@ -257,6 +297,8 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_ABSPATH:
 	case KIND_COMPATIBLE:
 	case KIND_BOOTLOADER:
+	case KIND_URL:
+	case KIND_ID:
 		break;
 	}
 
@@ -431,12 +473,16 @@ check(struct parse *p)
 		c->health_timeout = 60;
 	if (c->health_deadline == 0)
 		c->health_deadline = 300;
+	if (c->server_interval == 0)
+		c->server_interval = 3600;
 	if (p->key_line[key_index("server", "retries")] == 0)
 		c->server_retries = 10;
 	if ((r = set_default(&c->data_directory, "/var/lib/upkit", c,
 	    p->e)) < 0 ||
 	    (r = set_default(&c->cmdline, "/proc/cmdline", c, p->e)) < 0 ||
 	    (r = set_default(&c->health_directory, "/etc/upkit/health.d", c,
+	    p->e)) < 0 ||
+	    (r = set_default(&c->machine_id_file, "/etc/machine-id", c,
 	    p->e)) < 0)
 		return r;
 	/* The writers get the policy through their slot. */
@@ -583,6 +629,10 @@ config_free(struct config *c)
 	free(c->server_pin);
 	free(c->server_cert);
 	free(c->server_key);
+	free(c->server_channel);
+	free(c->channel_keyring);
+	free(c->device_id);
+	free(c->machine_id_file);
 	free(c);
 }
 
