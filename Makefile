@@ -44,7 +44,7 @@ HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c agent/checkpoint.c agent/keyfiles.c \
-	     agent/update.c agent/status.c agent/progress.c agent/device.c \
+	     agent/update.c agent/update_cmd.c agent/status.c agent/progress.c agent/device.c \
 	     agent/health.c agent/checks.c agent/lifecycle.c agent/exitcode.c \
 	     agent/stop.c agent/resume.c agent/channel.c
 MAIN_SRC   = agent/main.c
