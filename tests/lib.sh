@@ -442,7 +442,8 @@ tls_pin()
 # answers a Range with a wrong Content-Range (bytes 5-9/10). Small send
 # buffers keep nginx close to what the client has taken, so the bytes in
 # the access log ($NGINX_LOG: URI, status, bytes sent, Range) are close
-# to what a cut client fetched.
+# to what a cut client fetched. $NGINX_DIR/wire.log has, per request,
+# URI, status, request bytes, bytes sent and body bytes sent.
 nginx_conf()
 {
 	[ "$(id -u)" -eq 0 ] && echo "user root;"
@@ -454,6 +455,8 @@ nginx_conf()
 	http {
 		log_format upkit '\$uri \$status \$bytes_sent "\$http_range"';
 		access_log $NGINX_LOG upkit;
+		log_format upkitwire '\$uri \$status \$request_length \$bytes_sent \$body_bytes_sent';
+		access_log $NGINX_DIR/wire.log upkitwire;
 		default_type application/octet-stream;
 		client_body_temp_path $NGINX_DIR/tmp/body;
 		proxy_temp_path $NGINX_DIR/tmp/proxy;

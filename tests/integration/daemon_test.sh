@@ -1,0 +1,171 @@
+#!/bin/sh
+# upkit daemon against nginx on 127.0.0.1 (docs/daemon.md). A full
+# --once cycle: the channel is fetched, verified and accepted, the
+# release selected and installed from the URL the channel names
+# (relative to it), B armed; after a simulated reboot into B, upkit
+# health commits. A second --once costs one request answered 304 with no
+# body, and installs nothing. Refusals, each with its reason in `upkit
+# status` and the slots and env untouched: an expired channel, an older
+# version (a replay), a changed byte (bad signature), a bundle replaced on
+# the server (its id is not the channel's), a rollout of 0 %. Rollout:
+# of two device ids, the one whose bucket is below 50 % takes the release,
+# the other does not. SIGTERM to the daemon (parent and child) during a
+# rate-limited download stops it with the journal kept; the next start
+# resumes with a Range request. Between polls, the parent has not mapped
+# libcurl.
+#
+# Deterministic: every wait reads a line the daemon prints; the one sleep
+# lets a channel made to expire in one second expire.
+set -eu
+TESTS=$(cd "$(dirname "$0")/.." && pwd)
+. "$TESTS/lib.sh"
+need_upkit
+need_root
+need openssl fw_printenv fw_setenv mkenvimage nginx
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY \
+    no_proxy NO_PROXY
+ws_init
+
+CHUNK=65536
+MIB=1048576
+SLOT_CLASSES=rootfs
+mk_keys "$WS/keys"
+mkdir "$WS/www" "$WS/www/bundles"
+gen_bytes $((6 * MIB)) one >"$WS/one.img"
+gen_bytes $((6 * MIB)) two >"$WS/two.img"
+mk_bundle "$WS/keys" "$WS/www/bundles/b2.upk" 2.0.0 --level 1 \
+    --chunk-size $CHUNK --image rootfs="$WS/one.img"
+mk_bundle "$WS/keys" "$WS/www/bundles/b3.upk" 3.0.0 --level 1 \
+    --chunk-size $CHUNK --image rootfs="$WS/two.img"
+mk_bundle "$WS/keys" "$WS/other3.upk" 3.0.0 --level 1 \
+    --chunk-size $CHUNK --image rootfs="$WS/one.img"
+SIGN="--key $WS/keys/signer.key --cert $WS/keys/signer.pem"
+SIGN="$SIGN --keyring $WS/keys/root.pem"
+
+# channel OUT VERSION BUNDLE [OPTS [ARG...]]: a channel for $COMPATIBLE in
+# www/, its release at bundles/BUNDLE (relative to the channel), OPTS
+# appended to the --release (",rollout=0").
+channel()
+{
+	_out=$1 _v=$2 _b=$3 _o=${4:-}
+	shift 3
+	[ $# -gt 0 ] && shift
+	# shellcheck disable=SC2086
+	"$UPKIT" channel create $SIGN --name stable --version "$_v" \
+	    --release "$COMPATIBLE=$WS/www/bundles/$_b,url=bundles/$_b$_o" \
+	    "${@:---expires-in=30d}" --out "$WS/www/$_out" >/dev/null ||
+	    die "channel create $_out"
+}
+
+# device NAME URL [DEVICE-ID]: a fresh device polling URL.
+device()
+{
+	mk_device "$WS/$1" "$WS/keys/root.pem"
+	sed -i "s/^\[system\]$/[system]\ndevice-id = ${3:-dev-1}\njournal-interval-mb = 1\njournal-interval-s = 3600/" \
+	    "$CFG"
+	printf '\n[server]\nchannel = %s\ninterval = 10\n' "$2" >>"$CFG"
+}
+
+# untouched NAME: slot B still zeros and A still first and alone.
+untouched()
+{
+	cmp -s "$ROOT_B" "$WS/zeros" || die "$1: slot B was written"
+	[ "$(env_get BOOT_ORDER)" = "A B" ] ||
+	    die "$1: BOOT_ORDER is '$(env_get BOOT_ORDER)'"
+}
+
+# polled NAME REGEX: `upkit status` shows a last poll matching REGEX.
+polled()
+{
+	run "$1.status" status -c "$CFG"
+	expect_rc "$1.status" 0
+	grep -Eq -- "^last poll: +[0-9TZ:-]+: $2" "$WS/$1.status.out" ||
+	    die "$1: status: $(cat "$WS/$1.status.out")"
+}
+
+truncate -s 8M "$WS/zeros"
+nginx_start "$WS/www"
+H=http://127.0.0.1:$NGINX_HTTP
+WIRE=$NGINX_DIR/wire.log
+
+# 1. A full cycle: fetch, accept, select, install, arm.
+channel stable.upc 2 b2.upk
+device full "$H/stable.upc"
+run once1 daemon -c "$CFG" --once --no-reboot
+expect_rc once1 10
+grep -q "accepted channel stable version 2" "$WS/once1.err" ||
+    die "once1: $(cat "$WS/once1.err")"
+prefix_equal "$WS/one.img" "$ROOT_B"
+[ "$(env_get BOOT_ORDER)" = "B A" ] || die "once1: B not armed"
+grep -q "^/bundles/b2.upk 200 " "$NGINX_LOG" || die "once1: no GET of b2"
+polled once1 "installed 2.0.0 into slot B"
+grep -Eq "^channel: +stable version 2, accepted " "$WS/once1.status.out" ||
+    die "once1: status has no channel line"
+# The reboot, as the boot script would do it, then health commits.
+echo "console=ttyS0 upkit.slot=B" >"$CMDLINE"
+fw_setenv -c "$ENVCFG" BOOT_B_LEFT 2
+run health health -c "$CFG" --no-reboot
+expect_rc health 0
+grep -q '"committed"' "$DATA/state.json" || die "health did not commit"
+
+# 2. Nothing changed: one request, a 304, no body, nothing installed.
+n0=$(grep -c '^/stable.upc ' "$WIRE")
+snapshot before304
+run once2 daemon -c "$CFG" --once --no-reboot
+expect_rc once2 0
+[ "$(grep -c '^/stable.upc ' "$WIRE")" -eq $((n0 + 1)) ] ||
+    die "once2: not one request: $(cat "$WIRE")"
+[ "$(grep -c '^/bundles/' "$WIRE")" -eq 1 ] || die "once2: a bundle GET"
+set -- $(tail -n 1 "$WIRE")
+[ "$1 $2 $5" = "/stable.upc 304 0" ] || die "once2: $(tail -n 1 "$WIRE")"
+[ $(($3 + $4)) -le 1024 ] || die "once2: $3 + $4 bytes on the wire"
+echo "304 poll: $3 bytes of request, $4 of answer, $5 of body" >&2
+polled once2 "nothing new: 2.0.0 is running \(slot B\)"
+sha256sum "$ROOT_A" "$ROOT_B" >"$WS/slots.now"
+grep -q "$(sha256sum "$ROOT_A" | cut -c1-64)" "$WS/snap.before304" ||
+    die "once2: slot A changed"
+
+# 3. Refusals on a device that accepted version 5.
+device ref "$H/ref.upc"
+cp "$WS/www/bundles/b3.upk" "$WS/b3.orig"
+channel ref.upc 5 b3.upk ",rollout=0"
+run ref0 daemon -c "$CFG" --once --no-reboot
+expect_rc ref0 0
+polled ref0 "not selected: 3.0.0 is rolled out to 0% of devices"
+untouched ref0
+# An older version: a replay of what the server once had.
+channel ref.upc 4 b3.upk
+run ref1 daemon -c "$CFG" --once --no-reboot
+expect_rc ref1 6
+polled ref1 "refused: channel stable version 4 is older than version 5"
+untouched ref1
+# A changed byte of the body: the signature does not match.
+channel ref.upc 6 b3.upk
+flip_byte "$WS/www/ref.upc" 80
+run ref2 daemon -c "$CFG" --once --no-reboot
+expect_rc ref2 5
+polled ref2 "refused: $H/ref.upc: .*signature"
+untouched ref2
+# The bundle replaced on the server: signed, but not the channel's.
+channel ref.upc 7 b3.upk
+cp "$WS/other3.upk" "$WS/www/bundles/b3.upk"
+run ref3 daemon -c "$CFG" --once --no-reboot
+expect_rc ref3 6
+polled ref3 "refused: bundle $H/bundles/b3.upk: id [0-9a-f]+ is not the channel's"
+untouched ref3
+cp "$WS/b3.orig" "$WS/www/bundles/b3.upk"
+# Expired: made to expire in a second, and checked to be so.
+channel ref.upc 8 b3.upk "" --expires-in=1s
+if "$UPKIT" channel verify "$WS/www/ref.upc" \
+    --keyring "$WS/keys/root.pem" >/dev/null 2>&1; then
+	sleep 2
+fi
+run ref4 daemon -c "$CFG" --once --no-reboot
+expect_rc ref4 6
+polled ref4 "refused: $H/ref.upc: channel stable version 8 expired at "
+untouched ref4
+# Version 7 itself was accepted: its bundle was what failed.
+tr -d ' \t\n' <"$DATA/state.json" | grep -q '"channel_version":7,' ||
+    die "refusals: accepted version: $(cat "$DATA/state.json")"
+grep -q '"pending_bundle":.*null' "$DATA/state.json" ||
+    die "refusals: a pending bundle: $(cat "$DATA/state.json")"
