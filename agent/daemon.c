@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,6 +132,32 @@ wait_child(pid_t pid, const sigset_t *set, int *stopp)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/*
+ * Before a sleep: the pages of upkit and its libraries that the loop will
+ * not touch until the next poll leave this process (MADV_PAGEOUT, Linux
+ * 5.4: clean file pages are unmapped, and stay in the page cache for
+ * whoever else maps them; nothing is lost, a page touched again faults
+ * back in). Most of an idle parent's RSS is such pages, mapped at
+ * startup. Best effort: an older kernel refuses, and that is all.
+ */
+static void
+shrink(void)
+{
+#ifdef MADV_PAGEOUT
+	unsigned long lo, hi;
+	char line[512];
+	FILE *f;
+
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && hi > lo &&
+		    hi - lo < (1UL << 30) && strstr(line, "[v") == NULL)
+			madvise((void *)lo, hi - lo, MADV_PAGEOUT);
+	fclose(f);
+#endif
+}
+
 /* Sleeps s seconds in one sigtimedwait() (again only if a stray signal
  * cut it short). Returns the stop signal that ended it, or 0. */
 static int
@@ -216,6 +243,7 @@ run(const struct daemon_opts *o, const struct config *c)
 			wait = daemon_delay((unsigned)c->server_interval,
 			    fails, &rng);
 			wait = until_reboot(c, wait);
+			shrink();
 			fprintf(stderr, "upkit daemon: next poll in %u s\n",
 			    wait);
 			stop = sleep_for(wait, &set);

@@ -55,6 +55,9 @@ channel()
 	    --release "$COMPATIBLE=$WS/www/bundles/$_b,url=bundles/$_b$_o" \
 	    "${@:---expires-in=30d}" --out "$WS/www/$_out" >/dev/null ||
 	    die "channel create $_out"
+	# nginx's ETag is mtime and size: two channels made in the same
+	# second, of the same size, would share one.
+	touch -d "@$((1700000000 + _v))" "$WS/www/$_out"
 }
 
 # device NAME URL [DEVICE-ID]: a fresh device polling URL.
@@ -81,6 +84,61 @@ polled()
 	expect_rc "$1.status" 0
 	grep -Eq -- "^last poll: +[0-9TZ:-]+: $2" "$WS/$1.status.out" ||
 	    die "$1: status: $(cat "$WS/$1.status.out")"
+}
+
+# daemon_start NAME ARG...: upkit daemon in the background (DPID), its
+# stderr read through a fifo by wait_line and kept in $WS/NAME.err.
+daemon_start()
+{
+	DNAME=$1
+	shift
+	rm -f "$WS/daemon.fifo"
+	mkfifo "$WS/daemon.fifo"
+	"$UPKIT" daemon "$@" 2>"$WS/daemon.fifo" >"$WS/$DNAME.out" &
+	DPID=$!
+	ws_pid "$DPID"
+	exec 4<"$WS/daemon.fifo"
+	: >"$WS/$DNAME.err"
+}
+
+# wait_line REGEX: reads the daemon's lines until one matches.
+wait_line()
+{
+	while read -r _l <&4; do
+		printf '%s\n' "$_l" >>"$WS/$DNAME.err"
+		printf '%s\n' "$_l" | grep -Eq -- "$1" && return 0
+	done
+	die "$DNAME: ended before a line /$1/: $(cat "$WS/$DNAME.err")"
+}
+
+# daemon_stop: SIGTERM, the rest of its lines, its exit code in RC.
+daemon_stop()
+{
+	kill -TERM "$DPID"
+	cat <&4 >>"$WS/$DNAME.err"
+	exec 4<&-
+	set +e
+	wait "$DPID"
+	RC=$?
+	set -e
+}
+
+# bucket ID HEX: verify/rollout.c's bucket, computed here apart:
+# SHA-256(ID, a zero byte, the bundle id's 32 bytes), its first 8 bytes
+# as a big-endian u64, mod 10000 (2^32 mod 10000 is 7296).
+bucket()
+{
+	_d=$({
+		printf '%s' "$1"
+		printf '\000'
+		for _x in $(echo "$2" | sed 's/../& /g'); do
+			# shellcheck disable=SC2059
+			printf "\\$(printf %03o "0x$_x")"
+		done
+	} | sha256sum | cut -c1-16)
+	_hi=$((0x$(echo "$_d" | cut -c1-8)))
+	_lo=$((0x$(echo "$_d" | cut -c9-16)))
+	echo $(((_hi % 10000 * 7296 + _lo) % 10000))
 }
 
 truncate -s 8M "$WS/zeros"
@@ -125,7 +183,24 @@ sha256sum "$ROOT_A" "$ROOT_B" >"$WS/slots.now"
 grep -q "$(sha256sum "$ROOT_A" | cut -c1-64)" "$WS/snap.before304" ||
     die "once2: slot A changed"
 
-# 3. Refusals on a device that accepted version 5.
+# 3. Between polls the parent sleeps, without libcurl or a TLS stack.
+daemon_start idle -c "$CFG" --no-reboot
+wait_line "next poll in [0-9]+ s"
+grep -q "nothing new: 2.0.0 is running" "$WS/idle.err" ||
+    die "idle: no cycle: $(cat "$WS/idle.err")"
+if grep -E 'libcurl|libssl|libcrypto\.' "/proc/$DPID/maps" >&2; then
+	die "idle: the parent has mapped libcurl or OpenSSL"
+fi
+RSS=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$DPID/status")
+PSS=$(awk '$1 == "Pss:" { print $2 }' "/proc/$DPID/smaps_rollup")
+echo "idle parent: VmRSS $RSS kB, Pss $PSS kB" >&2
+# libcurl alone would add some 8 MiB; libc is most of what is left.
+[ "$RSS" -le 4096 ] || die "idle: VmRSS $RSS kB"
+daemon_stop
+[ "$RC" -eq 0 ] || die "idle: exit $RC after SIGTERM"
+grep -q "stopped by SIGTERM" "$WS/idle.err" || die "idle: no stop line"
+
+# 4. Refusals on a device that accepted version 5.
 device ref "$H/ref.upc"
 cp "$WS/www/bundles/b3.upk" "$WS/b3.orig"
 channel ref.upc 5 b3.upk ",rollout=0"
@@ -169,3 +244,52 @@ tr -d ' \t\n' <"$DATA/state.json" | grep -q '"channel_version":7,' ||
     die "refusals: accepted version: $(cat "$DATA/state.json")"
 grep -q '"pending_bundle":.*null' "$DATA/state.json" ||
     die "refusals: a pending bundle: $(cat "$DATA/state.json")"
+
+# 5. Rollout at 50 %: a device whose bucket is below 5000 takes the
+# release, one whose bucket is not does not.
+channel roll.upc 1 b2.upk ",rollout=50"
+BID=$("$UPKIT" bundle info "$WS/www/bundles/b2.upk" |
+    sed -n 's/^bundle id: *//p')
+[ ${#BID} -eq 64 ] || die "no bundle id for b2.upk"
+IN= OUT=
+i=0
+while [ -z "$IN" ] || [ -z "$OUT" ]; do
+	b=$(bucket "dev-$i" "$BID")
+	if [ "$b" -lt 5000 ]; then IN=${IN:-dev-$i}; else OUT=${OUT:-dev-$i}; fi
+	[ -n "$OUT" ] && [ "$OUT" = "dev-$i" ] && OUTB=$b
+	i=$((i + 1))
+done
+device rollin "$H/roll.upc" "$IN"
+run rollin daemon -c "$CFG" --once --no-reboot
+expect_rc rollin 10
+prefix_equal "$WS/one.img" "$ROOT_B"
+device rollout "$H/roll.upc" "$OUT"
+run rollout daemon -c "$CFG" --once --no-reboot
+expect_rc rollout 0
+polled rollout "not selected: 2.0.0 is rolled out to 50% of devices, not yet to $OUT \\(bucket $OUTB of 10000\\)"
+untouched rollout
+
+# 6. SIGTERM to the daemon mid-download (2 MiB/s): parent and child
+# stop, the journal stays; the next start resumes with a Range request.
+nginx_start "$WS/www" 2m
+device term "http://127.0.0.1:$NGINX_HTTP/roll.upc" "$IN"
+daemon_start term -c "$CFG" --no-reboot
+wait_line "read back ([3-9][0-9]|100)%"
+daemon_stop
+[ "$RC" -eq 0 ] || die "term: exit $RC: $(cat "$WS/term.err")"
+grep -q "interrupted by SIGTERM" "$WS/term.err" &&
+    grep -q "stopped by SIGTERM" "$WS/term.err" ||
+    die "term: $(cat "$WS/term.err")"
+[ "$(env_get BOOT_ORDER)" = A ] || die "term: BOOT_ORDER $(env_get BOOT_ORDER)"
+F=$(sed -n '/"journal"/,/}/s/.*"chunks":[[:space:]]*\([0-9]*\).*/\1/p' \
+    "$DATA/state.json")
+[ -n "$F" ] && [ "$F" -gt 0 ] || die "term: journal: $(cat "$DATA/state.json")"
+polled term "interrupted: the install of 2.0.0 stopped at a chunk boundary"
+run resume daemon -c "$CFG" --once --no-reboot
+expect_rc resume 10
+grep -q "resuming slot B at chunk $F " "$WS/resume.err" ||
+    die "resume: $(cat "$WS/resume.err")"
+grep -q '^/bundles/b2.upk 206 .*"bytes=' "$NGINX_LOG" ||
+    die "resume: no Range request: $(cat "$NGINX_LOG")"
+prefix_equal "$WS/one.img" "$ROOT_B"
+[ "$(env_get BOOT_ORDER)" = "B A" ] || die "resume: B not armed"
