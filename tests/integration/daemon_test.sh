@@ -12,7 +12,8 @@
 # the other does not. SIGTERM to the daemon (parent and child) during a
 # rate-limited download stops it with the journal kept; the next start
 # resumes with a Range request. Between polls, the parent has not mapped
-# libcurl.
+# libcurl. An install window two hours away arms B and leaves the reboot
+# for later; one around now reboots at once.
 #
 # Deterministic: every wait reads a line the daemon prints; the one sleep
 # lets a channel made to expire in one second expire.
@@ -293,3 +294,32 @@ grep -q '^/bundles/b2.upk 206 .*"bytes=' "$NGINX_LOG" ||
     die "resume: no Range request: $(cat "$NGINX_LOG")"
 prefix_equal "$WS/one.img" "$ROOT_B"
 [ "$(env_get BOOT_ORDER)" = "B A" ] || die "resume: B not armed"
+
+# 7. Install windows, with a reboot command that records its run: one
+# two hours away (armed, the reboot waits: state.json has its time),
+# and one around now (armed and rebooted at once).
+mkdir -p "$WS/bin"
+printf '#!/bin/sh\necho rebooted >>"%s/rebooted"\n' "$WS" >"$WS/bin/reboot"
+chmod 0755 "$WS/bin/reboot"
+PATH=$WS/bin:$PATH
+export PATH
+m=$(($(date -u +%s) % 86400 / 60))
+hhmm()
+{
+	printf '%02d:%02d' $(($1 % 1440 / 60)) $(($1 % 60))
+}
+channel later.upc 1 b2.upk ",window=$(hhmm $((m + 120)))-$(hhmm $((m + 180)))"
+device later "$H/later.upc"
+run later daemon -c "$CFG" --once
+expect_rc later 10
+[ "$(env_get BOOT_ORDER)" = "B A" ] || die "later: B not armed"
+[ ! -e "$WS/rebooted" ] || die "later: rebooted outside the window"
+polled later "installed 2.0.0 into slot B; reboot at [0-9TZ:-]+, when its install window opens"
+tr -d ' \t\n' <"$DATA/state.json" | grep -Eq '"reboot_at":[1-9][0-9]*,' ||
+    die "later: no reboot time: $(cat "$DATA/state.json")"
+channel now.upc 1 b2.upk ",window=$(hhmm $((m + 1380)))-$(hhmm $((m + 60)))"
+device now "$H/now.upc"
+run now daemon -c "$CFG" --once
+expect_rc now 10
+[ "$(cat "$WS/rebooted")" = rebooted ] || die "now: no reboot"
+polled now "installed 2.0.0 into slot B$"
