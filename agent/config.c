@@ -1,7 +1,7 @@
 /*
- * agent/config: upkit.conf, read with libinih: the keys, their values
- * and what must hold once all are read. The lines and section headers
- * are config_ini.c's; the storage checks config_check.c's.
+ * agent/config: upkit.conf's keys, their values and what must hold once
+ * all are read. Reading the text with libinih, its lines and section
+ * headers, is config_ini.c's; the storage checks config_check.c's.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -9,16 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ini.h>
-
 #include "agent/config.h"
-#include "agent/config_check.h"
 #include "agent/config_parse.h"
 #include "common/err.h"
-#include "common/io.h"
 #include "slots/boot/bootenv.h"
 
-#define CONFIG_MAX_SIZE		(1024 * 1024)
 #define COMPATIBLE_MAX		128
 
 enum kind {
@@ -313,8 +308,8 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	return 1;
 }
 
-static int
-handler(void *user, const char *section, const char *name, const char *value)
+int
+config_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
 	const struct key *keys;
@@ -441,8 +436,8 @@ set_default(char **field, const char *val, struct config *c, struct err *e)
 	return 0;
 }
 
-static int
-check(struct parse *p)
+int
+config_finish(struct parse *p)
 {
 	struct config *c = p->c;
 	char why[64];
@@ -489,118 +484,6 @@ check(struct parse *p)
 	for (i = 0; i < c->nslots; i++)
 		c->slots[i].special_modes = c->special_modes;
 	return check_slots(p);
-}
-
-const char *
-config_path(const char *explicit_path)
-{
-	const char *env;
-
-	if (explicit_path != NULL)
-		return explicit_path;
-	if ((env = getenv("UPKIT_CONFIG")) != NULL && env[0] != '\0')
-		return env;
-	return CONFIG_DEFAULT_PATH;
-}
-
-/*
- * The text of name, parsed and checked, everything but the storage: *pp
- * keeps the line numbers for config_check_storage(). Frees both on failure.
- */
-static int
-parse(const char *name, const char *text, size_t len, struct config **cp,
-    struct parse **pp, struct err *e)
-{
-	struct config *c;
-	struct parse *p = NULL;
-	int r, line;
-
-	*cp = NULL;
-	*pp = NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->path = strdup(name)) == NULL) {
-		r = err_set(e, -ENOMEM, "%s: out of memory", name);
-		goto fail;
-	}
-	/* The parse context holds per-slot line tables: keep it off the
-	 * stack. */
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		r = err_set(e, -ENOMEM, "%s: out of memory", name);
-		goto fail;
-	}
-	p->c = c;
-	p->e = e;
-	p->text = text;
-	p->len = len;
-	line = ini_parse_stream(config_read_line, p, handler, p);
-	if (line == -2) {
-		r = err_set(e, -ENOMEM, "%s: out of memory", name);
-		goto fail;
-	}
-	/* inih's own error (a line it cannot parse) wins if it came
-	 * first. */
-	if (line > 0 && (p->err_line == 0 || line < p->err_line)) {
-		r = err_set(e, -EINVAL, "%s:%d: syntax error (expected "
-		    "[section] or key = value)", name, line);
-		goto fail;
-	}
-	if (p->err_line != 0) {
-		r = e->code;
-		goto fail;
-	}
-	if (line != 0) {
-		r = err_set(e, -EINVAL, "%s: parse error %d", name, line);
-		goto fail;
-	}
-	if ((r = check(p)) < 0)
-		goto fail;
-	*cp = c;
-	*pp = p;
-	return 0;
-fail:
-	free(p);
-	config_free(c);
-	return r;
-}
-
-int
-config_parse(const char *name, const char *text, size_t len,
-    struct config **cp, struct err *e)
-{
-	struct parse *p;
-	int r;
-
-	if ((r = parse(name, text, len, cp, &p, e)) < 0)
-		return r;
-	free(p);
-	return 0;
-}
-
-int
-config_load(const char *path, struct config **cp, struct err *e)
-{
-	struct config *c = NULL;
-	struct parse *p = NULL;
-	char *text = NULL;
-	size_t i, len;
-	int lines[CONFIG_SLOTS_MAX], r;
-
-	*cp = NULL;
-	if ((r = file_read(path, CONFIG_MAX_SIZE, &text, &len, e)) < 0)
-		goto out;
-	if ((r = parse(path, text, len, &c, &p, e)) < 0)
-		goto out;
-	for (i = 0; i < c->nslots; i++)
-		lines[i] = p->slot_key_line[i][0];
-	if ((r = config_check_storage(c, lines, '\0', e)) < 0) {
-		config_free(c);
-		goto out;
-	}
-	*cp = c;
-out:
-	free(p);
-	free(text);
-	return r;
 }
 
 void

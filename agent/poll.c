@@ -159,6 +159,12 @@ fetch(struct cycle *cy, struct err *e)
 		outcome(cy, exitcode_for(FAIL_SOURCE, r), "error: %s", e->msg);
 		return 1;
 	}
+	if (f.status == 304 && etag == NULL) {
+		outcome(cy, exitcode_for(FAIL_SOURCE, -EIO), "error: GET %s: "
+		    "304 Not Modified to a request without If-None-Match",
+		    cfg->server_channel);
+		return 1;
+	}
 	if (f.status == 304) {
 		snprintf(cy->etag, sizeof(cy->etag), "%s", etag);
 		if ((r = file_read(cy->path, CHANNEL_FILE_MAX, &cy->buf,
