@@ -13,7 +13,10 @@
 # rate-limited download stops it with the journal kept; the next start
 # resumes with a Range request. Between polls, the parent has not mapped
 # libcurl. An install window two hours away arms B and leaves the reboot
-# for later; one around now reboots at once.
+# for later; one around now reboots at once. A channel that cannot be
+# fetched (404, a server certificate outside [server] ca) is an error
+# that changes nothing; over HTTPS with the CA it is fetched. A release
+# that rolled back on the device is skipped from then on.
 #
 # Deterministic: every wait reads a line the daemon prints; the one sleep
 # lets a channel made to expire in one second expire.
@@ -192,6 +195,13 @@ grep -q "nothing new: 2.0.0 is running" "$WS/idle.err" ||
 if grep -E 'libcurl|libssl|libcrypto\.' "/proc/$DPID/maps" >&2; then
 	die "idle: the parent has mapped libcurl or OpenSSL"
 fi
+# Blocked in the one wait until the next poll; the line comes just
+# before it, so a few reads of wchan may see it on its way there.
+i=0
+while ! grep -q '^do_sigtimedwait' "/proc/$DPID/wchan"; do
+	i=$((i + 1))
+	[ $i -lt 100000 ] || die "idle: wchan $(cat "/proc/$DPID/wchan")"
+done
 RSS=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$DPID/status")
 PSS=$(awk '$1 == "Pss:" { print $2 }' "/proc/$DPID/smaps_rollup")
 echo "idle parent: VmRSS $RSS kB, Pss $PSS kB" >&2
@@ -248,6 +258,25 @@ tr -d ' \t\n' <"$DATA/state.json" | grep -q '"channel_version":7,' ||
     die "refusals: accepted version: $(cat "$DATA/state.json")"
 grep -q '"pending_bundle":.*null' "$DATA/state.json" ||
     die "refusals: a pending bundle: $(cat "$DATA/state.json")"
+
+# A channel that cannot be fetched: an error, nothing else.
+device nofile "$H/no-such.upc"
+run nofile daemon -c "$CFG" --once --no-reboot
+expect_rc nofile 4
+polled nofile "error: GET $H/no-such.upc: 404 Not Found"
+untouched nofile
+# Over HTTPS with [server] ca: the fetch takes the same TLS options as
+# a download.
+device tls "https://127.0.0.1:$NGINX_HTTPS/roll.upc"
+printf 'ca = %s\n' "$TLS_DIR/ca.pem" >>"$CFG"
+channel roll.upc 1 b2.upk ",rollout=0"
+run tls daemon -c "$CFG" --once --no-reboot
+expect_rc tls 0
+polled tls "not selected: 2.0.0 is rolled out to 0%"
+device tlsbad "https://127.0.0.1:$NGINX_HTTPS/roll.upc"
+run tlsbad daemon -c "$CFG" --once --no-reboot
+expect_rc tlsbad 4
+polled tlsbad "error: GET https://127.0.0.1:$NGINX_HTTPS/roll.upc: "
 
 # 5. Rollout at 50 %: a device whose bucket is below 5000 takes the
 # release, one whose bucket is not does not.
@@ -326,3 +355,27 @@ run now daemon -c "$CFG" --once
 expect_rc now 10
 [ "$(cat "$WS/rebooted")" = rebooted ] || die "now: no reboot"
 polled now "installed 2.0.0 into slot B$"
+
+# 8. A release that rolled back here is not installed again: B armed,
+# booted, its health check fails (rolled back), A booted again.
+device back "$H/stable.upc"
+mkdir -p "$DEV/health.d"
+printf '#!/bin/sh\nexit 1\n' >"$DEV/health.d/10-fail"
+chmod 0755 "$DEV/health.d/10-fail"
+printf '\n[health]\ndirectory = %s\n' "$DEV/health.d" >>"$CFG"
+run back1 daemon -c "$CFG" --once --no-reboot
+expect_rc back1 10
+echo "console=ttyS0 upkit.slot=B" >"$CMDLINE"
+fw_setenv -c "$ENVCFG" BOOT_B_LEFT 2
+run backh health -c "$CFG" --no-reboot
+expect_rc backh 9
+echo "console=ttyS0 upkit.slot=A" >"$CMDLINE"
+snapshot back
+run back2 daemon -c "$CFG" --once --no-reboot
+expect_rc back2 0
+grep -q "2.0.0 (bundle [0-9a-f]*) rolled back: it is not installed again" \
+    "$WS/back2.err" || die "back2: $(cat "$WS/back2.err")"
+polled back2 "skipped: 2.0.0 \\(bundle [0-9a-f]+\\) rolled back on this device"
+[ "$(env_get BOOT_ORDER)" = A ] || die "back2: BOOT_ORDER $(env_get BOOT_ORDER)"
+grep -q "$(sha256sum "$ROOT_B" | cut -c1-64)" "$WS/snap.back" ||
+    die "back2: slot B changed"
