@@ -267,12 +267,15 @@ polled nofile "error: GET $H/no-such.upc: 404 Not Found"
 untouched nofile
 # Over HTTPS with [server] ca: the fetch takes the same TLS options as
 # a download.
+# No [system] device-id: the machine id is the first line of its file.
 device tls "https://127.0.0.1:$NGINX_HTTPS/roll.upc"
 printf 'ca = %s\n' "$TLS_DIR/ca.pem" >>"$CFG"
+printf 'f00dfeed\nsecond line\n' >"$DEV/machine-id"
+sed -i "s|^device-id = .*|machine-id-file = $DEV/machine-id|" "$CFG"
 channel roll.upc 1 b2.upk ",rollout=0"
 run tls daemon -c "$CFG" --once --no-reboot
 expect_rc tls 0
-polled tls "not selected: 2.0.0 is rolled out to 0%"
+polled tls "not selected: 2.0.0 is rolled out to 0% of devices, not yet to f00dfeed "
 device tlsbad "https://127.0.0.1:$NGINX_HTTPS/roll.upc"
 run tlsbad daemon -c "$CFG" --once --no-reboot
 expect_rc tlsbad 4
