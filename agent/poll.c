@@ -226,7 +226,7 @@ check(struct cycle *cy, struct err *e)
 /* A new channel is kept (DATA/channel.upc first: the ETag in state.json
  * must never name a file that is not there) and recorded. */
 static int
-accept(struct cycle *cy, struct err *e)
+accept_channel(struct cycle *cy, struct err *e)
 {
 	struct state *s = cy->d->state;
 	char now[32];
@@ -489,7 +489,7 @@ daemon_cycle(const struct daemon_opts *o)
 	else if (reboot_due(&cy, &e))
 		;
 	else if (fetch(&cy, &e) == 0 && check(&cy, &e) == 0) {
-		if ((r = accept(&cy, &e)) < 0)
+		if ((r = accept_channel(&cy, &e)) < 0)
 			outcome(&cy, exitcode_for(FAIL_STATE, r), "error: %s",
 			    e.msg);
 		else if (select_release(&cy, &e))
