@@ -134,28 +134,53 @@ wait_child(pid_t pid, const sigset_t *set, int *stopp)
 
 /*
  * Before a sleep: the pages of upkit and its libraries that the loop will
- * not touch until the next poll leave this process (MADV_PAGEOUT, Linux
- * 5.4: clean file pages are unmapped, and stay in the page cache for
- * whoever else maps them; nothing is lost, a page touched again faults
- * back in). Most of an idle parent's RSS is such pages, mapped at
- * startup. Best effort: an older kernel refuses, and that is all.
+ * not touch until the next poll leave this process; a page touched again
+ * faults back in from the page cache, where the others stay for whoever
+ * else maps them. Code (r-xp, from a file) is never written (a
+ * debugger's breakpoints aside), so MADV_DONTNEED can drop it even where
+ * other processes share it, which is most of an idle parent's RSS
+ * (libc). Everything else gets
+ * MADV_PAGEOUT (Linux 5.4), which only unmaps what it can put back as it
+ * was: never a relocated or written page, and nothing at all without
+ * swap. Best effort: an older kernel refuses, and that is all.
  */
 static void
 shrink(void)
 {
-#ifdef MADV_PAGEOUT
+	static struct {
+		unsigned long	lo, len;
+		int		advice;
+	} r[256];
 	unsigned long lo, hi;
-	char line[512];
+	char line[512], perms[8], path[2];
+	size_t i, nr = 0;
 	FILE *f;
+	int n;
 
 	if ((f = fopen("/proc/self/maps", "re")) == NULL)
 		return;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && hi > lo &&
-		    hi - lo < (1UL << 30) && strstr(line, "[v") == NULL)
-			madvise((void *)lo, hi - lo, MADV_PAGEOUT);
-	fclose(f);
+	while (nr < sizeof(r) / sizeof(r[0]) &&
+	    fgets(line, sizeof(line), f) != NULL) {
+		path[0] = '\0';
+		n = sscanf(line, "%lx-%lx %7s %*s %*s %*s %1s", &lo, &hi, perms,
+		    path);
+		/* [vdso], [vvar]; a sanitizer's shadow memory. */
+		if (n < 3 || hi <= lo || hi - lo >= (1UL << 30) ||
+		    path[0] == '[')
+			continue;
+		r[nr].lo = lo;
+		r[nr].len = hi - lo;
+		if (strcmp(perms, "r-xp") == 0 && path[0] == '/')
+			r[nr++].advice = MADV_DONTNEED;
+#ifdef MADV_PAGEOUT
+		else
+			r[nr++].advice = MADV_PAGEOUT;
 #endif
+	}
+	fclose(f);
+	/* Only now: reading and parsing would fault the code back in. */
+	for (i = 0; i < nr; i++)
+		madvise((void *)r[i].lo, r[i].len, r[i].advice);
 }
 
 /* Sleeps s seconds in one sigtimedwait() (again only if a stray signal
@@ -243,9 +268,11 @@ run(const struct daemon_opts *o, const struct config *c)
 			wait = daemon_delay((unsigned)c->server_interval,
 			    fails, &rng);
 			wait = until_reboot(c, wait);
-			shrink();
 			fprintf(stderr, "upkit daemon: next poll in %u s\n",
 			    wait);
+			/* After the line: printing would fault back in much
+			 * of what shrink() dropped. */
+			shrink();
 			stop = sleep_for(wait, &set);
 		}
 		if (stop != 0) {
