@@ -146,6 +146,15 @@ bucket()
 }
 
 truncate -s 8M "$WS/zeros"
+
+# 0. Without [server] channel there is nothing to poll: exit 3, either way.
+mk_device "$WS/nochannel" "$WS/keys/root.pem"
+run nochan daemon -c "$CFG" --once
+expect_rc nochan 3
+expect_msg nochan "\\[server\\] channel: missing"
+run nochan2 daemon -c "$CFG"
+expect_rc nochan2 3
+expect_msg nochan2 "\\[server\\] channel: missing"
 nginx_start "$WS/www"
 H=http://127.0.0.1:$NGINX_HTTP
 WIRE=$NGINX_DIR/wire.log

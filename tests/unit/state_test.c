@@ -296,6 +296,14 @@ static const struct {
 	{ "{\"journal\": {\"storage\": 1}}", "journal.storage: not a string" },
 	{ "{\"journal\": {\"total_bytes\": -1}}",
 	    "journal.total_bytes: not an integer" },
+	{ "{\"daemon\": []}", "daemon: not an object" },
+	{ "{\"daemon\": {\"etag\": 1}}", "daemon.etag: not a string" },
+	{ "{\"daemon\": {\"channel_version\": 1.5}}",
+	    "daemon.channel_version: not an integer" },
+	{ "{\"daemon\": {\"failed_bundles\": \"ab\"}}",
+	    "daemon.failed_bundles: not an array" },
+	{ "{\"daemon\": {\"failed_bundles\": [\"ab\", 1]}}",
+	    "daemon.failed_bundles: not an array of strings" },
 };
 
 static void
