@@ -13,7 +13,8 @@
 # rate-limited download stops it with the journal kept; the next start
 # resumes with a Range request. Between polls, the parent has not mapped
 # libcurl. An install window two hours away arms B and leaves the reboot
-# for later; one around now reboots at once. A channel that cannot be
+# for later (once its time has passed, the next cycle reboots before it
+# polls); one around now reboots at once. A channel that cannot be
 # fetched (404, a server certificate outside [server] ca) is an error
 # that changes nothing; over HTTPS with the CA it is fetched. A release
 # that rolled back on the device is skipped from then on.
@@ -361,6 +362,18 @@ expect_rc later 10
 polled later "installed 2.0.0 into slot B; reboot at [0-9TZ:-]+, when its install window opens"
 tr -d ' \t\n' <"$DATA/state.json" | grep -Eq '"reboot_at":[1-9][0-9]*,' ||
     die "later: no reboot time: $(cat "$DATA/state.json")"
+# The window's time passed (state.json says so): the next cycle reboots
+# before it polls.
+sed -i 's/"reboot_at":[[:space:]]*[0-9]*/"reboot_at": 1000/' "$DATA/state.json"
+n0=$(grep -c '^/later.upc ' "$WIRE")
+run later2 daemon -c "$CFG" --once
+expect_rc later2 10
+[ "$(cat "$WS/rebooted")" = rebooted ] || die "later2: no reboot"
+polled later2 "installed 2.0.0 in slot B: its install window is open"
+[ "$(grep -c '^/later.upc ' "$WIRE")" -eq "$n0" ] || die "later2: polled"
+tr -d ' \t\n' <"$DATA/state.json" | grep -q '"reboot_at":0,' ||
+    die "later2: reboot time kept: $(cat "$DATA/state.json")"
+rm -f "$WS/rebooted"
 channel now.upc 1 b2.upk ",window=$(hhmm $((m + 1380)))-$(hhmm $((m + 60)))"
 device now "$H/now.upc"
 run now daemon -c "$CFG" --once
