@@ -19,8 +19,9 @@
 # that changes nothing; over HTTPS with the CA it is fetched. A release
 # that rolled back on the device is skipped from then on.
 #
-# Deterministic: every wait reads a line the daemon prints; the one sleep
-# lets a channel made to expire in one second expire.
+# Deterministic: every wait reads a line the daemon prints (and the idle
+# check reads wchan until the parent is in its wait); the one sleep lets
+# a channel made to expire in one second expire.
 set -eu
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/lib.sh"
