@@ -44,12 +44,13 @@ HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c agent/checkpoint.c agent/keyfiles.c \
-	     agent/update.c agent/status.c agent/progress.c agent/device.c \
+	     agent/update.c agent/update_cmd.c agent/status.c agent/progress.c agent/device.c \
 	     agent/health.c agent/checks.c agent/lifecycle.c agent/exitcode.c \
-	     agent/stop.c agent/resume.c agent/channel.c
+	     agent/stop.c agent/resume.c agent/channel.c \
+	     agent/daemon.c agent/poll.c
 MAIN_SRC   = agent/main.c
 SOURCE_SRC = source/source.c source/file.c source/http.c source/answer.c \
-	     source/httphdr.c source/libcurl.c
+	     source/httphdr.c source/libcurl.c source/fetch.c
 
 LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(COMMON_SRC) $(VERIFY_SRC) $(SLOTS_SRC) \
 	  $(HOST_SRC) $(AGENT_SRC)) $(patsubst %.c,$(B)/%.o,$(SOURCE_SRC))

@@ -18,6 +18,10 @@ struct err;
 #define CONFIG_RETRIES_MAX	1000000	/* [server] retries */
 #define CONFIG_MS_MAX		3600000	/* [server] backoff-ms, backoff-max-ms */
 #define CONFIG_MIB_MAX		1048576	/* [system] journal-interval-mb */
+#define CONFIG_INTERVAL_MIN	10	/* [server] interval, s */
+#define CONFIG_INTERVAL_MAX	604800	/* a week */
+#define CONFIG_DEVICE_ID_MAX	255	/* verify/rollout.h ROLLOUT_ID_MAX */
+#define CONFIG_URL_MAX		2048
 
 struct config {
 	char		*path;			/* the file read */
@@ -31,6 +35,8 @@ struct config {
 	int		 special_modes;		/* allow-special-modes */
 	int		 journal_mb;		/* journal-interval-mb; default 64 */
 	int		 journal_s;		/* journal-interval-s; default 10 */
+	char		*device_id;		/* device-id; NULL: machine id */
+	char		*machine_id_file;	/* default /etc/machine-id */
 	/* [keyring] */
 	char		*keyring_path;		/* required */
 	char		*keyring_crl;		/* NULL if none */
@@ -53,6 +59,10 @@ struct config {
 						   default 10 */
 	int		 server_backoff;	/* backoff-ms; default 1000 */
 	int		 server_backoff_max;	/* backoff-max-ms; default 60000 */
+	/* [server]: for upkit daemon (docs/daemon.md) */
+	char		*server_channel;	/* channel URL; NULL: none */
+	int		 server_interval;	/* s between polls; default 3600 */
+	char		*channel_keyring;	/* NULL: [keyring] path */
 	/* [slot.CLASS.N] */
 	size_t		 nslots;
 	struct slot	 slots[CONFIG_SLOTS_MAX];

@@ -85,6 +85,8 @@ owned_paths(const struct config *c, struct storage *st)
 	own(st, "[server] ca", c->server_ca, NULL, 0);
 	own(st, "[server] cert", c->server_cert, NULL, 0);
 	own(st, "[server] key", c->server_key, NULL, 0);
+	own(st, "[server] channel-keyring", c->channel_keyring, NULL, 0);
+	own(st, "[system] machine-id-file", c->machine_id_file, NULL, 0);
 	if (strcmp(c->bootloader, "uboot") == 0 && c->uboot_config != NULL) {
 		own(st, "[uboot] config", c->uboot_config, NULL, 1);
 		/* Each env copy, read as libubootenv does. An unreadable

@@ -45,6 +45,9 @@ static const struct command commands[] = {
 	    "[--json]                       keep the trial slot unchecked" },
 	{ NULL, "rollback", cmd_rollback,
 	    "[--no-reboot] [--json]         go back to the other slot" },
+	{ NULL, "daemon", cmd_daemon,
+	    "[--once] [--no-reboot]         poll the channel, install, "
+	    "reboot" },
 };
 
 static void

@@ -21,6 +21,9 @@ struct libcurl {
 	__typeof__(curl_easy_pause)		*easy_pause;
 	__typeof__(curl_easy_strerror)		*easy_strerror;
 	__typeof__(curl_easy_cleanup)		*easy_cleanup;
+	__typeof__(curl_easy_perform)		*easy_perform;
+	__typeof__(curl_slist_append)		*slist_append;
+	__typeof__(curl_slist_free_all)		*slist_free_all;
 	__typeof__(curl_multi_init)		*multi_init;
 	__typeof__(curl_multi_add_handle)	*multi_add_handle;
 	__typeof__(curl_multi_remove_handle)	*multi_remove_handle;

@@ -447,7 +447,8 @@ tls_pin()
 # starts between byte 1000000 and 3999999 end at byte 3999999. Small
 # send buffers keep nginx close to what the client has taken, so the
 # bytes in the access log ($NGINX_LOG: URI, status, bytes sent, Range)
-# are close to what a cut client fetched.
+# are close to what a cut client fetched. $NGINX_DIR/wire.log has, per
+# request, URI, status, request bytes, bytes sent and body bytes sent.
 nginx_conf()
 {
 	[ "$(id -u)" -eq 0 ] && echo "user root;"
@@ -459,6 +460,8 @@ nginx_conf()
 	http {
 		log_format upkit '\$uri \$status \$bytes_sent "\$http_range"';
 		access_log $NGINX_LOG upkit;
+		log_format upkitwire '\$uri \$status \$request_length \$bytes_sent \$body_bytes_sent';
+		access_log $NGINX_DIR/wire.log upkitwire;
 		default_type application/octet-stream;
 		client_body_temp_path $NGINX_DIR/tmp/body;
 		proxy_temp_path $NGINX_DIR/tmp/proxy;
