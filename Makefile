@@ -139,6 +139,16 @@ $(B)/tests/nospace.so: tests/shim/nospace.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
+# The power-cut simulator (docs/powercut.md): a log of every change to
+# the watched storage, and the replay of that log up to each cut.
+$(B)/tests/powerlog.so: tests/shim/powerlog.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared -o $@ $< -ldl -lpthread
+
+$(B)/tests/powercut: tests/tools/powercut.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) -lxxhash
+
 # The source tests' tools: a proxy that cuts or stalls at given offsets,
 # and a copy through source_open()/source_read().
 $(B)/tests/cutproxy: tests/tools/cutproxy.c
@@ -150,7 +160,8 @@ $(B)/tests/fetch: tests/tools/fetch.c $(B)/libupkit.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libupkit.a \
 	    $(LDFLAGS) $(LDLIBS)
 
-TOOLS	 = $(B)/tests/cutproxy $(B)/tests/fetch
+TOOLS	 = $(B)/tests/cutproxy $(B)/tests/fetch $(B)/tests/powercut \
+	   $(B)/tests/powerlog.so
 
 deps-core:
 	$(call install_missing,$(DEPS_CORE))
