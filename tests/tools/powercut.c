@@ -4,8 +4,10 @@
  * the log tests/shim/powerlog.so wrote during it, it builds the states a
  * power cut could leave:
  *
- *	powercut snap ROOT SNAPDIR	snapshot ROOT (files, folders, modes,
- *					and each file's st_dev/st_ino)
+ *	powercut snap ROOT SNAPDIR [BLOCKDEVICE...]
+ *					snapshot ROOT (files, folders, modes,
+ *					and each file's st_dev/st_ino), and
+ *					block devices outside it (st_rdev)
  *	powercut plan [-m MODEL] SNAPDIR LOG
  *					one line "K V what" per distinct cut:
  *					after record K, variant V
@@ -31,12 +33,16 @@
  *			512-byte sectors, the rest of it did not
  *	tear-tail S	only its last S sectors landed
  *
+ *	drop-name J	(vfat) all but the J-th pending change, a name
+ *			change, landed
+ *
  * MODEL says how names are made durable. ext4 (the default): the journal
  * commits name changes in order, so a pending name change lands only if
  * every earlier one did, and a durable one makes every earlier one
  * durable. vfat: no journal; each name change is atomic (one directory
- * sector) but any subset of the pending ones may land, and a folder's
+ * sector) but the pending ones may land in any order, and a folder's
  * changes are durable only after that folder's fsync or a syncfs.
+ * vfat:FOLDER: vfat below FOLDER (a FAT boot partition), ext4 elsewhere.
  *
  * plan prints each state once: two (K, V) that apply the same records
  * with the same tear are the same state.
@@ -93,7 +99,8 @@ static struct { unsigned long long dev, ino; int node; } *snapids;
 static struct rec *recs;		/* recs[1..nrec] */
 static long nrec;
 static int nnodes;			/* snapshot nodes + created ones */
-static int vfat;
+static int vfat;			/* every name change on vfat */
+static const char *vfat_under;		/* or those under this folder */
 
 /* The model being built. */
 static struct node *nodes;
@@ -135,25 +142,31 @@ xstrdup(const char *s)
 	return p;
 }
 
+/* The whole of a file or block device (read to its end). */
 static unsigned char *
 slurp(const char *path, size_t *lenp)
 {
-	struct stat st;
 	unsigned char *buf;
+	size_t got = 0, cap = 65536;
 	ssize_t n;
-	size_t got = 0;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		die("cannot read %s", path);
-	buf = xalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size &&
-	    (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+	buf = xalloc(cap);
+	for (;;) {
+		if (got == cap) {
+			cap *= 2;
+			if ((buf = realloc(buf, cap)) == NULL)
+				die("%s", "out of memory");
+		}
+		if ((n = read(fd, buf + got, cap - got)) < 0)
+			die("read %s", path);
+		if (n == 0)
+			break;
 		got += (size_t)n;
+	}
 	close(fd);
-	if (got != (size_t)st.st_size)
-		die("short read of %s", path);
 	*lenp = got;
 	return buf;
 }
@@ -226,9 +239,13 @@ snap_walk(const char *path, const char *rel)
 }
 
 static int
-cmd_snap(const char *r, const char *dir)
+cmd_snap(const char *r, const char *dir, char **devs, int ndev)
 {
-	char idx[MAXPATH + 8];
+	char idx[MAXPATH + 8], out[MAXPATH + 16];
+	unsigned char *data;
+	struct stat st;
+	size_t len;
+	int i;
 
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		die("mkdir %s", dir);
@@ -238,6 +255,17 @@ cmd_snap(const char *r, const char *dir)
 		die("cannot write %s", idx);
 	fprintf(snapidx, "root\t%s\n", r);
 	snap_walk(r, "");
+	/* Block devices outside ROOT, named as the log names them. */
+	for (i = 0; i < ndev; i++) {
+		if (stat(devs[i], &st) == -1 || !S_ISBLK(st.st_mode))
+			die("%s: not a block device", devs[i]);
+		fprintf(snapidx, "b\t0\t%llu\t0\t%s\n",
+		    (unsigned long long)st.st_rdev, devs[i]);
+		data = slurp(devs[i], &len);
+		snprintf(out, sizeof(out), "%s/%d", snapdir, snapcount++);
+		spill(out, data, len, 0600);
+		free(data);
+	}
 	fclose(snapidx);
 	return 0;
 }
@@ -279,13 +307,13 @@ snap_load(const char *dir)
 		memset(&snapnodes[nsnap], 0, sizeof(snapnodes[nsnap]));
 		snapnodes[nsnap].type = type;
 		snapnodes[nsnap].mode = mode;
-		if (type == 'f') {
+		if (type == 'f' || type == 'b') {
 			snprintf(f, sizeof(f), "%s/%d", dir, nfile++);
 			snapnodes[nsnap].data = slurp(f,
 			    &snapnodes[nsnap].size);
 			snapnodes[nsnap].cap = snapnodes[nsnap].size;
 		}
-		snprintf(f, sizeof(f), "%s%s", root, rel);
+		snprintf(f, sizeof(f), "%s%s", type == 'b' ? "" : root, rel);
 		snapents[nsnap].path = xstrdup(f);
 		snapents[nsnap].node = nsnap;
 		snapids[nsnap].dev = dev;
@@ -384,6 +412,21 @@ is_name(const struct rec *r)
 	return strchr("CDNXUR", r->op) != NULL;
 }
 
+/* Whether name change r happens on vfat (MODEL). */
+static int
+on_vfat(const struct rec *r)
+{
+	size_t n;
+
+	if (vfat)
+		return 1;
+	if (vfat_under == NULL || r->p1 == NULL)
+		return 0;
+	n = strlen(vfat_under);
+	return strncmp(r->p1, vfat_under, n) == 0 &&
+	    (r->p1[n] == '/' || r->p1[n] == '\0');
+}
+
 static void
 parent_of(const char *path, char *out)
 {
@@ -472,15 +515,13 @@ analyse(void)
 		}
 	}
 	/* ext4: the journal commits name changes in their order. */
-	if (!vfat) {
-		d = nrec + 1;
-		for (k = nrec; k >= 1; k--)
-			if (is_name(&recs[k])) {
-				if (recs[k].durable > d)
-					recs[k].durable = d;
-				d = recs[k].durable;
-			}
-	}
+	d = nrec + 1;
+	for (k = nrec; k >= 1; k--)
+		if (is_name(&recs[k]) && !on_vfat(&recs[k])) {
+			if (recs[k].durable > d)
+				recs[k].durable = d;
+			d = recs[k].durable;
+		}
 	free(ids);
 }
 
@@ -602,12 +643,27 @@ variant(long v, struct variant *out)
 		    out->tail ? "tail" : "head", out->sectors, ns);
 		goto done;
 	}
+	nv += 4;
+	/* vfat: any one pending name change lost, the later ones landed. */
+	for (i = 0; i < n; i++) {
+		if (!is_name(&recs[pend[i]]) || !on_vfat(&recs[pend[i]]))
+			continue;
+		if (v == nv++) {
+			long j;
+
+			snprintf(out->what, sizeof(out->what),
+			    "drop-name %ld", i + 1);
+			for (j = 0; j < n; j++)
+				keep[j] = j != i;
+			goto done;
+		}
+	}
 	return 0;
 done:
 	stop = 0;
 	out->nsel = 0;
 	for (i = 0; i < n; i++) {
-		if (!vfat && is_name(&recs[pend[i]])) {
+		if (is_name(&recs[pend[i]]) && !on_vfat(&recs[pend[i]])) {
 			if (!keep[i])
 				stop = 1;
 			if (stop)
@@ -773,11 +829,25 @@ node_put(struct node *nd, const unsigned char *data, uint64_t off,
 		memset(nd->data + off, 0, (size_t)len);
 }
 
+/* Whether the folder that would hold path exists in the model. */
+static int
+has_parent(const char *path)
+{
+	char dir[MAXPATH];
+	int i;
+
+	parent_of(path, dir);
+	return (i = find(dir)) != -1 && nodes[ents[i].node].type == 'd';
+}
+
 static void
 apply_rec(const struct rec *r, const struct variant *v)
 {
 	uint64_t off = (uint64_t)r->a, len = (uint64_t)r->b, cut;
-	int *moved, i, j;
+	int *moved, i, j, keep;
+
+	/* Zeroing keeps the size; so does a device. */
+	keep = r->op == 'Z' || (r->node >= 0 && nodes[r->node].type == 'b');
 
 	switch (r->op) {
 	case 'W': case 'Z':
@@ -788,20 +858,22 @@ apply_rec(const struct rec *r, const struct variant *v)
 			    nsectors(r) - v->sectors : v->sectors)) * SECTOR;
 			if (!v->tail) {
 				node_put(&nodes[r->node], r->data, off,
-				    cut - off, r->op == 'Z');
+				    cut - off, keep);
 			} else {
 				node_put(&nodes[r->node], r->data != NULL ?
 				    r->data + (cut - off) : NULL, cut,
-				    off + len - cut, r->op == 'Z');
+				    off + len - cut, keep);
 			}
 			return;
 		}
-		node_put(&nodes[r->node], r->data, off, len, r->op == 'Z');
+		node_put(&nodes[r->node], r->data, off, len, keep);
 		return;
 	case 'T':
 		node_resize(&nodes[r->node], (size_t)r->a);
 		return;
 	case 'C': case 'D':
+		if (!has_parent(r->p1))
+			return;		/* unreachable: its folder did not land */
 		nodes[r->node].type = r->op == 'C' ? 'f' : 'd';
 		nodes[r->node].mode = (unsigned)r->a;
 		remove_tree(r->p1);
@@ -811,7 +883,7 @@ apply_rec(const struct rec *r, const struct variant *v)
 		remove_tree(r->p1);
 		return;
 	case 'N':
-		if (find(r->p1) == -1)
+		if (find(r->p1) == -1 || !has_parent(r->p2))
 			return;		/* its creation did not land (vfat) */
 		if (strcmp(r->p1, r->p2) == 0)
 			return;
@@ -877,7 +949,7 @@ model_hash(void)
 
 		XXH3_64bits_update(st, ents[i].path, strlen(ents[i].path) + 1);
 		XXH3_64bits_update(st, &nd->type, 1);
-		if (nd->type == 'f') {
+		if (nd->type != 'd') {
 			XXH3_64bits_update(st, &nd->size, sizeof(nd->size));
 			XXH3_64bits_update(st, nd->data, nd->size);
 		}
@@ -929,6 +1001,25 @@ prune(const char *dest, const char *dpath, const char *mpath)
 }
 
 static void
+spill_dev(const char *path, const unsigned char *data, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		die("cannot write %s", path);
+	while (done < len) {
+		if ((n = pwrite(fd, data + done, len - done, (off_t)done)) <= 0)
+			die("write %s", path);
+		done += (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		die("fsync %s", path);
+	close(fd);
+}
+
+static void
 write_out(const char *dest)
 {
 	char out[MAXPATH];
@@ -942,6 +1033,14 @@ write_out(const char *dest)
 	for (i = 0; i < nents; i++) {
 		struct node *nd = &nodes[ents[i].node];
 
+		if (nd->type == 'b') {
+			/* A device is written where it is, never resized. */
+			have = slurp(ents[i].path, &len);
+			if (len != nd->size || memcmp(have, nd->data, len) != 0)
+				spill_dev(ents[i].path, nd->data, nd->size);
+			free(have);
+			continue;
+		}
 		dest_path(dest, ents[i].path, out);
 		if (nd->type == 'd') {
 			if (mkdir(out, nd->mode) == -1 && errno != EEXIST)
@@ -1055,9 +1154,10 @@ cmd_dump(const char *log)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: powercut snap ROOT SNAPDIR\n"
-	    "       powercut plan [-m ext4|vfat] SNAPDIR LOG\n"
-	    "       powercut apply [-m ext4|vfat] SNAPDIR LOG K V DEST\n"
+	fprintf(stderr, "usage: powercut snap ROOT SNAPDIR [BLOCKDEVICE...]\n"
+	    "       powercut plan [-m MODEL] SNAPDIR LOG\n"
+	    "       powercut apply [-m MODEL] SNAPDIR LOG K V DEST\n"
+	    "MODEL: ext4, vfat or vfat:FOLDER (vfat below FOLDER)\n"
 	    "       powercut dump LOG\n");
 	exit(2);
 }
@@ -1069,13 +1169,15 @@ main(int argc, char **argv)
 		usage();
 	argv++;
 	argc--;
-	if (strcmp(argv[0], "snap") == 0 && argc == 3)
-		return cmd_snap(argv[1], argv[2]);
+	if (strcmp(argv[0], "snap") == 0 && argc >= 3)
+		return cmd_snap(argv[1], argv[2], argv + 3, argc - 3);
 	if (strcmp(argv[0], "dump") == 0 && argc == 2)
 		return cmd_dump(argv[1]);
 	if (argc >= 3 && strcmp(argv[1], "-m") == 0) {
 		if (strcmp(argv[2], "vfat") == 0)
 			vfat = 1;
+		else if (strncmp(argv[2], "vfat:", 5) == 0)
+			vfat_under = argv[2] + 5;
 		else if (strcmp(argv[2], "ext4") != 0)
 			usage();
 		memmove(argv + 1, argv + 3, (size_t)(argc - 2) * sizeof(*argv));
