@@ -188,8 +188,14 @@ check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/badwrite.so \
 e2e: deps $(B)/upkit arm64
 	UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
 
-soak: deps $(B)/upkit arm64
+# The long runs: every boot scenario, then every distinct power cut of
+# the simulator (docs/powercut.md), run on its own so that its outcome
+# distribution is printed.
+soak: deps $(B)/upkit arm64 $(TOOLS)
 	SOAK=1 UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
+	SOAK=1 UPKIT=$(abspath $(B)/upkit) SHIM_DIR=$(abspath $(B)/tests) \
+	    TOOL_DIR=$(abspath $(B)/tests) \
+	    sh tests/integration/powercut_test.sh
 
 # upkit for the aarch64 guest, and the unit tests for qemu-aarch64
 # (tests/e2e/arm64_unit_test.sh): Debian's cross compiler and :arm64 libs.

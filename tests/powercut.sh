@@ -26,19 +26,26 @@ pc_need()
 	: >"$PC_TALLY"
 }
 
-# pc_record NAME CMD...: snapshots $DEV into $WS/NAME.snap, then runs CMD
-# with the log shim watching $DEV; the log is $WS/NAME.log, CMD's output
-# $WS/NAME.rec.out and .err, its exit code $RC.
+# pc_record NAME CMD...: snapshots $DEV (and the block devices in
+# $PC_DEVICES) into $WS/NAME.snap, then runs CMD with the log shim
+# watching them; the log is $WS/NAME.log, CMD's output $WS/NAME.rec.out
+# and .err, its exit code $RC.
 pc_record()
 {
 	_n=$1
 	shift
 	rm -rf "$WS/$_n.snap" "$WS/$_n.log"
-	"$PC_TOOL" snap "$DEV" "$WS/$_n.snap" || die "$_n: snapshot"
+	# shellcheck disable=SC2086
+	"$PC_TOOL" snap "$DEV" "$WS/$_n.snap" ${PC_DEVICES:-} ||
+	    die "$_n: snapshot"
+	_watch=$DEV
+	for _d in ${PC_DEVICES:-}; do
+		_watch=$_watch:$_d
+	done
 	_asan=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0
 	set +e
 	env ASAN_OPTIONS="$_asan" LD_PRELOAD="$PC_SHIM" \
-	    POWERLOG_OUT="$WS/$_n.log" POWERLOG_WATCH="$DEV" "$@" \
+	    POWERLOG_OUT="$WS/$_n.log" POWERLOG_WATCH="$_watch" "$@" \
 	    >"$WS/$_n.rec.out" 2>"$WS/$_n.rec.err"
 	RC=$?
 	set -e
@@ -53,10 +60,22 @@ pc_complete()
 {
 	_last=$("$PC_TOOL" dump "$WS/$1.log" | tail -n 1 | cut -d' ' -f1)
 	rm -rf "$WS/$1.replay"
+	# A device is replayed where it is: what the run left, hashed
+	# before, must be what the replay leaves.
+	_sums=
+	for _d in ${PC_DEVICES:-}; do
+		_sums="$_sums $(sha256sum <"$_d")"
+	done
 	"$PC_TOOL" apply "$WS/$1.snap" "$WS/$1.log" "$_last" 0 \
 	    "$WS/$1.replay" >/dev/null || die "$1: replay of the whole log"
 	diff -r "$DEV" "$WS/$1.replay" >&2 ||
 	    die "$1: the log is incomplete: its replay differs from $DEV"
+	_after=
+	for _d in ${PC_DEVICES:-}; do
+		_after="$_after $(sha256sum <"$_d")"
+	done
+	[ "$_sums" = "$_after" ] ||
+	    die "$1: the log is incomplete: its replay changed $PC_DEVICES"
 	rm -rf "$WS/$1.replay"
 }
 
@@ -131,7 +150,7 @@ pc_boot_uboot()
 # grub-editenv (which parses the block with GRUB's own envblk code).
 pc_boot_grub()
 {
-	sed -e 's/^\([[:space:]]*\)set \([A-Za-z_][A-Za-z_0-9]*=\)/\1\2/' \
+	sed -e 's/\(^\|[[:space:];]\)set \([A-Za-z_][A-Za-z_0-9]*=\)/\1\2/g' \
 	    -e 's|"/\$upkit_slot/|"$PC_ESP/$upkit_slot/|g' \
 	    "$PC_BOARDS/qemu-x86_64-efi/grub.cfg" >"$WS/pc.grub.sh"
 	_out=$(PC_GRUBENV=$GRUBENV PC_ESP=$DEV/boot prefix=/EFI/BOOT bash -c '
@@ -180,7 +199,8 @@ pc_booted()
 # exactly.
 pc_slot_is()
 {
-	_raw=$DEV/rootfs-$(echo "$1" | tr AB ab).img
+	eval "_raw=\${PC_RAW_$1:-}"
+	[ -n "$_raw" ] || _raw=$DEV/rootfs-$(echo "$1" | tr AB ab).img
 	_dir=$DEV/boot/$1
 	for _what in new old; do
 		eval "_img=\$PC_${_what}_$1"
