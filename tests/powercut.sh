@@ -219,10 +219,12 @@ pc_tally()
 	echo "$1 $2" >>"$PC_TALLY"
 }
 
-# pc_sweep NAME CHECK [MODEL]: every distinct cut of the log of NAME (in
-# a short sweep, every $PC_STRIDE-th of them, always the first and the
-# last), each applied to $DEV and checked by the function CHECK, which
-# prints the outcome on its last line or dies. A failure names the cut.
+# pc_sweep NAME CHECK [MODEL]: every distinct cut of the log of NAME,
+# each applied to $DEV and checked by the function CHECK, which prints
+# the outcome on its last line or dies. A failure names the cut. A short
+# sweep (no SOAK=1) takes $PC_SHORT cuts spread over the log, the last
+# one, and every cut right after a write to the boot env (the stores a
+# tear can mix).
 pc_sweep()
 {
 	_n=$1 _check=$2 _model=${3:-ext4}
@@ -238,6 +240,8 @@ pc_sweep()
 	while read -r _k _v _rest; do
 		_i=$((_i + 1))
 		[ $(((_i - 1) % _stride)) -eq 0 ] || [ "$_i" -eq "$_total" ] ||
+		    printf '%s\n' "$_rest" |
+		    grep -Eq '^W .*/(uboot\.env|grubenv)(\.redund)?$' ||
 		    continue
 		pc_cut "$_n" "$_k" "$_v" "$_model" "$_check" "$_rest"
 		_done=$((_done + 1))

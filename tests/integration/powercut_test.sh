@@ -23,7 +23,7 @@ TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/powercut.sh"
 need_upkit
 need openssl fw_printenv mkenvimage realpath cmp
-PC_SHORT=${PC_SHORT:-10}
+PC_SHORT=${PC_SHORT:-6}
 ws_init
 WS=$(realpath "$WS")
 pc_need
@@ -363,6 +363,59 @@ if want repair; then
 	grep -q "rebuilt from state.json" "$WS/repair.rec.err" ||
 	    die "repair: no rebuild: $(cat "$WS/repair.rec.err")"
 	pc_sweep repair check_install
+fi
+
+# 7. GRUB repair: B armed, then grubenv is garbage; upkit health on A
+# rewrites it from its backup (grubenv.upkit) in place.
+if want repair-grub; then
+	device repair-grub grub A big
+	run repair-grub.update update -c "$CFG" --from "$WS/v2.upk" --no-reboot
+	expect_rc repair-grub.update 0
+	gen_bytes 1024 garbage >"$GRUBENV"
+	pc_record repair-grub "$UPKIT" health -c "$CFG" --no-reboot
+	expect_rc repair-grub.rec 0
+	grep -q "repaired from" "$WS/repair-grub.rec.err" ||
+	    die "repair-grub: no repair: $(cat "$WS/repair-grub.rec.err")"
+	pc_sweep repair-grub check_install "vfat:$DEV/boot"
+fi
+
+# 8. The trial used up its attempts without a health check (B hung
+# three times): the boot script takes A, and upkit health records the
+# fallback: B out of the order, A good.
+if want fellback; then
+	device fellback uboot-single
+	run fellback.update update -c "$CFG" --from "$WS/v2.upk" --no-reboot
+	expect_rc fellback.update 0
+	fw_setenv -c "$ENVCFG" BOOT_B_LEFT 0
+	$BOOT
+	[ "$BOOTED" = A ] || die "fellback: booted $BOOTED"
+	pc_record fellback "$UPKIT" health -c "$CFG" --no-reboot
+	expect_rc fellback.rec 0
+	pc_sweep fellback check_commit "vfat:$DEV/boot"
+fi
+
+# 9. A resumed install: the first run was killed (SIGKILL, as a power
+# cut would) after its first checkpoint; the rerun keeps the chunks
+# below it, reads them back, writes the rest and arms. Cuts during the
+# rerun.
+if want resume; then
+	[ -f "${SHIM_DIR:-$TOP/build/tests}/badwrite.so" ] ||
+	    die "badwrite.so not built (make check builds it)"
+	device resume uboot-redundant
+	set +e
+	env LD_PRELOAD="${SHIM_DIR:-$TOP/build/tests}/badwrite.so" \
+	    KILLRENAME_PATH="$DATA/state.json" KILLRENAME_AT=2 \
+	    "$UPKIT" update -c "$CFG" --from "$WS/v2.upk" --no-reboot \
+	    >"$WS/resume.kill.out" 2>"$WS/resume.kill.err"
+	RC=$?
+	set -e
+	expect_rc resume.kill 137
+	pc_record resume "$UPKIT" update -c "$CFG" --from "$WS/v2.upk" \
+	    --no-reboot
+	expect_rc resume.rec 0
+	grep -q "resuming slot B at chunk" "$WS/resume.rec.err" ||
+	    die "resume: did not resume: $(cat "$WS/resume.rec.err")"
+	pc_sweep resume check_install
 fi
 
 pc_report

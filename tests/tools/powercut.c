@@ -17,7 +17,8 @@
  *					file keeps its inode); prints its hash
  *	powercut dump LOG		the records, one line each
  *
- * K counts records from 1; K 0 is the state before the run. What is
+ * K counts records from 1; K 0 is the state before the run. A plan line
+ * ends with the path of record K. What is
  * durable at cut K: a write, zeroing or truncation of a file covered by
  * a later fsync/fdatasync of that file or a syncfs, begun before record
  * K ended; a name change (create, mkdir, rename, exchange, unlink, rmdir)
@@ -1099,8 +1100,9 @@ cmd_plan(const char *snap, const char *log)
 					die("%s", "out of memory");
 			}
 			seen[nseen++] = h;
-			printf("%ld %ld %c %s (%ld pending)\n", k, vi,
-			    k > 0 ? recs[k].op : '-', v.what, npend);
+			printf("%ld %ld %c %s (%ld pending) %s\n", k, vi,
+			    k > 0 ? recs[k].op : '-', v.what, npend,
+			    k > 0 && recs[k].p1 != NULL ? recs[k].p1 : "-");
 		}
 	}
 	fprintf(stderr, "powercut: %ld records, %ld cuts tried, %zu distinct\n",
