@@ -24,6 +24,8 @@ pc_need()
 	need bash fw_printenv fw_setenv grub-editenv
 	PC_TALLY=$WS/pc.tally
 	: >"$PC_TALLY"
+	: >"$WS/pc.times"
+	: >"$WS/pc.distinct"
 }
 
 # pc_record NAME CMD...: snapshots $DEV (and the block devices in
@@ -247,8 +249,11 @@ pc_sweep()
 		_done=$((_done + 1))
 	done <"$WS/$_n.plan"
 	_t1=$(date +%s%N)
-	echo "$_n: $(cat "$WS/$_n.plan.err" | sed 's/^powercut: //');" \
+	echo "$_n: $(sed 's/^powercut: //' "$WS/$_n.plan.err");" \
 	    "checked $_done in $(((_t1 - _t0) / 1000000)) ms" >&2
+	echo "$_done $(((_t1 - _t0) / 1000000))" >>"$WS/pc.times"
+	sed -n 's/.* \([0-9]*\) distinct$/\1/p' "$WS/$_n.plan.err" \
+	    >>"$WS/pc.distinct"
 }
 
 # pc_cut NAME K V MODEL CHECK WHAT: one cut, applied and checked.
@@ -267,10 +272,19 @@ pc_cut()
 	pc_tally "$1" "$(printf '%s\n' "$_o" | tail -n 1)"
 }
 
-# pc_report: the outcome distribution of every sweep.
+# pc_report: the outcome distribution of every sweep, and the totals. A
+# failed check ends the test before this, so the totals have none.
 pc_report()
 {
 	echo "outcomes (scenario outcome count):" >&2
 	sort "$PC_TALLY" | uniq -c | awk '{ print "  " $2, $3, $1 }' >&2
-	echo "distinct states checked: $(grep -vc ' same-state$' "$PC_TALLY")" >&2
+	echo "outcomes over all scenarios:" >&2
+	awk '{ print $2 }' "$PC_TALLY" | sort | uniq -c |
+	    awk '{ print "  " $2, $1 }' >&2
+	_plans=$(awk '{ s += $1 } END { print s + 0 }' "$WS/pc.distinct")
+	_checked=$(grep -vc ' same-state$' "$PC_TALLY" || true)
+	awk -v p="$_plans" -v c="$_checked" '{ n += $1; ms += $2 } END {
+	    printf "cut points: %d distinct in the plans, %d cut, %d distinct " \
+	    "states checked: 0 unbootable, 0 armed but corrupt; %.0f ms a cut\n", p, n, c,
+	    n ? ms / n : 0 }' "$WS/pc.times" >&2
 }
