@@ -284,7 +284,8 @@ pc_report()
 	_plans=$(awk '{ s += $1 } END { print s + 0 }' "$WS/pc.distinct")
 	_checked=$(grep -vc ' same-state$' "$PC_TALLY" || true)
 	awk -v p="$_plans" -v c="$_checked" '{ n += $1; ms += $2 } END {
-	    printf "cut points: %d distinct in the plans, %d cut, %d distinct " \
-	    "states checked: 0 unbootable, 0 armed but corrupt; %.0f ms a cut\n", p, n, c,
-	    n ? ms / n : 0 }' "$WS/pc.times" >&2
+	    printf "cut points: %d distinct in the plans, %d cut, %d " \
+	    "distinct states checked: 0 unbootable, 0 armed but " \
+	    "corrupt; %.0f ms a cut\n", p, n, c, n ? ms / n : 0 }' \
+	    "$WS/pc.times" >&2
 }

@@ -144,8 +144,8 @@ device()
 	grub)
 		GRUBENV=$DEV/boot/grubenv
 		grub-editenv "$GRUBENV" create
-		grub-editenv "$GRUBENV" set BOOT_ORDER="$RUN $TARGET" BOOT_A_LEFT=3 \
-		    BOOT_B_LEFT=3
+		grub-editenv "$GRUBENV" set BOOT_ORDER="$RUN $TARGET" \
+		    BOOT_A_LEFT=3 BOOT_B_LEFT=3
 		[ -z "$_fill" ] || grub-editenv "$GRUBENV" set \
 		    "A_FILLER=$(printf '%s' "$_fill" | head -c 600)"
 		sed -i "s|^\[system\]|[system]\nbootloader = grub|" "$CFG"
@@ -422,7 +422,8 @@ if want resume; then
 	    die "badwrite.so not built (make check builds it)"
 	device resume uboot-redundant
 	set +e
-	env LD_PRELOAD="${SHIM_DIR:-$TOP/build/tests}/badwrite.so" \
+	env ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0 \
+	    LD_PRELOAD="${SHIM_DIR:-$TOP/build/tests}/badwrite.so" \
 	    KILLRENAME_PATH="$DATA/state.json" KILLRENAME_AT=2 \
 	    "$UPKIT" update -c "$CFG" --from "$WS/v2.upk" --no-reboot \
 	    >"$WS/resume.kill.out" 2>"$WS/resume.kill.err"

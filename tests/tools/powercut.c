@@ -299,7 +299,8 @@ snap_load(const char *dir)
 			die("%s: bad line", idx);
 		if (nsnap == cap) {
 			cap *= 2;
-			snapnodes = realloc(snapnodes, cap * sizeof(*snapnodes));
+			snapnodes = realloc(snapnodes,
+			    cap * sizeof(*snapnodes));
 			snapents = realloc(snapents, cap * sizeof(*snapents));
 			snapids = realloc(snapids, cap * sizeof(*snapids));
 			if (!snapnodes || !snapents || !snapids)
@@ -314,7 +315,9 @@ snap_load(const char *dir)
 			    &snapnodes[nsnap].size);
 			snapnodes[nsnap].cap = snapnodes[nsnap].size;
 		}
-		snprintf(f, sizeof(f), "%s%s", type == 'b' ? "" : root, rel);
+		if (snprintf(f, sizeof(f), "%s%s", type == 'b' ? "" : root,
+		    rel) >= (int)sizeof(f))
+			die("%s: path too long", rel);
 		snapents[nsnap].path = xstrdup(f);
 		snapents[nsnap].node = nsnap;
 		snapids[nsnap].dev = dev;
@@ -478,7 +481,8 @@ analyse(void)
 		if (r->op == 'C' || r->op == 'D') {
 			r->node = nnodes++;
 			for (i = 0; i < nids; i++)
-				if (ids[i].dev == r->dev && ids[i].ino == r->ino)
+				if (ids[i].dev == r->dev &&
+				    ids[i].ino == r->ino)
 					break;
 			ids[i].dev = r->dev;
 			ids[i].ino = r->ino;
@@ -487,7 +491,8 @@ analyse(void)
 				nids++;
 		} else if (is_data(r) || r->op == 'S') {
 			for (i = 0; i < nids; i++)
-				if (ids[i].dev == r->dev && ids[i].ino == r->ino)
+				if (ids[i].dev == r->dev &&
+				    ids[i].ino == r->ino)
 					r->node = ids[i].node;
 			if (r->node == -1)
 				die("log: %s was not in the snapshot", r->p1);
@@ -502,7 +507,8 @@ analyse(void)
 				if ((uint64_t)recs[j].a > r->at &&
 				    ((recs[j].op == 'S' &&
 				    recs[j].node == r->node) ||
-				    (recs[j].op == 'F' && recs[j].dev == r->dev)))
+				    (recs[j].op == 'F' &&
+				    recs[j].dev == r->dev)))
 					break;
 			r->durable = j;
 		} else if (is_name(r)) {
@@ -722,7 +728,9 @@ model_reset(void)
 	for (i = 0; i < nsnap; i++) {
 		nodes[i] = snapnodes[i];
 		nodes[i].data = xalloc(snapnodes[i].size);
-		memcpy(nodes[i].data, snapnodes[i].data, snapnodes[i].size);
+		if (snapnodes[i].size > 0)	/* a folder has no data */
+			memcpy(nodes[i].data, snapnodes[i].data,
+			    snapnodes[i].size);
 		nodes[i].cap = snapnodes[i].size;
 	}
 	capents = nsnapents + (int)nrec + 16;
@@ -874,7 +882,7 @@ apply_rec(const struct rec *r, const struct variant *v)
 		return;
 	case 'C': case 'D':
 		if (!has_parent(r->p1))
-			return;		/* unreachable: its folder did not land */
+			return;	/* unreachable: its folder did not land */
 		nodes[r->node].type = r->op == 'C' ? 'f' : 'd';
 		nodes[r->node].mode = (unsigned)r->a;
 		remove_tree(r->p1);
@@ -952,7 +960,8 @@ model_hash(void)
 		XXH3_64bits_update(st, &nd->type, 1);
 		if (nd->type != 'd') {
 			XXH3_64bits_update(st, &nd->size, sizeof(nd->size));
-			XXH3_64bits_update(st, nd->data, nd->size);
+			if (nd->size > 0)
+				XXH3_64bits_update(st, nd->data, nd->size);
 		}
 	}
 	h = XXH3_64bits_digest(st);
@@ -1037,7 +1046,8 @@ write_out(const char *dest)
 		if (nd->type == 'b') {
 			/* A device is written where it is, never resized. */
 			have = slurp(ents[i].path, &len);
-			if (len != nd->size || memcmp(have, nd->data, len) != 0)
+			if (len != nd->size || (len > 0 &&
+			    memcmp(have, nd->data, len) != 0))
 				spill_dev(ents[i].path, nd->data, nd->size);
 			free(have);
 			continue;
@@ -1051,8 +1061,9 @@ write_out(const char *dest)
 		}
 		if (stat(out, &st) == 0 && (size_t)st.st_size == nd->size) {
 			have = slurp(out, &len);
-			if (len == nd->size &&
-			    memcmp(have, nd->data, len) == 0) {
+			/* An empty file may have no buffer at all. */
+			if (len == nd->size && (len == 0 ||
+			    memcmp(have, nd->data, len) == 0)) {
 				free(have);
 				chmod(out, nd->mode);
 				continue;
@@ -1107,6 +1118,7 @@ cmd_plan(const char *snap, const char *log)
 	}
 	fprintf(stderr, "powercut: %ld records, %ld cuts tried, %zu distinct\n",
 	    nrec, tried, nseen);
+	free(seen);
 	return 0;
 }
 
