@@ -125,8 +125,21 @@ pc_boot_uboot()
 			shift; PC_EXPORTED="$*" ;;
 		esac
 	}
+	# env export -c -s SIZE writes the listed names that are set,
+	# sorted, then zeros to SIZE, with a CRC: exactly what mkenvimage
+	# -p 0 makes, which fatwrite puts in the file. With two copies
+	# (no board script writes those) libubootenv stores them instead.
 	fatwrite() {
 		local n
+		if [ "$(grep -c . "$PC_ENVCFG")" = 1 ]; then
+			for n in $PC_EXPORTED; do
+				if [ -n "${!n+x}" ] && [ -n "${!n}" ]; then
+					echo "$n=${!n}"
+				fi
+			done | LC_ALL=C sort >"$PC_SAVE"
+			mkenvimage -s 0x4000 -p 0 -o "$PC_ENV" "$PC_SAVE"
+			return
+		fi
 		for n in $PC_EXPORTED; do
 			if [ -n "${!n+x}" ] && [ -n "${!n}" ]; then
 				echo "$n ${!n}"

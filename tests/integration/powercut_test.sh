@@ -138,7 +138,10 @@ device()
 			cp "$ENV" "$ENV.redund"
 			echo "$ENV.redund 0x0 0x4000" >>"$ENVCFG"
 		else
-			mkenvimage -s 0x4000 -o "$ENV" "$WS/env.txt"
+			# As the board's boot script last wrote it: env
+			# export -c -s sorts the names and pads with zeros.
+			LC_ALL=C sort "$WS/env.txt" >"$WS/env.sorted"
+			mkenvimage -s 0x4000 -p 0 -o "$ENV" "$WS/env.sorted"
 		fi
 		BOOT=pc_boot_uboot ;;
 	grub)
