@@ -1,8 +1,10 @@
 #!/bin/sh
 # No power cut bricks the device: the power-cut simulator
-# (docs/powercut.md) over install + arm, health commit, rollback and env
-# repair, on U-Boot (a redundant env as the demo board has, one copy as
-# qemu-aarch64 has) and GRUB. Each command runs once under
+# (docs/powercut.md) over install + arm (from A and from B, raw slots in
+# files and on loop devices), a resumed install, health commit,
+# rollback, a used-up trial and env repair, on U-Boot (a redundant env
+# as the demo board has, one copy as qemu-aarch64 has) and GRUB
+# (qemu-x86_64-efi's grubenv on its FAT ESP). Each command runs once under
 # tests/shim/powerlog.so; tests/tools/powercut then builds every state a
 # power cut could leave during it, and each is booted with the board's
 # own boot script and handed to upkit again:
@@ -12,7 +14,9 @@
 # - a slot the env arms (UPKIT_TRIAL) holds the bundle's image in full;
 # - upkit health on the booted slot, then (if the old slot booted) upkit
 #   update with the same bundle end with the bundle's image in the other
-#   slot, armed; a commit leaves the new slot committed.
+#   slot, armed; a commit leaves the new slot committed; a fallback boot
+#   into the target (an env the script cannot read) is followed by a
+#   boot of the running slot and a rerun that arms.
 #
 # make check runs a short sweep ($PC_SHORT cuts a scenario); SOAK=1 (make
 # soak) every distinct cut; PC_ONLY="install loop" only those scenarios.
