@@ -141,6 +141,19 @@ $(B)/tests/nospace.so: tests/shim/nospace.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
+# The power-cut simulator (docs/powercut.md): a log of every change to
+# the watched storage, and the replay of that log up to each cut.
+# The log shim is built without sanitizers: the tool test preloads it
+# into sh and dd, which carry no sanitizer runtime.
+$(B)/tests/powerlog.so: tests/shim/powerlog.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) $(WARN) -fPIC -shared \
+	    -o $@ $< -ldl -lpthread
+
+$(B)/tests/powercut: tests/tools/powercut.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) -lxxhash
+
 # The source tests' tools: a proxy that cuts or stalls at given offsets,
 # and a copy through source_open()/source_read().
 $(B)/tests/cutproxy: tests/tools/cutproxy.c
@@ -152,7 +165,8 @@ $(B)/tests/fetch: tests/tools/fetch.c $(B)/libupkit.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libupkit.a \
 	    $(LDFLAGS) $(LDLIBS)
 
-TOOLS	 = $(B)/tests/cutproxy $(B)/tests/fetch
+TOOLS	 = $(B)/tests/cutproxy $(B)/tests/fetch $(B)/tests/powercut \
+	   $(B)/tests/powerlog.so
 
 deps-core:
 	$(call install_missing,$(DEPS_CORE))
@@ -179,8 +193,14 @@ check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/badwrite.so \
 e2e: deps $(B)/upkit arm64
 	UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
 
-soak: deps $(B)/upkit arm64
+# The long runs: every boot scenario, then every distinct power cut of
+# the simulator (docs/powercut.md), run on its own so that its outcome
+# distribution is printed.
+soak: deps $(B)/upkit arm64 $(TOOLS)
 	SOAK=1 UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
+	SOAK=1 UPKIT=$(abspath $(B)/upkit) SHIM_DIR=$(abspath $(B)/tests) \
+	    TOOL_DIR=$(abspath $(B)/tests) \
+	    sh tests/integration/powercut_test.sh
 
 # upkit for the aarch64 guest, and the unit tests for qemu-aarch64
 # (tests/e2e/arm64_unit_test.sh): Debian's cross compiler and :arm64 libs.

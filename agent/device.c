@@ -26,7 +26,8 @@
 extern char **environ;
 
 /* A backend that repaired a torn or garbage env on load says so through
- * the pseudo-variable upkit.repair; a person must hear about it. */
+ * the pseudo-variable upkit.repair, and one whose env a power cut could
+ * tear through upkit.warning; a person must hear about either. */
 static void
 report_repair(struct device *d, struct err *e)
 {
@@ -35,6 +36,12 @@ report_repair(struct device *d, struct err *e)
 	if (d->env_ops->get(d->env, "upkit.repair", &msg, e) == 0 &&
 	    msg != NULL)
 		fprintf(stderr, "upkit: boot env repaired: %s\n", msg);
+	free(msg);
+	msg = NULL;
+	err_clear(e);
+	if (d->env_ops->get(d->env, "upkit.warning", &msg, e) == 0 &&
+	    msg != NULL)
+		fprintf(stderr, "upkit: warning: %s\n", msg);
 	free(msg);
 	err_clear(e);
 }

@@ -61,7 +61,9 @@ struct bootenv_ops {
 	/* Reads any variable (for status); *valp malloc'd or NULL. The
 	 * pseudo-variable "upkit.repair" is set (grub) when the last load
 	 * found a torn or damaged env and rewrote it: it says what and how,
-	 * for the agent to log. */
+	 * for the agent to log. "upkit.warning" (uboot) says why the env as
+	 * last read or stored is not safe against a power cut: one copy
+	 * with its variables past the first sector. */
 	int	(*get)(struct bootenv *b, const char *name, char **valp,
 		    struct err *e);
 	void	(*close)(struct bootenv *b);	/* accepts NULL */
