@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -248,6 +249,47 @@ phase(const struct efi_entry *w, int first)
 }
 
 /*
+ * systemd-boot boots the entry a default names even when it has no tries
+ * left (config_find_entry() does not skip those), which would undo every
+ * fallback. So upkit refuses to change the selection while a default
+ * other than "upkit-*" (both slots, in the loader's own order) is set in
+ * loader.conf or in LoaderEntryDefault.
+ */
+static int
+default_check(const struct bootenv *b, struct err *e)
+{
+	char path[4200], line[256], v[128], *p;
+	struct err ve;
+	FILE *f;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/loader/loader.conf", b->esp);
+	if ((f = fopen(path, "re")) != NULL) {
+		while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
+			if (strncmp(line, "default", 7) != 0 ||
+			    (line[7] != ' ' && line[7] != '\t'))
+				continue;
+			for (p = line + 7; *p == ' ' || *p == '\t'; p++)
+				;
+			p[strcspn(p, " \t\r\n")] = '\0';
+			if (strcasecmp(p, "upkit-*") != 0)
+				r = err_set(e, -EINVAL, "efi: %s says \"default "
+				    "%.64s\": systemd-boot would boot that entry "
+				    "even with no tries left; remove the line, or "
+				    "make it \"default upkit-*\"", path, p);
+		}
+		fclose(f);
+	}
+	if (r == 0 && efivar_read_string(b->efivarfs, "LoaderEntryDefault",
+	    v, sizeof(v), &ve) == 0 && strcasecmp(v, "upkit-*") != 0)
+		r = err_set(e, -EINVAL, "efi: the EFI variable "
+		    "LoaderEntryDefault is \"%s\": systemd-boot would boot "
+		    "that entry even with no tries left; clear it (bootctl "
+		    "set-default \"\")", v);
+	return r;
+}
+
+/*
  * The order of the steps (docs/efi.md, "Each step"): a trial is stored
  * before its slot goes live, since load() ignores it until then; the
  * renames go from the slot losing most to the one gaining most: parked
@@ -261,7 +303,7 @@ efi_commit(struct bootenv *b, const struct bootstate *st, struct err *e)
 	struct efi_entry w[BOOTENV_SLOTS];
 	int i, r, step, first;
 
-	if ((r = sync_state(b, e)) < 0)
+	if ((r = default_check(b, e)) < 0 || (r = sync_state(b, e)) < 0)
 		return r;
 	for (i = 0; i < BOOTENV_SLOTS; i++) {
 		if (strchr(st->order, 'A' + i) != NULL && !b->have[i])

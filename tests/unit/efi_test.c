@@ -346,10 +346,9 @@ is(const struct bootstate *st, const char *order, int a, int b, char trial)
 	    st->left[1] == b && st->trial == trial;
 }
 
-/* The update of B from A, its commit, then an update of A that never
- * boots (fallback) and one that fails its check (rollback). */
+/* The update of B from A and its commit. */
 static void
-test_transitions(void)
+test_update(void)
 {
 	struct bootstate st;
 	struct bootenv *b;
@@ -390,7 +389,18 @@ test_transitions(void)
 	CHECK(is(&st, "BA", 3, 3, 0) && st.floor == 7);
 	CHECK(loader_boot() == 'B');
 	CHECK(strcmp(names(), "upkit-1-A.efi upkit-2-B.efi") == 0);
+}
 
+/* From test_update(): updates of A that never boot (fallback), then one
+ * that fails its check (rollback); a default is refused. */
+static void
+test_fallback(void)
+{
+	struct bootstate st;
+	struct bootenv *b;
+	struct err e;
+
+	load(&st);
 	/* An update of A that hangs: three tries, then B again. */
 	bootstate_mark_bad(&st, 'A');
 	store(&st);
@@ -428,6 +438,20 @@ test_transitions(void)
 	CHECK(loader_boot() == 'B');
 	load(&st);
 	CHECK(is(&st, "B", 0, 3, 0) && st.floor == 7);
+	/* A default pins an entry even with no tries left: refused. */
+	CHECK(shell("mkdir -p %s/loader", esp) != NULL);
+	write_str(at("esp/loader/loader.conf"), "timeout 0\ndefault upkit-2-b*\n");
+	b = env_open();
+	CHECK(ops->commit(b, &st, &e) == -EINVAL);
+	CHECK(strstr(e.msg, "default upkit-2-b*") != NULL);
+	ops->close(b);
+	write_str(at("esp/loader/loader.conf"), "timeout 0\ndefault upkit-*\n");
+	efivar_put("LoaderEntryDefault", "upkit-3-a.efi", 1);
+	b = env_open();
+	CHECK(ops->commit(b, &st, &e) == -EINVAL);
+	CHECK(strstr(e.msg, "LoaderEntryDefault") != NULL);
+	ops->close(b);
+	CHECK(unlink(at("efivars/LoaderEntryDefault-" EFI_LOADER_GUID)) == 0);
 	/* Storing what was loaded writes nothing. */
 	store(&st);
 	CHECK(strcmp(names(), "upkit-2-B.efi upkit-A.off") == 0);
@@ -514,7 +538,8 @@ main(void)
 	test_selected();
 	test_efivar();
 	test_store();
-	test_transitions();
+	test_update();
+	test_fallback();
 	test_cuts();
 
 	tmpdir_remove();
