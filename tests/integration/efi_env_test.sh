@@ -228,6 +228,7 @@ powercut()
 	_n=$1 _k=$2
 	shift 2
 	set +e
+	ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0 \
 	LD_PRELOAD=$SHIM KILLSYNC_PATH=$ESP KILLSYNC_AT=$_k "$UPKIT" "$@" \
 	    >"$WS/$_n.out" 2>"$WS/$_n.err"
 	RC=$?
