@@ -290,6 +290,37 @@ default_check(const struct bootenv *b, struct err *e)
 }
 
 /*
+ * A parked slot going live in front of the other one (an arm): its rank
+ * puts it first only if systemd-boot orders the two by id, which their
+ * .osrel decides (docs/efi.md, "The state mapping"). Refused before any
+ * step, so the device stays as mark bad left it.
+ */
+static int
+order_check(const struct bootenv *b, const struct efi_entry *w, int first,
+    struct err *e)
+{
+	struct efi_osrel o[BOOTENV_SLOTS];
+	char path[4200];
+	int i, r;
+
+	if (first < 0 || !w[0].live || !w[1].live || b->ent[first].live)
+		return 0;
+	for (i = 0; i < BOOTENV_SLOTS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", b->linux_dir, b->name[i]);
+		if ((r = efi_osrel_read(path, &o[i])) < 0)
+			return err_set(e, r, "efi: %s: %s", path, strerror(-r));
+	}
+	if (efi_osrel_by_id(&o[0], &o[1]))
+		return 0;
+	return err_set(e, -EINVAL, "efi: systemd-boot would order the UKIs "
+	    "of A and B by their .osrel (sort key \"%s\" and \"%s\", "
+	    "version \"%s\" and \"%s\"), not by upkit's names, and might "
+	    "not boot %c first: give both the same ID and VERSION, or "
+	    "neither", o[0].sort_key, o[1].sort_key, o[0].version,
+	    o[1].version, 'A' + first);
+}
+
+/*
  * The order of the steps (docs/efi.md, "Each step"): a trial is stored
  * before its slot goes live, since load() ignores it until then; the
  * renames go from the slot losing most to the one gaining most: parked
@@ -312,9 +343,11 @@ efi_commit(struct bootenv *b, const struct bootstate *st, struct err *e)
 			    b->linux_dir, 'A' + i, 'A' + i);
 		wanted(b, st, i, &w[i]);
 	}
+	first = st->order[0] != '\0' ? st->order[0] - 'A' : -1;
+	if ((r = order_check(b, w, first, e)) < 0)
+		return r;
 	if (st->trial != 0 && (r = store_step(b, st, e)) < 0)
 		return r;
-	first = st->order[0] != '\0' ? st->order[0] - 'A' : -1;
 	for (step = 0; step < 3; step++)
 		for (i = 0; i < BOOTENV_SLOTS; i++) {
 			if (!b->have[i] || same_entry(&b->ent[i], &w[i]) ||

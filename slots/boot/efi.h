@@ -107,4 +107,35 @@ void	efi_store_encode(const struct efi_store *s, unsigned char *buf);
 int	efi_store_decode(const unsigned char *buf, size_t len,
 	    struct efi_store *s, char *why, size_t whylen);
 
+/*
+ * What systemd-boot orders two UKIs by before their ids: the sort key
+ * (IMAGE_ID, else ID) and the version (IMAGE_VERSION, else VERSION, else
+ * VERSION_ID, else BUILD_ID) of the os-release text in the UKI's .osrel
+ * section. upkit's ranks decide the order only where these do not.
+ */
+#define EFI_OSREL_MAX	4096	/* .osrel bytes read */
+
+struct efi_osrel {
+	int	entry;		/* a PE with an .osrel that names an OS */
+	char	sort_key[64];	/* "" when none */
+	char	version[64];	/* "" when none */
+};
+
+/* The file offset and size of section name (at most 8 bytes) in the PE
+ * headers at the start of a file (len bytes of it). -ENOENT if there is
+ * no such section, -EBADMSG if buf is not a PE image. */
+int	efi_pe_section(const unsigned char *buf, size_t len, const char *name,
+	    uint64_t *offp, uint64_t *sizep);
+/* The fields above from os-release text; o->entry is 0 when the text
+ * names no OS (PRETTY_NAME, IMAGE_ID, NAME and ID all missing): the loader
+ * then skips the UKI. */
+void	efi_osrel_parse(const char *text, size_t len, struct efi_osrel *o);
+/* Reads path's .osrel into *o; o->entry 0 for a file that is not a PE
+ * with an .osrel. -errno only when the file cannot be read. */
+int	efi_osrel_read(const char *path, struct efi_osrel *o);
+/* Whether systemd-boot orders a and b by their ids (the rank), as upkit
+ * needs: neither has a sort key, or both have the same one and the same
+ * version. A file that is no entry for the loader does not count. */
+int	efi_osrel_by_id(const struct efi_osrel *a, const struct efi_osrel *b);
+
 #endif /* SLOTS_BOOT_EFI_H */

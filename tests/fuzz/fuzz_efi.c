@@ -1,5 +1,6 @@
-/* fuzz_efi: the efi backend's parsers. The input, cut at its first NUL,
- * is taken as an EFI/Linux file name (a parsed live or parked name must
+/* fuzz_efi: the efi backend's parsers. The input is taken as the start
+ * of a UKI (PE headers, an .osrel section) and as os-release text; cut
+ * at its first NUL, as an EFI/Linux file name (a parsed live or parked name must
  * format back to a name that parses the same) and as a
  * LoaderEntrySelected id; the whole input as a copy of the store (a
  * decoded copy must encode back to bytes that decode the same). */
@@ -31,6 +32,23 @@ name(const uint8_t *data, size_t size)
 		abort();
 }
 
+/* The input as the start of a UKI, and as os-release text. */
+static void
+osrel(const uint8_t *data, size_t size)
+{
+	struct efi_osrel o;
+	uint64_t off, len;
+
+	efi_osrel_parse((const char *)data, size, &o);
+	if (efi_pe_section(data, size, ".osrel", &off, &len) != 0 ||
+	    off > size || len > size - off)
+		return;
+	efi_osrel_parse((const char *)data + off, len, &o);
+	if (memchr(o.sort_key, '\0', sizeof(o.sort_key)) == NULL ||
+	    memchr(o.version, '\0', sizeof(o.version)) == NULL)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,6 +57,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[160];
 
 	name(data, size);
+	osrel(data, size);
 	if (efi_store_decode(data, size, &s, why, sizeof(why)) != 0)
 		return 0;
 	efi_store_encode(&s, buf);

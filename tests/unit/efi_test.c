@@ -1,8 +1,9 @@
 /*
- * The systemd-boot backend: upkit's entry names, systemd-boot's order
- * among them, efivarfs strings, the two-copy store, and every transition
- * as the names it leaves in EFI/Linux, with a model of the loader
- * (pick the first entry, count its try by renaming it) between them.
+ * The systemd-boot backend: efivarfs strings, the two-copy store, the
+ * .osrel order check, and every transition as the names it leaves in
+ * EFI/Linux, with a model of the loader (pick the first entry, count its
+ * try by renaming it) between them. The names and the loader's order
+ * alone are efiname_test.c's.
  */
 #include <sys/stat.h>
 #include <dirent.h>
@@ -18,116 +19,6 @@
 
 static const struct bootenv_ops *ops;
 static char esp[1024], lnx[1024], vars[1024];
-
-static void
-test_names(void)
-{
-	static const char *const bad[] = {
-		"upkit-A.efi", "upkit-01-A.efi", "upkit-1-C.efi",
-		"upkit-1-A+.efi", "upkit-1-A+3-.efi", "upkit-1-A+3-1-2.efi",
-		"upkit-1-A+-3.efi", "upkit-1-A+100.efi", "upkit-1-A.efi.new",
-		"upkit-1-A+3x.efi", "linuxkit.efi", "upkit-1-AB.efi",
-		"upkit--A.efi", "upkit-1-A.off", "upkit-A+3.off", "",
-		"upkit-99999999999999999999-A.efi", "upkit-1-A+03.efi",
-		"upkit-1-A", "upkit-1-A.efi ", " upkit-1-A.efi", "upkit-+1-A.efi",
-	};
-	struct efi_entry en;
-	char name[EFI_NAME_MAX];
-	size_t i;
-
-	CHECK(efi_name_parse("upkit-0-A.efi", &en) == 0);
-	CHECK(en.live && en.slot == 'A' && en.rank == 0 && !en.counted);
-	CHECK(efi_name_parse("upkit-12-B+3.efi", &en) == 0);
-	CHECK(en.live && en.slot == 'B' && en.rank == 12 && en.counted &&
-	    en.left == 3 && en.done == 0);
-	/* systemd-boot's own renames, and FAT's case folding. */
-	CHECK(efi_name_parse("upkit-5-b+2-1.efi", &en) == 0);
-	CHECK(en.slot == 'B' && en.left == 2 && en.done == 1);
-	CHECK(efi_name_parse("UPKIT-1-A+0-3.EFI", &en) == 0);
-	CHECK(en.slot == 'A' && en.counted && en.left == 0 && en.done == 3);
-	CHECK(efi_name_parse("upkit-1-A+0-999999999.efi", &en) == 0);
-	CHECK(efi_name_parse("upkit-1-A+0-1000000000.efi", &en) == -EINVAL);
-	CHECK(efi_name_parse("upkit-A.off", &en) == 0);
-	CHECK(!en.live && en.slot == 'A');
-	CHECK(efi_name_parse("upkit-b.OFF", &en) == 0);
-	CHECK(!en.live && en.slot == 'B');
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (efi_name_parse(bad[i], &en) != -EINVAL) {
-			fprintf(stderr, "accepted \"%s\"\n", bad[i]);
-			CHECK(0);
-		}
-	/* Every form written parses back to itself. */
-	en = (struct efi_entry){ 'B', 1, 7, 1, 3, 0 };
-	efi_name_format(&en, name);
-	CHECK(strcmp(name, "upkit-7-B+3.efi") == 0);
-	en.done = 2;
-	efi_name_format(&en, name);
-	CHECK(strcmp(name, "upkit-7-B+3-2.efi") == 0);
-	en.counted = 0;
-	efi_name_format(&en, name);
-	CHECK(strcmp(name, "upkit-7-B.efi") == 0);
-	en.live = 0;
-	efi_name_format(&en, name);
-	CHECK(strcmp(name, "upkit-B.off") == 0);
-}
-
-static struct efi_entry
-E(const char *name)
-{
-	struct efi_entry en;
-
-	CHECK(efi_name_parse(name, &en) == 0);
-	return en;
-}
-
-static void
-test_order(void)
-{
-	struct efi_entry two[2];
-
-	/* The higher rank first, whatever the slot or a counter. */
-	CHECK(efi_entry_cmp(&(struct efi_entry){ 0 }, &(struct efi_entry)
-	    { 0 }) == 0);
-	two[0] = E("upkit-1-A.efi");
-	two[1] = E("upkit-2-B+3.efi");
-	CHECK(efi_loader_pick(two, 2) == 'B');
-	two[1] = E("upkit-2-B+1-2.efi");
-	CHECK(efi_loader_pick(two, 2) == 'B');
-	/* No tries left: last, so the fallback boots. */
-	two[1] = E("upkit-2-B+0-3.efi");
-	CHECK(efi_loader_pick(two, 2) == 'A');
-	/* Ranks compare as numbers, as systemd's version compare does. */
-	two[0] = E("upkit-10-A.efi");
-	two[1] = E("upkit-9-B.efi");
-	CHECK(efi_loader_pick(two, 2) == 'A');
-	/* The same rank: ids in falling order, b before a. */
-	two[0] = E("upkit-3-A.efi");
-	two[1] = E("upkit-3-B.efi");
-	CHECK(efi_loader_pick(two, 2) == 'B');
-	/* Both without tries: still the order, and one is booted. */
-	two[0] = E("upkit-3-A+0.efi");
-	two[1] = E("upkit-2-B+0-3.efi");
-	CHECK(efi_loader_pick(two, 2) == 'A');
-	/* Parked entries are no entries. */
-	two[0] = E("upkit-A.off");
-	CHECK(efi_loader_pick(two, 2) == 'B');
-	two[1] = E("upkit-B.off");
-	CHECK(efi_loader_pick(two, 2) == 0);
-	CHECK(efi_loader_pick(two, 0) == 0);
-}
-
-static void
-test_selected(void)
-{
-	char s = 0;
-
-	CHECK(efi_selected_slot("upkit-3-b+2-1.efi", &s) == 0 && s == 'B');
-	CHECK(efi_selected_slot("upkit-3-b.efi", &s) == 0 && s == 'B');
-	CHECK(efi_selected_slot("upkit-0-a.efi", &s) == 0 && s == 'A');
-	CHECK(efi_selected_slot("auto-windows", &s) == -EINVAL);
-	CHECK(efi_selected_slot("linuxkit.efi", &s) == -EINVAL);
-	CHECK(efi_selected_slot("upkit-a.off", &s) == -EINVAL);
-}
 
 /* An efivarfs file: attributes, then s as UTF-16LE (nul: with a NUL). */
 static void
@@ -523,6 +414,119 @@ test_cuts(void)
 	CHECK(s.trial == 0 && s.floor == 9);
 }
 
+/* A PE image as a UKI starts: "MZ", the PE header at 0x40, two
+ * sections, .text and .osrel, the os-release text at 0x200. */
+static size_t
+mkpe(unsigned char *buf, size_t size, const char *osrel)
+{
+	size_t n = strlen(osrel);
+	unsigned char *sec;
+
+	CHECK(size >= 0x200 + n);
+	memset(buf, 0, size);
+	buf[0] = 'M';
+	buf[1] = 'Z';
+	buf[0x3c] = 0x40;
+	memcpy(buf + 0x40, "PE\0\0", 4);
+	buf[0x44] = 0x64;
+	buf[0x45] = 0x86;
+	buf[0x46] = 2;		/* sections */
+	sec = buf + 0x58;
+	memcpy(sec, ".text", 5);
+	sec += 40;
+	memcpy(sec, ".osrel", 6);
+	sec[8] = (unsigned char)n;		/* VirtualSize */
+	sec[9] = (unsigned char)(n >> 8);
+	sec[17] = 0x02;				/* SizeOfRawData 0x200 */
+	sec[21] = 0x02;				/* PointerToRawData 0x200 */
+	memcpy(buf + 0x200, osrel, n);
+	return 0x400;
+}
+
+static void
+test_osrel(void)
+{
+	unsigned char pe[0x400];
+	struct efi_osrel a, b;
+	uint64_t off, size;
+	size_t n;
+
+	n = mkpe(pe, sizeof(pe), "NAME=\"LinuxKit\"\n");
+	CHECK(efi_pe_section(pe, n, ".osrel", &off, &size) == 0);
+	CHECK(off == 0x200 && size == 16);
+	CHECK(efi_pe_section(pe, n, ".cmdline", &off, &size) == -ENOENT);
+	CHECK(efi_pe_section(pe, n, ".osre", &off, &size) == -ENOENT);
+	CHECK(efi_pe_section(pe, 0x60, ".osrel", &off, &size) == -EBADMSG);
+	pe[0x46] = 200;			/* more sections than bytes */
+	CHECK(efi_pe_section(pe, n, ".osrel", &off, &size) == -EBADMSG);
+	pe[0x46] = 2;
+	pe[0x3c] = 0xff;
+	pe[0x3d] = 0xff;
+	CHECK(efi_pe_section(pe, n, ".osrel", &off, &size) == -EBADMSG);
+	pe[0] = 'X';
+	CHECK(efi_pe_section(pe, n, ".osrel", &off, &size) == -EBADMSG);
+
+	/* bootspec_pick_name_version_sort_key(): IMAGE_ID before ID,
+	 * IMAGE_VERSION, VERSION, VERSION_ID, BUILD_ID in turn. */
+	efi_osrel_parse("NAME=\"LinuxKit\"\n", 16, &a);
+	CHECK(a.entry && a.sort_key[0] == '\0' && a.version[0] == '\0');
+	efi_osrel_parse("ID=fedora\nVERSION_ID=40\nIMAGE_ID='iot'\n", 38, &a);
+	CHECK(a.entry && strcmp(a.sort_key, "iot") == 0 &&
+	    strcmp(a.version, "40") == 0);
+	efi_osrel_parse("BUILD_ID=7\nFOO=bar", 18, &a);
+	CHECK(!a.entry && strcmp(a.version, "7") == 0);
+
+	/* Ordered by id (upkit's rank) only when .osrel cannot decide. */
+	efi_osrel_parse("NAME=LinuxKit\n", 14, &a);
+	efi_osrel_parse("NAME=LinuxKit\nVERSION=2\n", 24, &b);
+	CHECK(efi_osrel_by_id(&a, &b));
+	efi_osrel_parse("ID=lk\nVERSION=1\n", 16, &a);
+	efi_osrel_parse("ID=lk\nVERSION=1\n", 16, &b);
+	CHECK(efi_osrel_by_id(&a, &b));
+	efi_osrel_parse("ID=lk\nVERSION=2\n", 16, &b);
+	CHECK(!efi_osrel_by_id(&a, &b));
+	efi_osrel_parse("NAME=lk\n", 8, &b);
+	CHECK(!efi_osrel_by_id(&a, &b));
+	efi_osrel_parse("ID=other\nVERSION=1\n", 19, &b);
+	CHECK(!efi_osrel_by_id(&a, &b));
+	b.entry = 0;
+	CHECK(efi_osrel_by_id(&a, &b));
+}
+
+/* An arm that systemd-boot's .osrel order would undo is refused before
+ * any step; UKIs that leave the order to the ids arm. */
+static void
+test_arm_osrel(void)
+{
+	unsigned char pe[0x400];
+	struct bootstate st;
+	struct bootenv *b;
+	struct err e;
+	size_t n;
+
+	CHECK(shell("rm -rf %s/EFI %s/loader && mkdir -p %s", esp, esp, lnx)
+	    != NULL);
+	n = mkpe(pe, sizeof(pe), "ID=lk\nVERSION=2\n");
+	write_file(at("esp/EFI/Linux/upkit-1-A.efi"), pe, n);
+	n = mkpe(pe, sizeof(pe), "ID=lk\nVERSION=1\n");
+	write_file(at("esp/EFI/Linux/upkit-B.off"), pe, n);
+	load(&st);
+	bootstate_arm(&st, 'B', 3);
+	b = env_open();
+	CHECK(ops->commit(b, &st, &e) == -EINVAL);
+	CHECK(strstr(e.msg, "\"1\"") != NULL && strstr(e.msg, "\"2\"") != NULL);
+	ops->close(b);
+	CHECK(strcmp(names(), "upkit-1-A.efi upkit-B.off") == 0);
+	load(&st);
+	CHECK(is(&st, "A", 3, 0, 0));
+	n = mkpe(pe, sizeof(pe), "NAME=LinuxKit\n");
+	write_file(at("esp/EFI/Linux/upkit-B.off"), pe, n);
+	write_file(at("esp/EFI/Linux/upkit-1-A.efi"), pe, n);
+	bootstate_arm(&st, 'B', 3);
+	store(&st);
+	CHECK(strcmp(names(), "upkit-1-A.efi upkit-2-B+3.efi") == 0);
+}
+
 int
 main(void)
 {
@@ -533,14 +537,13 @@ main(void)
 	snprintf(vars, sizeof(vars), "%s/efivars", dir);
 	CHECK(shell("mkdir -p %s %s", lnx, vars) != NULL);
 
-	test_names();
-	test_order();
-	test_selected();
 	test_efivar();
 	test_store();
 	test_update();
 	test_fallback();
 	test_cuts();
+	test_osrel();
+	test_arm_osrel();
 
 	tmpdir_remove();
 	return 0;
