@@ -231,6 +231,17 @@ expect_rc novar 8
 grep -q LoaderEntrySelected "$WS/novar.err" ||
     die "no word of LoaderEntrySelected: $(cat "$WS/novar.err")"
 
+# A files slot that would swap the UKI folder away is refused (exit 3).
+mkdir -p "$DEV/bootb"
+{ cat "$CFG"; printf '\n[slot.boot.0]\ndevice = %s\ntype = files\nbootname = A\n' \
+    "$LNX"; printf '\n[slot.boot.1]\ndevice = %s\ntype = files\nbootname = B\n' \
+    "$DEV/bootb"; } >"$CFG.own"
+selected upkit-2-b.efi
+run own status -c "$CFG.own"
+expect_rc own 3
+grep -q 'UKI folder of \[efi\] esp' "$WS/own.err" ||
+    die "no word of the UKI folder: $(cat "$WS/own.err")"
+
 # --- Power cuts: after each durable step (a syncfs on the ESP).
 # powercut NAME K ARG...: runs upkit ARG... killed after the K-th syncfs;
 # RC 137 when the cut happened.
