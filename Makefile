@@ -38,7 +38,9 @@ VERIFY_SRC = verify/bundle.c verify/manifest.c verify/manifest_rows.c \
 SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/blockdev.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
-	     slots/boot/uboot.c slots/boot/grub.c slots/boot/grubenv.c
+	     slots/boot/uboot.c slots/boot/grub.c slots/boot/grubenv.c \
+	     slots/boot/efi.c slots/boot/efiname.c slots/boot/efivar.c \
+	     slots/boot/efistore.c slots/boot/efiosrel.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
 	     host/sign.c host/keys.c host/tar.c host/channel.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \

@@ -60,6 +60,8 @@ static const struct key config_keys[] = {
 	CKEY("keyring", "crl", KIND_STRING, keyring_crl, 0),
 	CKEY("uboot", "config", KIND_STRING, uboot_config, 0),
 	CKEY("grub", "env", KIND_STRING, grub_env, 0),
+	CKEY("efi", "esp", KIND_ABSPATH, efi_esp, 0),
+	CKEY("efi", "efivarfs", KIND_ABSPATH, efi_efivarfs, 0),
 	CKEY("health", "directory", KIND_ABSPATH, health_directory, 0),
 	CKEY("health", "timeout", KIND_SECONDS, health_timeout, 0),
 	CKEY("health", "deadline", KIND_SECONDS, health_deadline, 0),
@@ -100,6 +102,7 @@ static const struct {
 } bootenv_paths[] = {
 	{ "uboot", "uboot", "config", offsetof(struct config, uboot_config) },
 	{ "grub", "grub", "env", offsetof(struct config, grub_env) },
+	{ "efi", "efi", "esp", offsetof(struct config, efi_esp) },
 };
 #define NBOOTENV_PATHS	(sizeof(bootenv_paths) / sizeof(bootenv_paths[0]))
 
@@ -507,6 +510,8 @@ config_free(struct config *c)
 	free(c->keyring_crl);
 	free(c->uboot_config);
 	free(c->grub_env);
+	free(c->efi_esp);
+	free(c->efi_efivarfs);
 	free(c->health_directory);
 	free(c->server_ca);
 	free(c->server_pin);

@@ -27,7 +27,7 @@ struct config {
 	char		*path;			/* the file read */
 	/* [system] */
 	char		*compatible;		/* required */
-	char		*bootloader;		/* "uboot", "grub" */
+	char		*bootloader;		/* "uboot", "grub", "efi" */
 	char		*data_directory;	/* default /var/lib/upkit */
 	int		 data_volatile;		/* tmpfs is intended; default 0 */
 	int		 boot_attempts;		/* default 3, 1..9 */
@@ -44,6 +44,9 @@ struct config {
 	char		*uboot_config;		/* fw_env.config path */
 	/* [grub] */
 	char		*grub_env;		/* grubenv path */
+	/* [efi] */
+	char		*efi_esp;		/* where the ESP is mounted */
+	char		*efi_efivarfs;		/* NULL: EFI_EFIVARFS */
 	/* [health] */
 	char		*health_directory;	/* /etc/upkit/health.d */
 	int		 health_timeout;	/* per check, s; default 60 */
@@ -89,7 +92,8 @@ const struct slot *config_slot(const struct config *c, const char *class,
 	    char bootname);
 
 /* The path the bootloader backend opens: [uboot] config for uboot,
- * [grub] env for grub; NULL for a backend that takes none. */
+ * [grub] env for grub, [efi] esp for efi; NULL for a backend that takes
+ * none. */
 const char *config_bootenv_path(const struct config *c);
 
 /* Install time: the storage checks of config_load() again, for the

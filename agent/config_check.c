@@ -108,6 +108,14 @@ owned_paths(const struct config *c, struct storage *st)
 		if (asprintf(&b, "%s.upkit.tmp", c->grub_env) != -1)
 			own(st, "the [grub] env backup", b, b, 1);
 	}
+	if (strcmp(c->bootloader, "efi") == 0 && c->efi_esp != NULL) {
+		/* slots/boot/efi.c renames the UKIs in EFI/Linux and keeps
+		 * its store in EFI/upkit: no slot may swap them away. */
+		if (asprintf(&b, "%s/EFI/Linux", c->efi_esp) != -1)
+			own(st, "the UKI folder of [efi] esp", b, b, 1);
+		if (asprintf(&b, "%s/EFI/upkit", c->efi_esp) != -1)
+			own(st, "the state folder of [efi] esp", b, b, 1);
+	}
 }
 
 static const char *const rel_words[] = {

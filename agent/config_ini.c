@@ -21,7 +21,7 @@
 #include "common/io.h"
 
 static const char *const global_sections[] = {
-	"system", "keyring", "uboot", "grub", "health", "server",
+	"system", "keyring", "uboot", "grub", "efi", "health", "server",
 };
 #define NGLOBAL_SECTIONS \
 	(sizeof(global_sections) / sizeof(global_sections[0]))
@@ -172,7 +172,7 @@ header(struct parse *p, const char *line)
 		return;
 	}
 	config_fail(p, "[%s]: unknown section (expected system, keyring, "
-	    "uboot, grub, health or slot.CLASS.N)", sec);
+	    "uboot, grub, efi, health, server or slot.CLASS.N)", sec);
 }
 
 /* fgets() over the text in memory, counting lines for the handler. */

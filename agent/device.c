@@ -51,6 +51,8 @@ static int
 load(struct device *d, enum device_stage *stagep, struct err *e)
 {
 	const char *envpath = config_bootenv_path(d->config);
+	struct bootenv_opts opts = { d->config->efi_efivarfs,
+	    d->config->boot_attempts };
 	struct state *ns, tmp;
 	int r;
 
@@ -71,7 +73,9 @@ load(struct device *d, enum device_stage *stagep, struct err *e)
 	*stagep = DEVICE_BOOTENV;
 	d->env_ops->close(d->env);
 	d->env = NULL;
-	if ((r = d->env_ops->open(envpath, &d->env, e)) < 0)
+	if ((r = d->env_ops->open(envpath, &d->env, e)) < 0 ||
+	    (d->env_ops->configure != NULL &&
+	    (r = d->env_ops->configure(d->env, &opts, e)) < 0))
 		return r;
 	d->boot_unset = 0;
 	r = d->env_ops->load(d->env, &d->boot, e);
@@ -84,6 +88,14 @@ load(struct device *d, enum device_stage *stagep, struct err *e)
 		report_repair(d, e);
 	*stagep = DEVICE_CMDLINE;
 	if ((r = booted_slot(d->config->cmdline, &d->booted, e)) < 0)
+		return r;
+	/* A bootloader that says what it booted (systemd-boot, whose
+	 * UKIs carry a signed command line without upkit.slot=) is the
+	 * only word on it: guessing A when it says nothing could commit
+	 * or roll back the wrong slot. */
+	*stagep = DEVICE_BOOTENV;
+	if (d->env_ops->booted != NULL &&
+	    (r = d->env_ops->booted(d->env, &d->booted, e)) < 0)
 		return r;
 	if (d->boot_unset)
 		lifecycle_rebuild(d);

@@ -158,6 +158,12 @@ static const struct bad bad[] = {
 	{ SYS UBOOT SLOTS, -EINVAL, ": [keyring] path: missing" },
 	{ SYS KEYRING SLOTS, -EINVAL,
 	    ": [uboot] config: missing (required when bootloader = uboot)" },
+	{ "[system]\ncompatible = b\nbootloader = efi\n" KEYRING SLOTS,
+	    -EINVAL, ": [efi] esp: missing (required when bootloader = efi)" },
+	{ BASE "[efi]\nesp = boot/efi\n", -EINVAL,
+	    ":9: [efi] esp: \"boot/efi\" is not an absolute path" },
+	{ BASE "[efi]\nefivarfs = efivars\n", -EINVAL,
+	    ":9: [efi] efivarfs: \"efivars\" is not an absolute path" },
 	{ BASE, -EINVAL, ": no [slot.CLASS.N] section" },
 	{ BASE "[slot.rootfs.0]\nbootname = A\n", -EINVAL,
 	    ": [slot.rootfs.0] device: missing" },
@@ -250,6 +256,9 @@ test_good(const char *path)
 	    "config = /etc/fw_env.config\n"
 	    "[grub]\n"
 	    "env = /boot/grub/grubenv\n"
+	    "[efi]\n"
+	    "esp = /boot/efi\n"
+	    "efivarfs = /tmp/efivars\n"
 	    "[health]\n"
 	    "directory = /etc/upkit/checks\n"
 	    "timeout = 7\n"
@@ -289,6 +298,8 @@ test_good(const char *path)
 	CHECK(strcmp(c->keyring_crl, "/etc/upkit/crl.pem") == 0);
 	CHECK(strcmp(c->uboot_config, "/etc/fw_env.config") == 0);
 	CHECK(strcmp(c->grub_env, "/boot/grub/grubenv") == 0);
+	CHECK(strcmp(c->efi_esp, "/boot/efi") == 0);
+	CHECK(strcmp(c->efi_efivarfs, "/tmp/efivars") == 0);
 	CHECK(strcmp(config_bootenv_path(c), "/etc/fw_env.config") == 0);
 	CHECK(strcmp(c->health_directory, "/etc/upkit/checks") == 0);
 	CHECK(c->health_timeout == 7);
@@ -323,6 +334,7 @@ test_good(const char *path)
 	CHECK(strcmp(c->cmdline, "/proc/cmdline") == 0);
 	CHECK(c->keyring_crl == NULL);
 	CHECK(c->grub_env == NULL);
+	CHECK(c->efi_esp == NULL && c->efi_efivarfs == NULL);
 	CHECK(strcmp(c->health_directory, "/etc/upkit/health.d") == 0);
 	CHECK(c->health_timeout == 60);
 	CHECK(c->health_deadline == 300);
