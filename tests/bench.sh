@@ -147,6 +147,104 @@ health_startup()
 	awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.2f", (b - a) / 200e6 }'
 }
 
+# fleet_bench: issue 11's scale figures. Four simulated devices each
+# poll one nginx 250 times with `upkit daemon --once` (1,000 polls, four
+# at a time), on a channel that has not changed since each stored its
+# ETag: every poll is a 304. Then one `upkit daemon` sleeps between two
+# polls for 10 s, and /proc says what it held and did meanwhile. Sets
+# f_* for the table.
+fleet_bench()
+{
+	f_n=- f_s=- f_rps=- f_ngx=- f_wire=- f_body=- f_rss=- f_wake=- f_cpu=-
+	need nginx pgrep
+	mkdir -p "$WS/fleet/www"
+	head -c 65536 /dev/zero >"$WS/fleet/img"
+	mk_bundle "$CACHE/keys" "$WS/fleet/www/f.upk" 9.0.0 \
+	    --image rootfs="$WS/fleet/img"
+	# Rolled out to no one: a poll that selects nothing installs nothing.
+	"$UPKIT" channel create --key "$CACHE/keys/signer.key" \
+	    --cert "$CACHE/keys/signer.pem" --keyring "$CACHE/keys/root.pem" \
+	    --name stable --version 1 --expires-in 30d \
+	    --release "$COMPATIBLE=$WS/fleet/www/f.upk,rollout=0" \
+	    --out "$WS/fleet/www/c.upc" >/dev/null || return 1
+	nginx_start "$WS/fleet/www"
+	for _d in 1 2 3 4; do
+		SLOT_SIZE=64K SLOT_CLASSES=rootfs mk_device "$WS/fleet/d$_d" \
+		    "$CACHE/keys/root.pem" >/dev/null
+		sed -i "s/^\[system\]\$/[system]\ndevice-id = bench-$_d/" "$CFG"
+		printf '\n[server]\nchannel = http://127.0.0.1:%s/c.upc\ninterval = 3600\n' \
+		    "$NGINX_HTTP" >>"$CFG"
+		cp "$CFG" "$WS/fleet/d$_d.conf"
+		# The first poll fetches the channel and keeps its ETag.
+		"$UPKIT" daemon -c "$CFG" --once --no-reboot \
+		    >"$WS/fleet/first.log" 2>&1 ||
+		    { cat "$WS/fleet/first.log"; return 1; }
+	done
+	_wire=$NGINX_DIR/wire.log
+	: >"$_wire"
+	_ngx=$(pgrep -P "$(cat "$NGINX_DIR/nginx.pid")" | tr '\n' ' ')
+	_c0=$(cpu_ticks $_ngx)
+	_t0=$(date +%s%N)
+	for _d in 1 2 3 4; do
+		( for _i in $(seq 250); do
+			"$UPKIT" daemon -c "$WS/fleet/d$_d.conf" --once \
+			    --no-reboot >/dev/null 2>&1 || echo "poll failed" >&2
+		done ) &
+	done
+	wait
+	_t1=$(date +%s%N)
+	_c1=$(cpu_ticks $_ngx)
+	f_n=$(awk '$2 == 304' "$_wire" | wc -l)
+	f_s=$(awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+	f_rps=$(awk -v n="$f_n" -v s="$f_s" 'BEGIN { printf "%.0f", n / s }')
+	# nginx's CPU for the lot, in ms per 1,000 requests.
+	f_ngx=$(awk -v c="$((_c1 - _c0))" -v hz="$(getconf CLK_TCK)" \
+	    -v n="$(wc -l <"$_wire")" \
+	    'BEGIN { printf "%.0f", n ? c * 1000 / hz * 1000 / n : 0 }')
+	# URI status request-bytes bytes-sent body-bytes, per request.
+	f_wire=$(awk '{ t += $3 + $4; n++ } END { printf "%.0f", n ? t / n : 0 }' \
+	    "$_wire")
+	f_body=$(awk '{ t += $5 } END { print t + 0 }' "$_wire")
+
+	# One daemon between two polls.
+	"$UPKIT" daemon -c "$WS/fleet/d1.conf" --no-reboot \
+	    2>"$WS/fleet/daemon.err" &
+	_p=$!
+	ws_pid "$_p"
+	_i=0
+	until grep -q '^do_sigtimedwait' "/proc/$_p/wchan" 2>/dev/null &&
+	    grep -q 'next poll in' "$WS/fleet/daemon.err"; do
+		_i=$((_i + 1))
+		[ $_i -lt 1000000 ] || { kill "$_p"; return 1; }
+	done
+	_w0=$(ctxt_switches "$_p") _c0=$(cpu_ticks "$_p")
+	sleep 10	# the window measured, not a wait for anything
+	_w1=$(ctxt_switches "$_p") _c1=$(cpu_ticks "$_p")
+	f_rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$_p/status")
+	f_wake=$((_w1 - _w0)) f_cpu=$((_c1 - _c0))
+	kill "$_p"
+	wait "$_p" 2>/dev/null || true
+	nginx_stop
+}
+
+# cpu_ticks PID...: user + system clock ticks of the PIDs so far.
+cpu_ticks()
+{
+	for _p in "$@"; do
+		# Fields after the ")" of the name: utime is the 12th, stime
+		# the 13th.
+		sed 's/.*) //' "/proc/$_p/stat"
+	done | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+
+# ctxt_switches PID: voluntary + involuntary switches so far, one per
+# time the process ran again.
+ctxt_switches()
+{
+	awk '/^(non)?voluntary_ctxt_switches:/ { t += $2 } END { print t }' \
+	    "/proc/$1/status"
+}
+
 bench()
 {
 	need_upkit
@@ -253,6 +351,8 @@ bench()
 	# a plain curl download at that rate, and 20 cuts.
 	http_bench "$bundle" "$zst" || echo "== HTTP part incomplete"
 	WARM=0
+	echo "== fleet: 1,000 polls of an unchanged channel, then one idle daemon"
+	fleet_bench || echo "== fleet part incomplete"
 
 	# Memory against image size: the manifest's chunk table is the one
 	# part that grows (16384 rows here). A 16 GiB image of zeros bundles
@@ -377,6 +477,28 @@ bench()
 	    "$c_sent" "" ""
 	printf '%-36s %10sms %12s %8s\n' "upkit health start-up, mean" \
 	    "$hstart" "" ""
+	w_ok=$( [ "$f_wire" != - ] && [ "$f_wire" -le 1024 ] && echo PASS ||
+	    echo MISS)
+	b_ok=$( [ "$f_body" = 0 ] && echo PASS || echo MISS)
+	i_ok=$( [ "$f_rss" != - ] && [ "$f_rss" -le 2048 ] && echo PASS ||
+	    echo MISS)
+	z_ok=$( [ "$f_wake" = 0 ] && echo PASS || echo MISS)
+	printf '%-36s %9s %12s %8s\n' "fleet: 304 answers to 1,000 polls" \
+	    "$f_n" "" ""
+	printf '%-36s %9s/s %12s %8s\n' "fleet: polls/s, 4 clients at a time" \
+	    "$f_rps" "" ""
+	printf '%-36s %8sms %12s %8s\n' "fleet: nginx CPU per 1,000 polls" \
+	    "$f_ngx" "" ""
+	printf '%-36s %9s B %12s %8s\n' "fleet: HTTP bytes per idle poll" \
+	    "$f_wire" "<= 1024 B" "$w_ok"
+	printf '%-36s %9s B %12s %8s\n' "fleet: channel body bytes, all" \
+	    "$f_body" "0 B" "$b_ok"
+	printf '%-36s %9s KiB %12s %8s\n' "daemon idle: VmRSS" "$f_rss" \
+	    "<= 2048 KiB" "$i_ok"
+	printf '%-36s %9s %12s %8s\n' "daemon idle: wake-ups in 10 s" \
+	    "$f_wake" "0" "$z_ok"
+	printf '%-36s %9s %12s %8s\n' "daemon idle: CPU ticks in 10 s" \
+	    "$f_cpu" "" ""
 	for _s in "$msha" "$sha"; do
 		set -- $_s
 		printf '%-36s %11ss %12s %8s\n' "SHA-256 of the image, $3" "$1" \
