@@ -49,7 +49,7 @@ AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/stop.c agent/resume.c agent/channel.c
 MAIN_SRC   = agent/main.c
 SOURCE_SRC = source/source.c source/file.c source/http.c source/answer.c \
-	     source/httphdr.c source/libcurl.c
+	     source/httphdr.c source/libcurl.c source/put.c
 
 LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(COMMON_SRC) $(VERIFY_SRC) $(SLOTS_SRC) \
 	  $(HOST_SRC) $(AGENT_SRC)) $(patsubst %.c,$(B)/%.o,$(SOURCE_SRC))

@@ -375,6 +375,7 @@ http_skip_to(struct source *s, uint64_t off, int cancelfd, struct err *e)
 			return err_set(e, -EPIPE, "GET %s: ends at byte %ju, "
 			    "before byte %ju", s->name, (uintmax_t)s->off,
 			    (uintmax_t)off);
+		source_count(s, s->off - (uint64_t)n, (uint64_t)n);
 	}
 	if (s->off == off)
 		return 0;
@@ -406,42 +407,20 @@ static const struct source_ops http_ops = {
 	.close = http_close,
 };
 
-/* The options every request shares. Proxies come from http_proxy,
- * https_proxy and no_proxy, as libcurl does by default. */
+/* libcurl_setopts(), and the transfer's own callbacks. */
 static int
 setup(struct http_source *h, struct err *e)
 {
-	const struct source_options *o = &h->o;
 	__typeof__(curl_easy_setopt) *set = h->c->easy_setopt;
 	CURL *c = h->easy;
-	CURLcode rc = CURLE_OK;
+	CURLcode rc;
 
+	rc = libcurl_setopts(h->c, c, h->s.name, &h->o, h->errbuf);
 #define OPT(opt, v) do { if (rc == CURLE_OK) rc = set(c, opt, v); } while (0)
-	OPT(CURLOPT_URL, h->s.name);
-	OPT(CURLOPT_NOSIGNAL, 1L);
-	OPT(CURLOPT_PROTOCOLS_STR, "http,https");
-	OPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	OPT(CURLOPT_FOLLOWLOCATION, 1L);
-	OPT(CURLOPT_MAXREDIRS, 5L);
-	OPT(CURLOPT_USERAGENT, "upkit");
-	OPT(CURLOPT_CONNECTTIMEOUT, (long)o->connect_timeout);
-	OPT(CURLOPT_TCP_KEEPALIVE, 1L);
-	OPT(CURLOPT_ERRORBUFFER, h->errbuf);
 	OPT(CURLOPT_HEADERFUNCTION, http_header_cb);
 	OPT(CURLOPT_HEADERDATA, h);
 	OPT(CURLOPT_WRITEFUNCTION, write_cb);
 	OPT(CURLOPT_WRITEDATA, h);
-	if (o->ca != NULL) {
-		/* Only this CA: not also the system's folder of them. */
-		OPT(CURLOPT_CAINFO, o->ca);
-		OPT(CURLOPT_CAPATH, (char *)NULL);
-	}
-	if (o->pin != NULL)
-		OPT(CURLOPT_PINNEDPUBLICKEY, o->pin);
-	if (o->cert != NULL)
-		OPT(CURLOPT_SSLCERT, o->cert);
-	if (o->key != NULL)
-		OPT(CURLOPT_SSLKEY, o->key);
 #undef OPT
 	if (rc != CURLE_OK)
 		return err_set(e, rc == CURLE_OUT_OF_MEMORY ? -ENOMEM :

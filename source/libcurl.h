@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 struct err;
+struct source_options;
 
 #define LIBCURL_SONAME	"libcurl.so.4"
 
@@ -19,6 +20,7 @@ struct libcurl {
 	__typeof__(curl_easy_setopt)		*easy_setopt;
 	__typeof__(curl_easy_getinfo)		*easy_getinfo;
 	__typeof__(curl_easy_pause)		*easy_pause;
+	__typeof__(curl_easy_perform)		*easy_perform;
 	__typeof__(curl_easy_strerror)		*easy_strerror;
 	__typeof__(curl_easy_cleanup)		*easy_cleanup;
 	__typeof__(curl_multi_init)		*multi_init;
@@ -37,5 +39,13 @@ struct libcurl {
  * -errno. */
 int	libcurl_load(const char *name, const struct libcurl **cp,
 	    struct err *e);
+
+/* The options every request of upkit's shares, a GET of a bundle or a
+ * PUT of a report: url, no signals, http and https only, the user agent,
+ * the connect timeout, keepalive, errbuf (CURL_ERROR_SIZE bytes), and
+ * TLS as o says ([server] ca, pin, cert, key). Redirects are followed,
+ * up to 5. Returns the first failure's CURLcode, or CURLE_OK. */
+CURLcode libcurl_setopts(const struct libcurl *c, CURL *easy,
+	    const char *url, const struct source_options *o, char *errbuf);
 
 #endif /* SOURCE_LIBCURL_H */
