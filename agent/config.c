@@ -14,6 +14,7 @@
 #include "agent/config.h"
 #include "agent/config_check.h"
 #include "agent/config_parse.h"
+#include "agent/reporturl.h"
 #include "common/err.h"
 #include "common/io.h"
 #include "slots/boot/bootenv.h"
@@ -31,6 +32,8 @@ enum kind {
 	KIND_RETRIES,		/* 0..CONFIG_RETRIES_MAX */
 	KIND_MS,		/* 1..CONFIG_MS_MAX */
 	KIND_MIB,		/* 1..CONFIG_MIB_MAX */
+	KIND_COUNT,		/* 1..CONFIG_COUNT_MAX */
+	KIND_REPORT_URL,	/* agent/reporturl.h */
 	KIND_SLOT_TYPE,
 	KIND_BOOTNAME,
 	KIND_YESNO,		/* yes or no, stored as 1 or 0 */
@@ -56,6 +59,7 @@ static const struct key config_keys[] = {
 	CKEY("system", "allow-special-modes", KIND_YESNO, special_modes, 0),
 	CKEY("system", "journal-interval-mb", KIND_MIB, journal_mb, 0),
 	CKEY("system", "journal-interval-s", KIND_SECONDS, journal_s, 0),
+	CKEY("system", "device-id", KIND_COMPATIBLE, device_id, 0),
 	CKEY("keyring", "path", KIND_STRING, keyring_path, 1),
 	CKEY("keyring", "crl", KIND_STRING, keyring_crl, 0),
 	CKEY("uboot", "config", KIND_STRING, uboot_config, 0),
@@ -72,6 +76,9 @@ static const struct key config_keys[] = {
 	CKEY("server", "retries", KIND_RETRIES, server_retries, 0),
 	CKEY("server", "backoff-ms", KIND_MS, server_backoff, 0),
 	CKEY("server", "backoff-max-ms", KIND_MS, server_backoff_max, 0),
+	CKEY("server", "report-url", KIND_REPORT_URL, report_url, 0),
+	CKEY("server", "outbox-max", KIND_COUNT, outbox_max, 0),
+	CKEY("server", "outbox-max-kb", KIND_COUNT, outbox_max_kb, 0),
 };
 #define NCONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(NCONFIG_KEYS == CONFIG_PARSE_KEYS, "config_parse.h");
@@ -136,6 +143,7 @@ set_number(struct parse *p, const char *sec, const struct key *k,
 		{ KIND_RETRIES, 0, CONFIG_RETRIES_MAX, "a number of tries" },
 		{ KIND_MS, 1, CONFIG_MS_MAX, "a number of milliseconds" },
 		{ KIND_MIB, 1, CONFIG_MIB_MAX, "a number of MiB" },
+		{ KIND_COUNT, 1, CONFIG_COUNT_MAX, "a number" },
 	};
 	size_t i, j, n = strlen(val);
 	long v = 0;
@@ -161,6 +169,7 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
     const char *val)
 {
 	const struct bootenv_ops *ops;
+	struct err ue;
 	char list[128];
 	size_t i, n;
 
@@ -197,12 +206,18 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
 		return config_fail(p, "[%s] %s: \"%s\" is not supported "
 		    "(supported: %s)", sec, k->name, val,
 		    list[0] != '\0' ? list : "none");
+	case KIND_REPORT_URL:
+		if (report_url_check(val, &ue) < 0)
+			return config_fail(p, "[%s] %s: %s", sec, k->name,
+			    ue.msg);
+		break;
 	case KIND_STRING:
 	case KIND_ATTEMPTS:
 	case KIND_SECONDS:
 	case KIND_RETRIES:
 	case KIND_MS:
 	case KIND_MIB:
+	case KIND_COUNT:
 	case KIND_SLOT_TYPE:
 	case KIND_BOOTNAME:
 	case KIND_YESNO:
@@ -229,6 +244,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_RETRIES:
 	case KIND_MS:
 	case KIND_MIB:
+	case KIND_COUNT:
 		return set_number(p, sec, k, base, val);
 	case KIND_SLOT_TYPE:
 		for (i = 0; i < sizeof(slot_types) / sizeof(slot_types[0]);
@@ -257,6 +273,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_ABSPATH:
 	case KIND_COMPATIBLE:
 	case KIND_BOOTLOADER:
+	case KIND_REPORT_URL:
 		break;
 	}
 
@@ -433,6 +450,10 @@ check(struct parse *p)
 		c->health_deadline = 300;
 	if (p->key_line[key_index("server", "retries")] == 0)
 		c->server_retries = 10;
+	if (c->outbox_max == 0)
+		c->outbox_max = 64;
+	if (c->outbox_max_kb == 0)
+		c->outbox_max_kb = 1024;
 	if ((r = set_default(&c->data_directory, "/var/lib/upkit", c,
 	    p->e)) < 0 ||
 	    (r = set_default(&c->cmdline, "/proc/cmdline", c, p->e)) < 0 ||
@@ -583,6 +604,8 @@ config_free(struct config *c)
 	free(c->server_pin);
 	free(c->server_cert);
 	free(c->server_key);
+	free(c->device_id);
+	free(c->report_url);
 	free(c);
 }
 

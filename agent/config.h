@@ -18,6 +18,7 @@ struct err;
 #define CONFIG_RETRIES_MAX	1000000	/* [server] retries */
 #define CONFIG_MS_MAX		3600000	/* [server] backoff-ms, backoff-max-ms */
 #define CONFIG_MIB_MAX		1048576	/* [system] journal-interval-mb */
+#define CONFIG_COUNT_MAX	1000000	/* [server] outbox-max, -kb */
 
 struct config {
 	char		*path;			/* the file read */
@@ -31,6 +32,7 @@ struct config {
 	int		 special_modes;		/* allow-special-modes */
 	int		 journal_mb;		/* journal-interval-mb; default 64 */
 	int		 journal_s;		/* journal-interval-s; default 10 */
+	char		*device_id;		/* NULL: /etc/machine-id's */
 	/* [keyring] */
 	char		*keyring_path;		/* required */
 	char		*keyring_crl;		/* NULL if none */
@@ -53,6 +55,10 @@ struct config {
 						   default 10 */
 	int		 server_backoff;	/* backoff-ms; default 1000 */
 	int		 server_backoff_max;	/* backoff-max-ms; default 60000 */
+	char		*report_url;		/* a reporturl.h template; NULL:
+						   reports stay in the outbox */
+	int		 outbox_max;		/* reports kept; default 64 */
+	int		 outbox_max_kb;		/* their KiB; default 1024 */
 	/* [slot.CLASS.N] */
 	size_t		 nslots;
 	struct slot	 slots[CONFIG_SLOTS_MAX];

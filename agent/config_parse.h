@@ -18,7 +18,7 @@ struct err;
 /* The sizes of config.c's key tables and config_ini.c's section table
  * (each file checks its own). */
 #define CONFIG_PARSE_SECTIONS	6
-#define CONFIG_PARSE_KEYS	25
+#define CONFIG_PARSE_KEYS	29
 #define CONFIG_PARSE_SKEYS	3
 
 struct parse {
