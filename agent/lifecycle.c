@@ -64,6 +64,7 @@ journal_clear(struct state *s, struct err *e)
 		return r;
 	s->journal_chunks = s->journal_bytes = 0;
 	s->journal_total = s->journal_size = 0;
+	s->journal_fetched = s->journal_refetched = s->journal_reach = 0;
 	return 0;
 }
 
@@ -102,7 +103,12 @@ lifecycle_mark_bad(struct device *d, char target,
 	 * its state is not (lifecycle_reconcile()). */
 	*stepp = FAIL_STATE;
 	t->security_version = b->security_version;
+	/* Bytes fetched by earlier runs count only for the same bundle. */
+	if (!str_is(s->journal_bundle, b->id))
+		s->journal_fetched = s->journal_refetched =
+		    s->journal_reach = 0;
 	if ((r = state_set(&t->version, NULL, e)) < 0 ||
+	    (r = state_set(&t->bundle, NULL, e)) < 0 ||
 	    (r = state_set(&t->status, "bad", e)) < 0 ||
 	    (r = state_set(&s->journal_bundle, b->id, e)) < 0 ||
 	    (r = state_set(&s->journal_target, tg, e)) < 0 ||
@@ -150,9 +156,13 @@ lifecycle_arm(struct device *d, char target,
 	 * failure to record it is a warning (w), never a failure. */
 	time_rfc3339(now);
 	t->security_version = b->security_version;
+	s->install_fetched = b->fetched;
+	s->install_refetched = b->refetched;
 	if (state_set(&t->version, b->version, w) < 0 ||
+	    state_set(&t->bundle, b->id, w) < 0 ||
 	    state_set(&t->status, "trial", w) < 0 ||
 	    state_set(&t->installed, now, w) < 0 ||
+	    state_set(&s->install_started, b->started, w) < 0 ||
 	    journal_clear(s, w) < 0)
 		return 0;
 	(void)record(d, target, b->version, "installed", NULL, w);
@@ -160,12 +170,19 @@ lifecycle_arm(struct device *d, char target,
 }
 
 int
-lifecycle_record_failed(struct device *d, char target, const char *version,
-    const char *reason, int restart, struct err *e)
+lifecycle_record_failed(struct device *d, char target,
+    const struct lifecycle_bundle *b, const char *reason, int restart,
+    uint64_t reach, struct err *e)
 {
+	struct state *s = d->state;
+
 	if (restart)
-		d->state->journal_chunks = d->state->journal_bytes = 0;
-	return record(d, target, version, "failed", reason, e);
+		s->journal_chunks = s->journal_bytes = 0;
+	s->journal_fetched = b->fetched;
+	s->journal_refetched = b->refetched;
+	if (reach > s->journal_reach)
+		s->journal_reach = reach;
+	return record(d, target, b->version, "failed", reason, e);
 }
 
 int

@@ -109,7 +109,29 @@ decode_journal(struct load *l, const cJSON *jr, struct state *s)
 	    (r = get_uint(l, jr, "journal", "bytes",
 	    &s->journal_bytes)) < 0 ||
 	    (r = get_uint(l, jr, "journal", "total_bytes",
-	    &s->journal_size)) < 0)
+	    &s->journal_size)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "fetched",
+	    &s->journal_fetched)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "refetched",
+	    &s->journal_refetched)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "reach",
+	    &s->journal_reach)) < 0)
+		return r;
+	return 0;
+}
+
+/* The last armed install (state.h); every field optional. */
+static int
+decode_install(struct load *l, const cJSON *in, struct state *s)
+{
+	int r;
+
+	if ((r = get_string(l, in, "install", "started",
+	    &s->install_started)) < 0 ||
+	    (r = get_uint(l, in, "install", "fetched",
+	    &s->install_fetched)) < 0 ||
+	    (r = get_uint(l, in, "install", "refetched",
+	    &s->install_refetched)) < 0)
 		return r;
 	return 0;
 }
@@ -143,7 +165,9 @@ decode(struct load *l, const cJSON *root, struct state *s)
 		    (r = get_uint(l, slot, name, "security_version",
 		    &s->slot[i].security_version)) < 0 ||
 		    (r = get_string(l, slot, name, "installed",
-		    &s->slot[i].installed)) < 0)
+		    &s->slot[i].installed)) < 0 ||
+		    (r = get_string(l, slot, name, "bundle",
+		    &s->slot[i].bundle)) < 0)
 			return r;
 	}
 	if ((r = get_object(l, root, "", "last_update", &last)) < 0)
@@ -160,9 +184,12 @@ decode(struct load *l, const cJSON *root, struct state *s)
 	    (r = get_string(l, last, "last_update", "time",
 	    &s->last_time)) < 0))
 		return r;
-	if ((r = get_object(l, root, "", "journal", &jr)) < 0)
+	if ((r = get_object(l, root, "", "journal", &jr)) < 0 ||
+	    (jr != NULL && (r = decode_journal(l, jr, s)) < 0))
 		return r;
-	return jr != NULL ? decode_journal(l, jr, s) : 0;
+	if ((r = get_object(l, root, "", "install", &jr)) < 0)
+		return r;
+	return jr != NULL ? decode_install(l, jr, s) : 0;
 }
 
 int
@@ -276,7 +303,9 @@ encode(const struct state *s)
 		    add_string(slot, "status", s->slot[i].status) < 0 ||
 		    json_add_uint(slot, "security_version",
 		    s->slot[i].security_version) < 0 ||
-		    add_string(slot, "installed", s->slot[i].installed) < 0)
+		    add_string(slot, "installed", s->slot[i].installed) < 0 ||
+		    (s->slot[i].bundle != NULL &&
+		    add_string(slot, "bundle", s->slot[i].bundle) < 0))
 			goto out;
 	}
 	if (s->last_version != NULL || s->last_target != NULL ||
@@ -301,7 +330,17 @@ encode(const struct state *s)
 		    json_add_uint(o, "chunks", s->journal_chunks) < 0 ||
 		    json_add_uint(o, "total_chunks", s->journal_total) < 0 ||
 		    json_add_uint(o, "bytes", s->journal_bytes) < 0 ||
-		    json_add_uint(o, "total_bytes", s->journal_size) < 0)
+		    json_add_uint(o, "total_bytes", s->journal_size) < 0 ||
+		    json_add_uint(o, "fetched", s->journal_fetched) < 0 ||
+		    json_add_uint(o, "refetched", s->journal_refetched) < 0 ||
+		    json_add_uint(o, "reach", s->journal_reach) < 0)
+			goto out;
+	}
+	if (s->install_started != NULL || s->install_fetched != 0) {
+		if ((o = cJSON_AddObjectToObject(root, "install")) == NULL ||
+		    add_string(o, "started", s->install_started) < 0 ||
+		    json_add_uint(o, "fetched", s->install_fetched) < 0 ||
+		    json_add_uint(o, "refetched", s->install_refetched) < 0)
 			goto out;
 	}
 	text = cJSON_Print(root);
@@ -332,6 +371,15 @@ state_save(const char *dir, const struct state *s, struct err *e)
 	    e)) < 0 ||
 	    (r = check_uint(path, "journal.bytes", s->journal_bytes, e)) < 0 ||
 	    (r = check_uint(path, "journal.total_bytes", s->journal_size,
+	    e)) < 0 ||
+	    (r = check_uint(path, "journal.fetched", s->journal_fetched,
+	    e)) < 0 ||
+	    (r = check_uint(path, "journal.refetched", s->journal_refetched,
+	    e)) < 0 ||
+	    (r = check_uint(path, "journal.reach", s->journal_reach, e)) < 0 ||
+	    (r = check_uint(path, "install.fetched", s->install_fetched,
+	    e)) < 0 ||
+	    (r = check_uint(path, "install.refetched", s->install_refetched,
 	    e)) < 0)
 		return r;
 	if ((text = encode(s)) == NULL)
@@ -363,6 +411,7 @@ state_free(struct state *s)
 		free(s->slot[i].version);
 		free(s->slot[i].status);
 		free(s->slot[i].installed);
+		free(s->slot[i].bundle);
 	}
 	free(s->last_version);
 	free(s->last_target);
@@ -372,6 +421,7 @@ state_free(struct state *s)
 	free(s->journal_bundle);
 	free(s->journal_target);
 	free(s->journal_storage);
+	free(s->install_started);
 	free(s);
 }
 
