@@ -47,7 +47,8 @@ AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/update.c agent/status.c agent/progress.c agent/device.c \
 	     agent/health.c agent/checks.c agent/lifecycle.c agent/exitcode.c \
 	     agent/stop.c agent/resume.c agent/channel.c \
-	     agent/reporturl.c agent/outbox.c agent/report.c
+	     agent/reporturl.c agent/outbox.c agent/report.c \
+	     agent/outbox_send.c agent/reportcmd.c
 MAIN_SRC   = agent/main.c
 SOURCE_SRC = source/source.c source/file.c source/http.c source/answer.c \
 	     source/httphdr.c source/libcurl.c source/put.c

@@ -46,5 +46,6 @@ int	cmd_status(int argc, char **argv);		/* agent/status.c */
 int	cmd_health(int argc, char **argv);		/* agent/health.c */
 int	cmd_commit(int argc, char **argv);		/* agent/health.c */
 int	cmd_rollback(int argc, char **argv);		/* agent/health.c */
+int	cmd_report_send(int argc, char **argv);		/* agent/reportcmd.c */
 
 #endif /* AGENT_CMD_H */

@@ -45,6 +45,8 @@ static const struct command commands[] = {
 	    "[--json]                       keep the trial slot unchecked" },
 	{ NULL, "rollback", cmd_rollback,
 	    "[--no-reboot] [--json]         go back to the other slot" },
+	{ "report", "send", cmd_report_send,
+	    "[-c FILE]                      PUT the outbox's reports" },
 };
 
 static void
