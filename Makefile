@@ -40,7 +40,7 @@ SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
 	     slots/boot/uboot.c slots/boot/grub.c slots/boot/grubenv.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
-	     host/sign.c host/keys.c host/tar.c host/channel.c
+	     host/sign.c host/keys.c host/tar.c host/channel.c host/fleet.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c agent/checkpoint.c agent/keyfiles.c \

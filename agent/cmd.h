@@ -47,5 +47,6 @@ int	cmd_health(int argc, char **argv);		/* agent/health.c */
 int	cmd_commit(int argc, char **argv);		/* agent/health.c */
 int	cmd_rollback(int argc, char **argv);		/* agent/health.c */
 int	cmd_report_send(int argc, char **argv);		/* agent/reportcmd.c */
+int	cmd_fleet_report(int argc, char **argv);	/* host/fleet.c */
 
 #endif /* AGENT_CMD_H */

@@ -47,6 +47,8 @@ static const struct command commands[] = {
 	    "[--no-reboot] [--json]         go back to the other slot" },
 	{ "report", "send", cmd_report_send,
 	    "[-c FILE]                      PUT the outbox's reports" },
+	{ "fleet", "report", cmd_fleet_report,
+	    "DIR [--json]                   sum a folder of reports" },
 };
 
 static void
