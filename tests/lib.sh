@@ -439,7 +439,9 @@ tls_pin()
 # nginx_conf DOCROOT RATE: the config nginx_start writes. Three servers
 # on 127.0.0.1: HTTP, HTTPS and HTTPS that wants a client certificate;
 # /norange/ serves DOCROOT but ignores Range (max_ranges 0), /badrange/
-# answers a Range with a wrong Content-Range (bytes 5-9/10). Small send
+# answers a Range with a wrong Content-Range (bytes 5-9/10), /reports/
+# takes WebDAV PUTs into DOCROOT/reports/ (the folders made as needed),
+# as a report store does (docs/reports.md). Small send
 # buffers keep nginx close to what the client has taken, so the bytes in
 # the access log ($NGINX_LOG: URI, status, bytes sent, Range) are close
 # to what a cut client fetched.
@@ -467,6 +469,10 @@ nginx_conf()
 		server {
 			listen 127.0.0.1:$NGINX_HTTP sndbuf=64k;
 			location /norange/ { alias $1/; max_ranges 0; }
+			location /reports/ {
+				dav_methods PUT;
+				create_full_put_path on;
+			}
 			location /badrange/ {
 				alias $1/;
 				if (\$http_range) {
