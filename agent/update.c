@@ -105,6 +105,7 @@ struct update {
 	int			 exit_code;
 	/* what the install changed so far */
 	int			 state_saved;	/* state.json says installing */
+	int			 data_refused;	/* ... could not: its first save */
 	struct err		 warn;		/* after the arm: not saved */
 	struct stop		 stop;		/* see catch_stop() */
 };
@@ -383,6 +384,7 @@ mark_bad(struct update *u, struct err *e)
 	if ((r = lifecycle_mark_bad(u->dev, u->target, &b, &u->state_saved,
 	    &step, e)) < 0) {
 		blame(u, step);
+		u->data_refused = !u->state_saved;
 		return r;
 	}
 	progress_step(&u->prog, "slot %c marked bad for writing", u->target);
@@ -576,8 +578,9 @@ failed(struct update *u, const struct err *e)
 		    &e2) < 0)
 			fprintf(stderr, "upkit update: warning: %s\n", e2.msg);
 	}
-	/* A verified bundle that did not install is an outcome. */
-	if (u->m != NULL)
+	/* A verified bundle that did not install is an outcome, reported
+	 * unless the data directory just refused its first save. */
+	if (u->m != NULL && !u->data_refused)
 		(void)report_install_failed(u->dev, u->target, b.version, b.id,
 		    e->msg, u->started, b.fetched, b.refetched);
 	update_free(u);

@@ -69,9 +69,14 @@ expect_rc install 0
 boot_into B
 run status0 status -c "$CFG"
 [ "$(nreports)" -eq 0 ] || die "a report before health: $(reports)"
-run health health -c "$CFG" --no-reboot
+# health writes the outbox but never loads libcurl: the dynamic
+# loader's log of the files it opens names no libcurl.
+LD_DEBUG=files LD_DEBUG_OUTPUT=$WS/ld.health \
+    run health health -c "$CFG" --no-reboot
 expect_rc health 0
 [ "$(nreports)" -eq 1 ] || die "health made $(nreports) reports"
+ls "$WS"/ld.health.* >/dev/null 2>&1 || die "no loader log of health"
+! grep -q 'libcurl' "$WS"/ld.health.* || die "health loaded libcurl"
 R=$OUTBOX/$(reports)
 field "$R" result '"committed"'
 field "$R" device '"dev-1"'
@@ -90,8 +95,10 @@ grep -q '^outbox: *1 report waiting (.*), 0 dropped' "$WS/status1.out" ||
     die "status: $(grep outbox "$WS/status1.out")"
 
 # ... and send PUTs it: nginx keeps the same bytes, the outbox is empty.
-run send1 report send -c "$CFG"
+LD_DEBUG=files LD_DEBUG_OUTPUT=$WS/ld.send run send1 report send -c "$CFG"
 expect_rc send1 0
+grep -q 'libcurl' "$WS"/ld.send.* || die "send did not load libcurl"
+
 grep -q '^sent 1 report, 0 left' "$WS/send1.out" ||
     die "send1: $(cat "$WS/send1.out")"
 [ "$(nreports)" -eq 0 ] || die "sent report still in the outbox"
