@@ -133,7 +133,8 @@ scan(const char *dir, struct scan *sc, struct err *e)
 		scan_free(sc);
 		return r;
 	}
-	qsort(sc->names, sc->n, sizeof(*sc->names), by_name);
+	if (sc->n > 0)
+		qsort(sc->names, sc->n, sizeof(*sc->names), by_name);
 	return 0;
 }
 
