@@ -223,6 +223,20 @@ run fell2 health -c "$CFG" --no-reboot
 expect_rc fell2 0
 [ "$(nreports)" -eq 1 ] || die "a good boot made a report"
 
+# upkit commit and upkit rollback end an update by hand: reported too.
+device dev-6
+run install6 update -c "$CFG" --from "$WS/v2.upk" --no-reboot
+expect_rc install6 0
+boot_into B
+run commit6 commit -c "$CFG"
+expect_rc commit6 0
+[ "$(reports)" = 0000000001.json ] || die "commit: $(reports)"
+field "$OUTBOX/0000000001.json" result '"committed"'
+run rollback6 rollback -c "$CFG" --no-reboot
+expect_rc rollback6 0
+field "$OUTBOX/0000000002.json" result '"rolled-back"'
+field "$OUTBOX/0000000002.json" reason '"manual rollback"'
+
 # 7. Bytes fetched again: a run cut short (a truncated copy of the same
 #    bundle) is reported as install-failed; the rerun from the start
 #    fetches those bytes again, and the committed report says how many.
