@@ -68,6 +68,21 @@ journal_clear(struct state *s, struct err *e)
 	return 0;
 }
 
+/* Marks the outcome's report due, saved with the outcome (lifecycle.h). */
+static int
+due(struct state *s, const char *result, char slot, const char *check,
+    struct err *e)
+{
+	char sl[2] = { slot, '\0' };
+	int r;
+
+	if ((r = state_set(&s->due_result, result, e)) < 0 ||
+	    (r = state_set(&s->due_slot, sl, e)) < 0 ||
+	    (r = state_set(&s->due_check, check, e)) < 0)
+		return r;
+	return 0;
+}
+
 /* The last update's record in state.json, then the save. */
 static int
 record(struct device *d, char slot, const char *version, const char *result,
@@ -216,7 +231,8 @@ lifecycle_commit(struct device *d, char slot, enum fail_step *stepp,
 	if ((r = store_changed(d, &st, stepp, e)) < 0)
 		return r;
 	*stepp = FAIL_STATE;
-	if ((r = state_set(&b->status, "good", e)) < 0)
+	if ((r = state_set(&b->status, "good", e)) < 0 ||
+	    (r = due(s, "committed", slot, NULL, e)) < 0)
 		return r;
 	if (st.floor > s->security_floor)
 		s->security_floor = st.floor;
@@ -225,7 +241,7 @@ lifecycle_commit(struct device *d, char slot, enum fail_step *stepp,
 
 int
 lifecycle_rollback(struct device *d, char slot, const char *reason,
-    enum fail_step *stepp, struct err *e)
+    const char *check, enum fail_step *stepp, struct err *e)
 {
 	struct state_slot *b = slot_of(d, slot);
 	struct bootstate st = d->boot;
@@ -237,7 +253,8 @@ lifecycle_rollback(struct device *d, char slot, const char *reason,
 	if ((r = store_changed(d, &st, stepp, e)) < 0)
 		return r;
 	*stepp = FAIL_STATE;
-	if ((r = state_set(&b->status, "bad", e)) < 0)
+	if ((r = state_set(&b->status, "bad", e)) < 0 ||
+	    (r = due(d->state, "rolled-back", slot, check, e)) < 0)
 		return r;
 	return record(d, slot, b->version, "rolled-back", reason, e);
 }
@@ -256,10 +273,24 @@ lifecycle_fell_back(struct device *d, char booted, const char *reason,
 		return r;
 	*stepp = FAIL_STATE;
 	if ((r = state_set(&slot_of(d, other)->status, "bad", e)) < 0 ||
-	    (r = state_set(&slot_of(d, booted)->status, "good", e)) < 0)
+	    (r = state_set(&slot_of(d, booted)->status, "good", e)) < 0 ||
+	    (r = due(d->state, "fell-back", other, NULL, e)) < 0)
 		return r;
 	return record(d, other, slot_of(d, other)->version, "rolled-back",
 	    reason, e);
+}
+
+int
+lifecycle_report_done(struct device *d, struct err *e)
+{
+	struct state *s = d->state;
+	int r;
+
+	if ((r = state_set(&s->due_result, NULL, e)) < 0 ||
+	    (r = state_set(&s->due_slot, NULL, e)) < 0 ||
+	    (r = state_set(&s->due_check, NULL, e)) < 0)
+		return r;
+	return state_save(d->config->data_directory, s, e);
 }
 
 int

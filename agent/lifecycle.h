@@ -96,12 +96,13 @@ int	lifecycle_commit(struct device *d, char slot, enum fail_step *stepp,
 /*
  * Roll back the booted slot. 1: env, one store (skipped if so already):
  * slot out of BOOT_ORDER, the other first with full counters, no trial.
- * 2: state.json: slot "bad", last result "rolled-back" with reason. A
+ * 2: state.json: slot "bad", last result "rolled-back" with reason, and
+ * check (the failing check's name, or NULL) for the report due. A
  * cut between them: the env boots the other slot, whose health run sees
  * the trial slot out of BOOT_ORDER and records it as a fallback.
  */
 int	lifecycle_rollback(struct device *d, char slot, const char *reason,
-	    enum fail_step *stepp, struct err *e);
+	    const char *check, enum fail_step *stepp, struct err *e);
 /*
  * The bootloader fell back to booted from the trial slot (the other).
  * 1: env, one store (skipped if so already): the trial slot marked bad,
@@ -112,6 +113,14 @@ int	lifecycle_rollback(struct device *d, char slot, const char *reason,
  */
 int	lifecycle_fell_back(struct device *d, char booted, const char *reason,
 	    enum fail_step *stepp, struct err *e);
+/*
+ * Commit, rollback and fell back each mark a report due ("report_due"
+ * in state.json: the result, the slot the update went to, the check) in
+ * their own state save, so that the outcome and the duty to report it
+ * are stored together. state.json only: the report is in the outbox (or
+ * counted as dropped); clear the duty.
+ */
+int	lifecycle_report_done(struct device *d, struct err *e);
 /*
  * env only, for health at every boot. lifecycle_store_rebuilt() stores
  * what lifecycle_rebuild() made of a blank env (nothing if the env had

@@ -13,6 +13,7 @@
 
 #include "agent/config.h"
 #include "agent/device.h"
+#include "agent/lifecycle.h"
 #include "agent/outbox.h"
 #include "agent/report.h"
 #include "agent/state.h"
@@ -177,7 +178,7 @@ keep(struct device *d, const char *cmd, struct report_doc *doc)
 	return r;
 }
 
-int
+static int
 report_outcome(struct device *d, const char *cmd, enum report_result result,
     char to_slot, const char *reason, const char *check)
 {
@@ -206,6 +207,33 @@ report_outcome(struct device *d, const char *cmd, enum report_result result,
 	doc.fetched = s->install_fetched;
 	doc.refetched = s->install_refetched;
 	return keep(d, cmd, &doc);
+}
+
+void
+report_due(struct device *d, const char *cmd)
+{
+	static const enum report_result results[] = { REPORT_COMMITTED,
+	    REPORT_ROLLED_BACK, REPORT_FELL_BACK };
+	const struct state *s = d->state;
+	struct err e = { 0, "" };
+	size_t i;
+
+	if (s->due_result == NULL)
+		return;
+	for (i = 0; i < sizeof(results) / sizeof(results[0]); i++)
+		if (strcmp(s->due_result, report_result_name(results[i])) == 0)
+			break;
+	/* An unknown result (a newer upkit's) or slot is dropped with the
+	 * duty: it cannot be reported truthfully. */
+	if (i < sizeof(results) / sizeof(results[0]) &&
+	    s->due_slot != NULL && (s->due_slot[0] == 'A' ||
+	    s->due_slot[0] == 'B') && s->due_slot[1] == '\0')
+		(void)report_outcome(d, cmd, results[i], s->due_slot[0],
+		    results[i] == REPORT_COMMITTED ? NULL : s->last_reason,
+		    s->due_check);
+	if (lifecycle_report_done(d, &e) < 0)
+		fprintf(stderr, "upkit %s: warning: report due: %s\n", cmd,
+		    e.msg);
 }
 
 int

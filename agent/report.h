@@ -56,14 +56,14 @@ cJSON	*report_json(const struct report_doc *doc);
 void	report_device_id(const char *configured, char *out, size_t size);
 
 /*
- * Health: the outcome just stored for a trial of slot to_slot (the
- * booted slot for committed and rolled-back, the other for fell-back),
- * from what state.json holds now. check may be NULL. cmd names the
- * command in the warning line. Returns 0 if the report is in the outbox.
+ * Health, commit, rollback: the report that state.json says is due
+ * (lifecycle.h, "report_due": set by the outcome's own save), from what
+ * state.json holds, into the outbox; then the duty is cleared. Nothing
+ * due: nothing done. A power cut before the clear makes the next call
+ * report it again: at least once, never lost. cmd names the command in
+ * the warning lines.
  */
-int	report_outcome(struct device *d, const char *cmd,
-	    enum report_result result, char to_slot, const char *reason,
-	    const char *check);
+void	report_due(struct device *d, const char *cmd);
 /* Update: a verified bundle (version, id) failed with reason on its way
  * into slot target, after fetched bytes (refetched of them again) from
  * a start at started. */

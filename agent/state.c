@@ -120,6 +120,20 @@ decode_journal(struct load *l, const cJSON *jr, struct state *s)
 	return 0;
 }
 
+/* The outcome waiting for its report (state.h). */
+static int
+decode_due(struct load *l, const cJSON *o, struct state *s)
+{
+	int r;
+
+	if ((r = get_string(l, o, "report_due", "result",
+	    &s->due_result)) < 0 ||
+	    (r = get_string(l, o, "report_due", "slot", &s->due_slot)) < 0 ||
+	    (r = get_string(l, o, "report_due", "check", &s->due_check)) < 0)
+		return r;
+	return 0;
+}
+
 /* The last armed install (state.h); every field optional. */
 static int
 decode_install(struct load *l, const cJSON *in, struct state *s)
@@ -187,9 +201,12 @@ decode(struct load *l, const cJSON *root, struct state *s)
 	if ((r = get_object(l, root, "", "journal", &jr)) < 0 ||
 	    (jr != NULL && (r = decode_journal(l, jr, s)) < 0))
 		return r;
-	if ((r = get_object(l, root, "", "install", &jr)) < 0)
+	if ((r = get_object(l, root, "", "install", &jr)) < 0 ||
+	    (jr != NULL && (r = decode_install(l, jr, s)) < 0))
 		return r;
-	return jr != NULL ? decode_install(l, jr, s) : 0;
+	if ((r = get_object(l, root, "", "report_due", &jr)) < 0)
+		return r;
+	return jr != NULL ? decode_due(l, jr, s) : 0;
 }
 
 int
@@ -343,6 +360,12 @@ encode(const struct state *s)
 		    json_add_uint(o, "refetched", s->install_refetched) < 0)
 			goto out;
 	}
+	if (s->due_result != NULL &&
+	    ((o = cJSON_AddObjectToObject(root, "report_due")) == NULL ||
+	    add_string(o, "result", s->due_result) < 0 ||
+	    add_string(o, "slot", s->due_slot) < 0 ||
+	    add_string(o, "check", s->due_check) < 0))
+		goto out;
 	text = cJSON_Print(root);
 out:
 	cJSON_Delete(root);
@@ -422,6 +445,9 @@ state_free(struct state *s)
 	free(s->journal_target);
 	free(s->journal_storage);
 	free(s->install_started);
+	free(s->due_result);
+	free(s->due_slot);
+	free(s->due_check);
 	free(s);
 }
 

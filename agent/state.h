@@ -69,6 +69,13 @@ struct state {
 	char		*install_started;	/* RFC 3339 */
 	uint64_t	 install_fetched;
 	uint64_t	 install_refetched;
+	/* An outcome stored but not yet in the outbox: set by the outcome's
+	 * own save (lifecycle.c), cleared once reported, so a power cut
+	 * between the two loses no report (agent/report.c). */
+	char		*due_result;		/* committed, rolled-back,
+						   fell-back; NULL: none */
+	char		*due_slot;		/* the slot the update went to */
+	char		*due_check;		/* the failing check, or NULL */
 };
 
 /* Loads DIR/state.json; a missing file gives an empty state (returns 0).

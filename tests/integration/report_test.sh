@@ -258,7 +258,34 @@ field "$OUTBOX/0000000002.json" result '"committed"'
 field "$OUTBOX/0000000002.json" fetched $((size + half))
 field "$OUTBOX/0000000002.json" refetched "$half"
 
-# 8. fleet report over a folder of reports as a store keeps them: the
+# 8. A power cut between the commit and its report: the commit's own
+#    save marks the report due, so the next health run makes it. Here
+#    the save that clears the duty fails (nospace.so on state.json.tmp
+#    after the commit's save), and the report is removed as if the cut
+#    had come before it was written.
+device dev-7
+run install7 update -c "$CFG" --from "$WS/v2.upk" --no-reboot
+expect_rc install7 0
+boot_into B
+set +e
+ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0 \
+LD_PRELOAD=$SHIM NOSPACE_PATH=$DATA/state.json.tmp NOSPACE_SKIP=1 \
+    "$UPKIT" health -c "$CFG" --no-reboot >"$WS/cut7.out" 2>"$WS/cut7.err"
+RC=$?
+set -e
+expect_rc cut7 0
+expect_msg cut7 "^upkit health: warning: report due: .*No space left on device"
+grep -q '"report_due"' "$DATA/state.json" || die "no report due saved"
+rm -f "$OUTBOX"/0*.json
+run after7 health -c "$CFG" --no-reboot
+expect_rc after7 0
+[ "$(nreports)" -eq 1 ] || die "after the cut: $(nreports) reports"
+field "$OUTBOX/$(reports)" result '"committed"'
+! grep -q '"report_due"' "$DATA/state.json" || die "report still due"
+run again7 health -c "$CFG" --no-reboot
+[ "$(nreports)" -eq 1 ] || die "reported twice"
+
+# 9. fleet report over a folder of reports as a store keeps them: the
 #    latest report of each device counts, a malformed file is named and
 #    counted, and nothing else stops the sum.
 F=$WS/fleet
@@ -269,9 +296,9 @@ sed 's/"seq":.*/"seq": 0,/; s/"committed"/"install-failed"/;
     >"$F/dev-1/older.json"
 # dev-2's rolled-back report, as nginx stored it.
 cp "$(find "$WS/www/reports/dev-2" -name '*-1.json')" "$F/dev-2/r.json"
-cp "$OUTBOX/0000000002.json" "$F/dev-3/r.json"
+cp "$WS/dev-5/data/outbox/0000000002.json" "$F/dev-3/r.json"
 sed 's/"dev-5"/"dev-4"/; s/"committed"/"rolled-back"/;
-    s/"check":.*/"check": "20-net",/' "$OUTBOX/0000000002.json" \
+    s/"check":.*/"check": "20-net",/' "$WS/dev-5/data/outbox/0000000002.json" \
     >"$F/dev-4/x/r.json"
 echo '{"format": 1, "device": "broken"' >"$F/dev-4/broken.json"
 echo 'not json either' >"$F/ignored.txt"
