@@ -5,8 +5,8 @@
  * verified bundle failed to install in update. It goes into the outbox
  * (agent/outbox.h); nothing here touches the network, so health never
  * loads libcurl. A report that cannot be kept never changes the
- * command's outcome or exit code: report_record() says so in one line
- * on stderr.
+ * command's outcome or exit code: report_due() and
+ * report_install_failed() say so in one line on stderr.
  */
 #ifndef AGENT_REPORT_H
 #define AGENT_REPORT_H
