@@ -339,7 +339,8 @@ encode(const struct state *s)
 	}
 	if (s->journal_bundle != NULL || s->journal_target != NULL ||
 	    s->journal_storage != NULL || s->journal_chunks != 0 ||
-	    s->journal_total != 0) {
+	    s->journal_total != 0 || s->journal_fetched != 0 ||
+	    s->journal_refetched != 0 || s->journal_reach != 0) {
 		if ((o = cJSON_AddObjectToObject(root, "journal")) == NULL ||
 		    add_string(o, "bundle", s->journal_bundle) < 0 ||
 		    add_string(o, "target", s->journal_target) < 0 ||
