@@ -38,20 +38,23 @@ VERIFY_SRC = verify/bundle.c verify/manifest.c verify/manifest_rows.c \
 SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/blockdev.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
-	     slots/boot/uboot.c slots/boot/grub.c slots/boot/grubenv.c
+	     slots/boot/uboot.c slots/boot/grub.c slots/boot/grubenv.c \
+	     slots/boot/efi.c slots/boot/efiname.c slots/boot/efivar.c \
+	     slots/boot/efistore.c slots/boot/efiosrel.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
 	     host/sign.c host/keys.c host/tar.c host/channel.c host/fleet.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c agent/checkpoint.c agent/keyfiles.c \
-	     agent/update.c agent/status.c agent/progress.c agent/device.c \
+	     agent/update.c agent/update_cmd.c agent/status.c agent/progress.c agent/device.c \
 	     agent/health.c agent/checks.c agent/lifecycle.c agent/exitcode.c \
 	     agent/stop.c agent/resume.c agent/channel.c \
+	     agent/daemon.c agent/poll.c \
 	     agent/reporturl.c agent/outbox.c agent/report.c \
 	     agent/outbox_send.c agent/reportcmd.c
 MAIN_SRC   = agent/main.c
 SOURCE_SRC = source/source.c source/file.c source/http.c source/answer.c \
-	     source/httphdr.c source/libcurl.c source/put.c
+	     source/httphdr.c source/libcurl.c source/fetch.c source/put.c
 
 LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(COMMON_SRC) $(VERIFY_SRC) $(SLOTS_SRC) \
 	  $(HOST_SRC) $(AGENT_SRC)) $(patsubst %.c,$(B)/%.o,$(SOURCE_SRC))
@@ -142,6 +145,19 @@ $(B)/tests/nospace.so: tests/shim/nospace.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
+# The power-cut simulator (docs/powercut.md): a log of every change to
+# the watched storage, and the replay of that log up to each cut.
+# The log shim is built without sanitizers: the tool test preloads it
+# into sh and dd, which carry no sanitizer runtime.
+$(B)/tests/powerlog.so: tests/shim/powerlog.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) $(WARN) -fPIC -shared \
+	    -o $@ $< -ldl -lpthread
+
+$(B)/tests/powercut: tests/tools/powercut.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) -lxxhash
+
 # The source tests' tools: a proxy that cuts or stalls at given offsets,
 # and a copy through source_open()/source_read().
 $(B)/tests/cutproxy: tests/tools/cutproxy.c
@@ -153,7 +169,8 @@ $(B)/tests/fetch: tests/tools/fetch.c $(B)/libupkit.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libupkit.a \
 	    $(LDFLAGS) $(LDLIBS)
 
-TOOLS	 = $(B)/tests/cutproxy $(B)/tests/fetch
+TOOLS	 = $(B)/tests/cutproxy $(B)/tests/fetch $(B)/tests/powercut \
+	   $(B)/tests/powerlog.so
 
 deps-core:
 	$(call install_missing,$(DEPS_CORE))
@@ -180,8 +197,14 @@ check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/badwrite.so \
 e2e: deps $(B)/upkit arm64
 	UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
 
-soak: deps $(B)/upkit arm64
+# The long runs: every boot scenario, then every distinct power cut of
+# the simulator (docs/powercut.md), run on its own so that its outcome
+# distribution is printed.
+soak: deps $(B)/upkit arm64 $(TOOLS)
 	SOAK=1 UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
+	SOAK=1 UPKIT=$(abspath $(B)/upkit) SHIM_DIR=$(abspath $(B)/tests) \
+	    TOOL_DIR=$(abspath $(B)/tests) \
+	    sh tests/integration/powercut_test.sh
 
 # upkit for the aarch64 guest, and the unit tests for qemu-aarch64
 # (tests/e2e/arm64_unit_test.sh): Debian's cross compiler and :arm64 libs.

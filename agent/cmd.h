@@ -32,6 +32,8 @@ enum exit_code {
 	EXIT_SLOT = 7,		/* slot write, read-back or size failure */
 	EXIT_BOOTENV = 8,	/* boot environment cannot be read or stored */
 	EXIT_HEALTH = 9,	/* a health check failed: rolled back */
+	EXIT_INSTALLED = 10,	/* daemon --once: a release was installed
+				   and armed */
 };
 
 int	cmd_keys_create(int argc, char **argv);		/* host/keys.c */
@@ -48,5 +50,6 @@ int	cmd_commit(int argc, char **argv);		/* agent/health.c */
 int	cmd_rollback(int argc, char **argv);		/* agent/health.c */
 int	cmd_report_send(int argc, char **argv);		/* agent/reportcmd.c */
 int	cmd_fleet_report(int argc, char **argv);	/* host/fleet.c */
+int	cmd_daemon(int argc, char **argv);		/* agent/daemon.c */
 
 #endif /* AGENT_CMD_H */

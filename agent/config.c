@@ -1,7 +1,7 @@
 /*
- * agent/config: upkit.conf, read with libinih: the keys, their values
- * and what must hold once all are read. The lines and section headers
- * are config_ini.c's; the storage checks config_check.c's.
+ * agent/config: upkit.conf's keys, their values and what must hold once
+ * all are read. Reading the text with libinih, its lines and section
+ * headers, is config_ini.c's; the storage checks config_check.c's.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -9,17 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ini.h>
-
 #include "agent/config.h"
-#include "agent/config_check.h"
 #include "agent/config_parse.h"
 #include "agent/reporturl.h"
 #include "common/err.h"
-#include "common/io.h"
 #include "slots/boot/bootenv.h"
 
-#define CONFIG_MAX_SIZE		(1024 * 1024)
 #define COMPATIBLE_MAX		128
 
 enum kind {
@@ -37,6 +32,9 @@ enum kind {
 	KIND_SLOT_TYPE,
 	KIND_BOOTNAME,
 	KIND_YESNO,		/* yes or no, stored as 1 or 0 */
+	KIND_INTERVAL,		/* CONFIG_INTERVAL_MIN..MAX seconds */
+	KIND_URL,		/* http:// or https://, no blanks */
+	KIND_ID,		/* 1..CONFIG_DEVICE_ID_MAX visible ASCII */
 };
 
 struct key {
@@ -59,11 +57,14 @@ static const struct key config_keys[] = {
 	CKEY("system", "allow-special-modes", KIND_YESNO, special_modes, 0),
 	CKEY("system", "journal-interval-mb", KIND_MIB, journal_mb, 0),
 	CKEY("system", "journal-interval-s", KIND_SECONDS, journal_s, 0),
-	CKEY("system", "device-id", KIND_COMPATIBLE, device_id, 0),
+	CKEY("system", "device-id", KIND_ID, device_id, 0),
+	CKEY("system", "machine-id-file", KIND_ABSPATH, machine_id_file, 0),
 	CKEY("keyring", "path", KIND_STRING, keyring_path, 1),
 	CKEY("keyring", "crl", KIND_STRING, keyring_crl, 0),
 	CKEY("uboot", "config", KIND_STRING, uboot_config, 0),
 	CKEY("grub", "env", KIND_STRING, grub_env, 0),
+	CKEY("efi", "esp", KIND_ABSPATH, efi_esp, 0),
+	CKEY("efi", "efivarfs", KIND_ABSPATH, efi_efivarfs, 0),
 	CKEY("health", "directory", KIND_ABSPATH, health_directory, 0),
 	CKEY("health", "timeout", KIND_SECONDS, health_timeout, 0),
 	CKEY("health", "deadline", KIND_SECONDS, health_deadline, 0),
@@ -79,6 +80,9 @@ static const struct key config_keys[] = {
 	CKEY("server", "report-url", KIND_REPORT_URL, report_url, 0),
 	CKEY("server", "outbox-max", KIND_COUNT, outbox_max, 0),
 	CKEY("server", "outbox-max-kb", KIND_COUNT, outbox_max_kb, 0),
+	CKEY("server", "channel", KIND_URL, server_channel, 0),
+	CKEY("server", "interval", KIND_INTERVAL, server_interval, 0),
+	CKEY("server", "channel-keyring", KIND_STRING, channel_keyring, 0),
 };
 #define NCONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(NCONFIG_KEYS == CONFIG_PARSE_KEYS, "config_parse.h");
@@ -104,6 +108,7 @@ static const struct {
 } bootenv_paths[] = {
 	{ "uboot", "uboot", "config", offsetof(struct config, uboot_config) },
 	{ "grub", "grub", "env", offsetof(struct config, grub_env) },
+	{ "efi", "efi", "esp", offsetof(struct config, efi_esp) },
 };
 #define NBOOTENV_PATHS	(sizeof(bootenv_paths) / sizeof(bootenv_paths[0]))
 
@@ -144,6 +149,8 @@ set_number(struct parse *p, const char *sec, const struct key *k,
 		{ KIND_MS, 1, CONFIG_MS_MAX, "a number of milliseconds" },
 		{ KIND_MIB, 1, CONFIG_MIB_MAX, "a number of MiB" },
 		{ KIND_COUNT, 1, CONFIG_COUNT_MAX, "a number" },
+		{ KIND_INTERVAL, CONFIG_INTERVAL_MIN, CONFIG_INTERVAL_MAX,
+		    "a number of seconds" },
 	};
 	size_t i, j, n = strlen(val);
 	long v = 0;
@@ -160,6 +167,31 @@ set_number(struct parse *p, const char *sec, const struct key *k,
 		    "to %ld", sec, k->name, val, ranges[j].what,
 		    ranges[j].min, ranges[j].max);
 	*(int *)((char *)base + k->off) = (int)v;
+	return 1;
+}
+
+/* A URL (http or https, with a host) or an id: visible ASCII only, so
+ * neither can carry a blank or a control into a request or a hash. */
+static int
+text_valid(struct parse *p, const char *sec, const struct key *k,
+    const char *val)
+{
+	size_t i, n = strlen(val);
+	size_t max = k->kind == KIND_URL ? CONFIG_URL_MAX :
+	    CONFIG_DEVICE_ID_MAX;
+
+	if (n > max)
+		return config_fail(p, "[%s] %s: longer than %zu bytes", sec,
+		    k->name, max);
+	for (i = 0; i < n; i++)
+		if (val[i] <= 0x20 || val[i] > 0x7e)
+			return config_fail(p, "[%s] %s: \"%s\": byte %zu is "
+			    "not visible ASCII", sec, k->name, val, i + 1);
+	if (k->kind == KIND_URL && !(strncmp(val, "http://", 7) == 0 &&
+	    val[7] != '\0' && val[7] != '/') && !(strncmp(val, "https://",
+	    8) == 0 && val[8] != '\0' && val[8] != '/'))
+		return config_fail(p, "[%s] %s: \"%s\" is not an http:// or "
+		    "https:// URL with a host", sec, k->name, val);
 	return 1;
 }
 
@@ -211,6 +243,9 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
 			return config_fail(p, "[%s] %s: %s", sec, k->name,
 			    ue.msg);
 		break;
+	case KIND_URL:
+	case KIND_ID:
+		return text_valid(p, sec, k, val);
 	case KIND_STRING:
 	case KIND_ATTEMPTS:
 	case KIND_SECONDS:
@@ -218,6 +253,7 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
 	case KIND_MS:
 	case KIND_MIB:
 	case KIND_COUNT:
+	case KIND_INTERVAL:
 	case KIND_SLOT_TYPE:
 	case KIND_BOOTNAME:
 	case KIND_YESNO:
@@ -245,6 +281,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_MS:
 	case KIND_MIB:
 	case KIND_COUNT:
+	case KIND_INTERVAL:
 		return set_number(p, sec, k, base, val);
 	case KIND_SLOT_TYPE:
 		for (i = 0; i < sizeof(slot_types) / sizeof(slot_types[0]);
@@ -274,6 +311,8 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_COMPATIBLE:
 	case KIND_BOOTLOADER:
 	case KIND_REPORT_URL:
+	case KIND_URL:
+	case KIND_ID:
 		break;
 	}
 
@@ -288,8 +327,8 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	return 1;
 }
 
-static int
-handler(void *user, const char *section, const char *name, const char *value)
+int
+config_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
 	const struct key *keys;
@@ -416,8 +455,8 @@ set_default(char **field, const char *val, struct config *c, struct err *e)
 	return 0;
 }
 
-static int
-check(struct parse *p)
+int
+config_finish(struct parse *p)
 {
 	struct config *c = p->c;
 	char why[64];
@@ -448,6 +487,8 @@ check(struct parse *p)
 		c->health_timeout = 60;
 	if (c->health_deadline == 0)
 		c->health_deadline = 300;
+	if (c->server_interval == 0)
+		c->server_interval = 3600;
 	if (p->key_line[key_index("server", "retries")] == 0)
 		c->server_retries = 10;
 	if (c->outbox_max == 0)
@@ -458,124 +499,14 @@ check(struct parse *p)
 	    p->e)) < 0 ||
 	    (r = set_default(&c->cmdline, "/proc/cmdline", c, p->e)) < 0 ||
 	    (r = set_default(&c->health_directory, "/etc/upkit/health.d", c,
+	    p->e)) < 0 ||
+	    (r = set_default(&c->machine_id_file, "/etc/machine-id", c,
 	    p->e)) < 0)
 		return r;
 	/* The writers get the policy through their slot. */
 	for (i = 0; i < c->nslots; i++)
 		c->slots[i].special_modes = c->special_modes;
 	return check_slots(p);
-}
-
-const char *
-config_path(const char *explicit_path)
-{
-	const char *env;
-
-	if (explicit_path != NULL)
-		return explicit_path;
-	if ((env = getenv("UPKIT_CONFIG")) != NULL && env[0] != '\0')
-		return env;
-	return CONFIG_DEFAULT_PATH;
-}
-
-/*
- * The text of name, parsed and checked, everything but the storage: *pp
- * keeps the line numbers for config_check_storage(). Frees both on failure.
- */
-static int
-parse(const char *name, const char *text, size_t len, struct config **cp,
-    struct parse **pp, struct err *e)
-{
-	struct config *c;
-	struct parse *p = NULL;
-	int r, line;
-
-	*cp = NULL;
-	*pp = NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->path = strdup(name)) == NULL) {
-		r = err_set(e, -ENOMEM, "%s: out of memory", name);
-		goto fail;
-	}
-	/* The parse context holds per-slot line tables: keep it off the
-	 * stack. */
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		r = err_set(e, -ENOMEM, "%s: out of memory", name);
-		goto fail;
-	}
-	p->c = c;
-	p->e = e;
-	p->text = text;
-	p->len = len;
-	line = ini_parse_stream(config_read_line, p, handler, p);
-	if (line == -2) {
-		r = err_set(e, -ENOMEM, "%s: out of memory", name);
-		goto fail;
-	}
-	/* inih's own error (a line it cannot parse) wins if it came
-	 * first. */
-	if (line > 0 && (p->err_line == 0 || line < p->err_line)) {
-		r = err_set(e, -EINVAL, "%s:%d: syntax error (expected "
-		    "[section] or key = value)", name, line);
-		goto fail;
-	}
-	if (p->err_line != 0) {
-		r = e->code;
-		goto fail;
-	}
-	if (line != 0) {
-		r = err_set(e, -EINVAL, "%s: parse error %d", name, line);
-		goto fail;
-	}
-	if ((r = check(p)) < 0)
-		goto fail;
-	*cp = c;
-	*pp = p;
-	return 0;
-fail:
-	free(p);
-	config_free(c);
-	return r;
-}
-
-int
-config_parse(const char *name, const char *text, size_t len,
-    struct config **cp, struct err *e)
-{
-	struct parse *p;
-	int r;
-
-	if ((r = parse(name, text, len, cp, &p, e)) < 0)
-		return r;
-	free(p);
-	return 0;
-}
-
-int
-config_load(const char *path, struct config **cp, struct err *e)
-{
-	struct config *c = NULL;
-	struct parse *p = NULL;
-	char *text = NULL;
-	size_t i, len;
-	int lines[CONFIG_SLOTS_MAX], r;
-
-	*cp = NULL;
-	if ((r = file_read(path, CONFIG_MAX_SIZE, &text, &len, e)) < 0)
-		goto out;
-	if ((r = parse(path, text, len, &c, &p, e)) < 0)
-		goto out;
-	for (i = 0; i < c->nslots; i++)
-		lines[i] = p->slot_key_line[i][0];
-	if ((r = config_check_storage(c, lines, '\0', e)) < 0) {
-		config_free(c);
-		goto out;
-	}
-	*cp = c;
-out:
-	free(p);
-	free(text);
-	return r;
 }
 
 void
@@ -599,12 +530,17 @@ config_free(struct config *c)
 	free(c->keyring_crl);
 	free(c->uboot_config);
 	free(c->grub_env);
+	free(c->efi_esp);
+	free(c->efi_efivarfs);
 	free(c->health_directory);
 	free(c->server_ca);
 	free(c->server_pin);
 	free(c->server_cert);
 	free(c->server_key);
+	free(c->server_channel);
+	free(c->channel_keyring);
 	free(c->device_id);
+	free(c->machine_id_file);
 	free(c->report_url);
 	free(c);
 }

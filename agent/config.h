@@ -19,12 +19,16 @@ struct err;
 #define CONFIG_MS_MAX		3600000	/* [server] backoff-ms, backoff-max-ms */
 #define CONFIG_MIB_MAX		1048576	/* [system] journal-interval-mb */
 #define CONFIG_COUNT_MAX	1000000	/* [server] outbox-max, -kb */
+#define CONFIG_INTERVAL_MIN	10	/* [server] interval, s */
+#define CONFIG_INTERVAL_MAX	604800	/* a week */
+#define CONFIG_DEVICE_ID_MAX	255	/* verify/rollout.h ROLLOUT_ID_MAX */
+#define CONFIG_URL_MAX		2048
 
 struct config {
 	char		*path;			/* the file read */
 	/* [system] */
 	char		*compatible;		/* required */
-	char		*bootloader;		/* "uboot", "grub" */
+	char		*bootloader;		/* "uboot", "grub", "efi" */
 	char		*data_directory;	/* default /var/lib/upkit */
 	int		 data_volatile;		/* tmpfs is intended; default 0 */
 	int		 boot_attempts;		/* default 3, 1..9 */
@@ -32,7 +36,8 @@ struct config {
 	int		 special_modes;		/* allow-special-modes */
 	int		 journal_mb;		/* journal-interval-mb; default 64 */
 	int		 journal_s;		/* journal-interval-s; default 10 */
-	char		*device_id;		/* NULL: /etc/machine-id's */
+	char		*device_id;		/* device-id; NULL: machine id */
+	char		*machine_id_file;	/* default /etc/machine-id */
 	/* [keyring] */
 	char		*keyring_path;		/* required */
 	char		*keyring_crl;		/* NULL if none */
@@ -40,6 +45,9 @@ struct config {
 	char		*uboot_config;		/* fw_env.config path */
 	/* [grub] */
 	char		*grub_env;		/* grubenv path */
+	/* [efi] */
+	char		*efi_esp;		/* where the ESP is mounted */
+	char		*efi_efivarfs;		/* NULL: EFI_EFIVARFS */
 	/* [health] */
 	char		*health_directory;	/* /etc/upkit/health.d */
 	int		 health_timeout;	/* per check, s; default 60 */
@@ -59,6 +67,10 @@ struct config {
 						   reports stay in the outbox */
 	int		 outbox_max;		/* reports kept; default 64 */
 	int		 outbox_max_kb;		/* their KiB; default 1024 */
+	/* [server]: for upkit daemon (docs/daemon.md) */
+	char		*server_channel;	/* channel URL; NULL: none */
+	int		 server_interval;	/* s between polls; default 3600 */
+	char		*channel_keyring;	/* NULL: [keyring] path */
 	/* [slot.CLASS.N] */
 	size_t		 nslots;
 	struct slot	 slots[CONFIG_SLOTS_MAX];
@@ -85,7 +97,8 @@ const struct slot *config_slot(const struct config *c, const char *class,
 	    char bootname);
 
 /* The path the bootloader backend opens: [uboot] config for uboot,
- * [grub] env for grub; NULL for a backend that takes none. */
+ * [grub] env for grub, [efi] esp for efi; NULL for a backend that takes
+ * none. */
 const char *config_bootenv_path(const struct config *c);
 
 /* Install time: the storage checks of config_load() again, for the

@@ -85,6 +85,8 @@ owned_paths(const struct config *c, struct storage *st)
 	own(st, "[server] ca", c->server_ca, NULL, 0);
 	own(st, "[server] cert", c->server_cert, NULL, 0);
 	own(st, "[server] key", c->server_key, NULL, 0);
+	own(st, "[server] channel-keyring", c->channel_keyring, NULL, 0);
+	own(st, "[system] machine-id-file", c->machine_id_file, NULL, 0);
 	if (strcmp(c->bootloader, "uboot") == 0 && c->uboot_config != NULL) {
 		own(st, "[uboot] config", c->uboot_config, NULL, 1);
 		/* Each env copy, read as libubootenv does. An unreadable
@@ -105,6 +107,14 @@ owned_paths(const struct config *c, struct storage *st)
 			own(st, "the [grub] env backup", b, b, 1);
 		if (asprintf(&b, "%s.upkit.tmp", c->grub_env) != -1)
 			own(st, "the [grub] env backup", b, b, 1);
+	}
+	if (strcmp(c->bootloader, "efi") == 0 && c->efi_esp != NULL) {
+		/* slots/boot/efi.c renames the UKIs in EFI/Linux and keeps
+		 * its store in EFI/upkit: no slot may swap them away. */
+		if (asprintf(&b, "%s/EFI/Linux", c->efi_esp) != -1)
+			own(st, "the UKI folder of [efi] esp", b, b, 1);
+		if (asprintf(&b, "%s/EFI/upkit", c->efi_esp) != -1)
+			own(st, "the state folder of [efi] esp", b, b, 1);
 	}
 }
 

@@ -1,5 +1,6 @@
 /*
- * agent/config_ini: the lines of upkit.conf as inih reads them. libinih
+ * agent/config_ini: upkit.conf read with inih: config_load() and
+ * config_parse(), and the lines as inih sees them. libinih
  * 55 does not tell the handler which line it is on, so the text goes
  * through this reader, which counts lines. It also checks section
  * headers itself: inih never calls the handler for a section without
@@ -11,16 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ini.h>
+
 #include "agent/config.h"
+#include "agent/config_check.h"
 #include "agent/config_parse.h"
 #include "common/err.h"
+#include "common/io.h"
 
 static const char *const global_sections[] = {
-	"system", "keyring", "uboot", "grub", "health", "server",
+	"system", "keyring", "uboot", "grub", "efi", "health", "server",
 };
 #define NGLOBAL_SECTIONS \
 	(sizeof(global_sections) / sizeof(global_sections[0]))
 _Static_assert(NGLOBAL_SECTIONS == CONFIG_PARSE_SECTIONS, "config_parse.h");
+
+#define CONFIG_MAX_SIZE		(1024 * 1024)
 
 /* The reader's first error (config_parse.h). */
 int
@@ -165,7 +172,7 @@ header(struct parse *p, const char *line)
 		return;
 	}
 	config_fail(p, "[%s]: unknown section (expected system, keyring, "
-	    "uboot, grub, health or slot.CLASS.N)", sec);
+	    "uboot, grub, efi, health, server or slot.CLASS.N)", sec);
 }
 
 /* fgets() over the text in memory, counting lines for the handler. */
@@ -205,4 +212,116 @@ config_read_line(char *str, int num, void *stream)
 	p->indented = str[0] == ' ' || str[0] == '\t';
 	header(p, str);
 	return str;
+}
+
+const char *
+config_path(const char *explicit_path)
+{
+	const char *env;
+
+	if (explicit_path != NULL)
+		return explicit_path;
+	if ((env = getenv("UPKIT_CONFIG")) != NULL && env[0] != '\0')
+		return env;
+	return CONFIG_DEFAULT_PATH;
+}
+
+/*
+ * The text of name, parsed and checked, everything but the storage: *pp
+ * keeps the line numbers for config_check_storage(). Frees both on failure.
+ */
+static int
+parse(const char *name, const char *text, size_t len, struct config **cp,
+    struct parse **pp, struct err *e)
+{
+	struct config *c;
+	struct parse *p = NULL;
+	int r, line;
+
+	*cp = NULL;
+	*pp = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(name)) == NULL) {
+		r = err_set(e, -ENOMEM, "%s: out of memory", name);
+		goto fail;
+	}
+	/* The parse context holds per-slot line tables: keep it off the
+	 * stack. */
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		r = err_set(e, -ENOMEM, "%s: out of memory", name);
+		goto fail;
+	}
+	p->c = c;
+	p->e = e;
+	p->text = text;
+	p->len = len;
+	line = ini_parse_stream(config_read_line, p, config_key, p);
+	if (line == -2) {
+		r = err_set(e, -ENOMEM, "%s: out of memory", name);
+		goto fail;
+	}
+	/* inih's own error (a line it cannot parse) wins if it came
+	 * first. */
+	if (line > 0 && (p->err_line == 0 || line < p->err_line)) {
+		r = err_set(e, -EINVAL, "%s:%d: syntax error (expected "
+		    "[section] or key = value)", name, line);
+		goto fail;
+	}
+	if (p->err_line != 0) {
+		r = e->code;
+		goto fail;
+	}
+	if (line != 0) {
+		r = err_set(e, -EINVAL, "%s: parse error %d", name, line);
+		goto fail;
+	}
+	if ((r = config_finish(p)) < 0)
+		goto fail;
+	*cp = c;
+	*pp = p;
+	return 0;
+fail:
+	free(p);
+	config_free(c);
+	return r;
+}
+
+int
+config_parse(const char *name, const char *text, size_t len,
+    struct config **cp, struct err *e)
+{
+	struct parse *p;
+	int r;
+
+	if ((r = parse(name, text, len, cp, &p, e)) < 0)
+		return r;
+	free(p);
+	return 0;
+}
+
+int
+config_load(const char *path, struct config **cp, struct err *e)
+{
+	struct config *c = NULL;
+	struct parse *p = NULL;
+	char *text = NULL;
+	size_t i, len;
+	int lines[CONFIG_SLOTS_MAX], r;
+
+	*cp = NULL;
+	if ((r = file_read(path, CONFIG_MAX_SIZE, &text, &len, e)) < 0)
+		goto out;
+	if ((r = parse(path, text, len, &c, &p, e)) < 0)
+		goto out;
+	for (i = 0; i < c->nslots; i++)
+		lines[i] = p->slot_key_line[i][0];
+	if ((r = config_check_storage(c, lines, '\0', e)) < 0) {
+		config_free(c);
+		goto out;
+	}
+	*cp = c;
+out:
+	free(p);
+	free(text);
+	return r;
 }

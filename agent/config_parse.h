@@ -17,8 +17,8 @@ struct err;
 
 /* The sizes of config.c's key tables and config_ini.c's section table
  * (each file checks its own). */
-#define CONFIG_PARSE_SECTIONS	6
-#define CONFIG_PARSE_KEYS	29
+#define CONFIG_PARSE_SECTIONS	7
+#define CONFIG_PARSE_KEYS	35
 #define CONFIG_PARSE_SKEYS	3
 
 struct parse {
@@ -41,6 +41,11 @@ struct parse {
  * first. Returns 0, what inih's handler returns to say "error". */
 int	config_fail(struct parse *p, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* config.c: inih's handler for one key (1 to go on, 0 on an error, in
+ * p->e), and the checks once every key is read (0 or -errno). */
+int	config_key(void *user, const char *section, const char *name,
+	    const char *value);
+int	config_finish(struct parse *p);
 /* inih's reader (ini_parse_stream()): fgets() over p->text, counting
  * lines, checking each section header and adding each [slot.CLASS.N]
  * to p->c as it passes. */

@@ -26,7 +26,8 @@
 extern char **environ;
 
 /* A backend that repaired a torn or garbage env on load says so through
- * the pseudo-variable upkit.repair; a person must hear about it. */
+ * the pseudo-variable upkit.repair, and one whose env a power cut could
+ * tear through upkit.warning; a person must hear about either. */
 static void
 report_repair(struct device *d, struct err *e)
 {
@@ -36,6 +37,12 @@ report_repair(struct device *d, struct err *e)
 	    msg != NULL)
 		fprintf(stderr, "upkit: boot env repaired: %s\n", msg);
 	free(msg);
+	msg = NULL;
+	err_clear(e);
+	if (d->env_ops->get(d->env, "upkit.warning", &msg, e) == 0 &&
+	    msg != NULL)
+		fprintf(stderr, "upkit: warning: %s\n", msg);
+	free(msg);
 	err_clear(e);
 }
 
@@ -44,6 +51,8 @@ static int
 load(struct device *d, enum device_stage *stagep, struct err *e)
 {
 	const char *envpath = config_bootenv_path(d->config);
+	struct bootenv_opts opts = { d->config->efi_efivarfs,
+	    d->config->boot_attempts };
 	struct state *ns, tmp;
 	int r;
 
@@ -64,7 +73,9 @@ load(struct device *d, enum device_stage *stagep, struct err *e)
 	*stagep = DEVICE_BOOTENV;
 	d->env_ops->close(d->env);
 	d->env = NULL;
-	if ((r = d->env_ops->open(envpath, &d->env, e)) < 0)
+	if ((r = d->env_ops->open(envpath, &d->env, e)) < 0 ||
+	    (d->env_ops->configure != NULL &&
+	    (r = d->env_ops->configure(d->env, &opts, e)) < 0))
 		return r;
 	d->boot_unset = 0;
 	r = d->env_ops->load(d->env, &d->boot, e);
@@ -77,6 +88,14 @@ load(struct device *d, enum device_stage *stagep, struct err *e)
 		report_repair(d, e);
 	*stagep = DEVICE_CMDLINE;
 	if ((r = booted_slot(d->config->cmdline, &d->booted, e)) < 0)
+		return r;
+	/* A bootloader that says what it booted (systemd-boot, whose
+	 * UKIs carry a signed command line without upkit.slot=) is the
+	 * only word on it: guessing A when it says nothing could commit
+	 * or roll back the wrong slot. */
+	*stagep = DEVICE_BOOTENV;
+	if (d->env_ops->booted != NULL &&
+	    (r = d->env_ops->booted(d->env, &d->booted, e)) < 0)
 		return r;
 	if (d->boot_unset)
 		lifecycle_rebuild(d);
@@ -195,4 +214,29 @@ device_free(struct device *d)
 	state_free(d->state);
 	config_free(d->config);
 	free(d);
+}
+
+/* [system] device-id, else the first line of machine-id-file. */
+int
+device_id_get(const struct config *cfg, char *out, size_t outsz, struct err *e)
+{
+	char *text = NULL;
+	size_t len, n;
+	int r;
+
+	if (cfg->device_id != NULL) {
+		snprintf(out, outsz, "%s", cfg->device_id);
+		return 0;
+	}
+	if ((r = file_read(cfg->machine_id_file, 4096, &text, &len, e)) < 0)
+		return err_prefix(e, "no [system] device-id");
+	for (n = 0; n < len && n + 1 < outsz && text[n] != '\n' &&
+	    text[n] != '\r'; n++)
+		out[n] = text[n];
+	out[n] = '\0';
+	free(text);
+	if (n == 0)
+		return err_set(e, -EINVAL, "no [system] device-id, and %s is "
+		    "empty", cfg->machine_id_file);
+	return 0;
 }

@@ -46,6 +46,9 @@ static const struct {
 	 * refused as policy, like a bundle the device will not take; any
 	 * other fault of its bytes is a bad bundle's. */
 	{ FAIL_CHANNEL,		EKEYEXPIRED,	EXIT_POLICY },
+	/* The daemon: a channel older than the last accepted, or the same
+	 * version signed again (a freeze or a replay). */
+	{ FAIL_CHANNEL,		ESTALE,		EXIT_POLICY },
 	{ FAIL_CHANNEL,		ENOMEM,		EXIT_FAIL },
 	{ FAIL_CHANNEL,		0,		EXIT_BUNDLE },
 };

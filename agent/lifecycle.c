@@ -210,6 +210,12 @@ lifecycle_checkpoint(struct device *d, uint64_t chunks, uint64_t bytes,
 }
 
 int
+lifecycle_save_daemon(struct device *d, struct err *e)
+{
+	return state_save(d->config->data_directory, d->state, e);
+}
+
+int
 lifecycle_commit(struct device *d, char slot, enum fail_step *stepp,
     struct err *e)
 {

@@ -83,6 +83,10 @@ int	lifecycle_record_failed(struct device *d, char target,
  * one. From any one thread at a time while nothing else saves. */
 int	lifecycle_checkpoint(struct device *d, uint64_t chunks,
 	    uint64_t bytes, struct err *e);
+/* state.json only, under the lock: the daemon's object (state.h) as the
+ * caller set it in d->state, everything else as loaded. No env store
+ * pairs with it, so there is no order to keep. */
+int	lifecycle_save_daemon(struct device *d, struct err *e);
 /*
  * Commit the booted trial slot. 1: env, one store (skipped if it holds
  * it already): slot first with full counters, UPKIT_FLOOR raised to the

@@ -49,6 +49,9 @@ static const struct command commands[] = {
 	    "[-c FILE]                      PUT the outbox's reports" },
 	{ "fleet", "report", cmd_fleet_report,
 	    "DIR [--json]                   sum a folder of reports" },
+	{ NULL, "daemon", cmd_daemon,
+	    "[--once] [--no-reboot]         poll the channel, install, "
+	    "reboot" },
 };
 
 static void

@@ -22,8 +22,6 @@
 #include "common/io.h"
 #include "common/json.h"
 
-#define MACHINE_ID	"/etc/machine-id"
-#define DEVICE_ID_MAX	129
 
 const char *
 report_result_name(enum report_result r)
@@ -108,23 +106,6 @@ report_json(const struct report_doc *d)
 	return root;
 }
 
-void
-report_device_id(const char *configured, char *out, size_t size)
-{
-	char buf[DEVICE_ID_MAX];
-	size_t len = 0;
-
-	if (configured != NULL) {
-		snprintf(out, size, "%s", configured);
-		return;
-	}
-	/* Missing is "unknown"; longer than an id, its first bytes. */
-	(void)read_upto(MACHINE_ID, buf, sizeof(buf) - 1, &len);
-	buf[len] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	snprintf(out, size, "%s", buf[0] != '\0' ? buf : "unknown");
-}
-
 /* Seconds from RFC 3339 time since to now; -1 if since is unknown. */
 static int64_t
 seconds_since(const char *since, time_t now)
@@ -160,11 +141,14 @@ keep(struct device *d, const char *cmd, struct report_doc *doc)
 {
 	const struct config *c = d->config;
 	struct err e = { 0, "" };
-	char id[DEVICE_ID_MAX];
+	char id[CONFIG_DEVICE_ID_MAX + 1];
 	cJSON *j;
 	int r;
 
-	report_device_id(c->device_id, id, sizeof(id));
+	/* Without one, the report still goes, as "unknown". */
+	if (device_id_get(c, id, sizeof(id), &e) < 0)
+		snprintf(id, sizeof(id), "unknown");
+	e = (struct err){ 0, "" };
 	doc->device = id;
 	doc->compatible = c->compatible;
 	if ((j = report_json(doc)) == NULL)

@@ -51,9 +51,6 @@ struct report_doc {
 const char *report_result_name(enum report_result r);
 /* The document as JSON; NULL if out of memory. Free with cJSON_Delete. */
 cJSON	*report_json(const struct report_doc *doc);
-/* [system] device-id, else the first line of /etc/machine-id, into out
- * (size bytes); "unknown" if neither is there. */
-void	report_device_id(const char *configured, char *out, size_t size);
 
 /*
  * Health, commit, rollback: the report that state.json says is due

@@ -5,6 +5,7 @@
  * state (a lost security floor, say) is worse than stopping.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,58 @@ decode_install(struct load *l, const cJSON *in, struct state *s)
 	return 0;
 }
 
+/* "failed_bundles": an array of strings, at most STATE_FAILED_MAX. */
+static int
+decode_failed(struct load *l, const cJSON *d, struct state *s)
+{
+	const cJSON *a, *it;
+
+	a = cJSON_GetObjectItemCaseSensitive(d, "failed_bundles");
+	if (a == NULL || cJSON_IsNull(a))
+		return 0;
+	if (!cJSON_IsArray(a))
+		return bad(l, "daemon", "failed_bundles", "not an array");
+	cJSON_ArrayForEach(it, a) {
+		if (!cJSON_IsString(it) || it->valuestring == NULL)
+			return bad(l, "daemon", "failed_bundles",
+			    "not an array of strings");
+		if (state_add_failed(s, it->valuestring, l->e) < 0)
+			return l->e->code;
+	}
+	return 0;
+}
+
+/* The daemon's object (state.h); every field optional. */
+static int
+decode_daemon(struct load *l, const cJSON *d, struct state *s)
+{
+	static const struct {
+		const char	*key;
+		size_t		 off;
+	} strs[] = {
+		{ "channel", offsetof(struct state, channel_name) },
+		{ "channel_id", offsetof(struct state, channel_id) },
+		{ "accepted", offsetof(struct state, channel_accepted) },
+		{ "etag", offsetof(struct state, channel_etag) },
+		{ "poll_time", offsetof(struct state, poll_time) },
+		{ "poll_result", offsetof(struct state, poll_result) },
+		{ "pending_bundle", offsetof(struct state, pending_bundle) },
+		{ "pending_version", offsetof(struct state, pending_version) },
+	};
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if ((r = get_string(l, d, "daemon", strs[i].key,
+		    (char **)((char *)s + strs[i].off))) < 0)
+			return r;
+	if ((r = get_uint(l, d, "daemon", "channel_version",
+	    &s->channel_version)) < 0 ||
+	    (r = get_uint(l, d, "daemon", "reboot_at", &s->reboot_at)) < 0)
+		return r;
+	return decode_failed(l, d, s);
+}
+
 static int
 decode(struct load *l, const cJSON *root, struct state *s)
 {
@@ -204,9 +257,12 @@ decode(struct load *l, const cJSON *root, struct state *s)
 	if ((r = get_object(l, root, "", "install", &jr)) < 0 ||
 	    (jr != NULL && (r = decode_install(l, jr, s)) < 0))
 		return r;
-	if ((r = get_object(l, root, "", "report_due", &jr)) < 0)
+	if ((r = get_object(l, root, "", "report_due", &jr)) < 0 ||
+	    (jr != NULL && (r = decode_due(l, jr, s)) < 0))
 		return r;
-	return jr != NULL ? decode_due(l, jr, s) : 0;
+	if ((r = get_object(l, root, "", "daemon", &jr)) < 0)
+		return r;
+	return jr != NULL ? decode_daemon(l, jr, s) : 0;
 }
 
 int
@@ -300,6 +356,40 @@ check_uint(const char *path, const char *key, uint64_t val, struct err *e)
 	return 0;
 }
 
+/* The daemon's object, when it has polled once. */
+static int
+encode_daemon(cJSON *root, const struct state *s)
+{
+	cJSON *o, *a, *it;
+	size_t i;
+
+	if (s->poll_time == NULL && s->channel_version == 0 &&
+	    s->nfailed == 0 && s->pending_bundle == NULL)
+		return 0;
+	if ((o = cJSON_AddObjectToObject(root, "daemon")) == NULL ||
+	    add_string(o, "channel", s->channel_name) < 0 ||
+	    json_add_uint(o, "channel_version", s->channel_version) < 0 ||
+	    add_string(o, "channel_id", s->channel_id) < 0 ||
+	    add_string(o, "accepted", s->channel_accepted) < 0 ||
+	    add_string(o, "etag", s->channel_etag) < 0 ||
+	    add_string(o, "poll_time", s->poll_time) < 0 ||
+	    add_string(o, "poll_result", s->poll_result) < 0 ||
+	    add_string(o, "pending_bundle", s->pending_bundle) < 0 ||
+	    add_string(o, "pending_version", s->pending_version) < 0 ||
+	    json_add_uint(o, "reboot_at", s->reboot_at) < 0 ||
+	    (a = cJSON_AddArrayToObject(o, "failed_bundles")) == NULL)
+		return -1;
+	for (i = 0; i < s->nfailed; i++) {
+		if ((it = cJSON_CreateString(s->failed[i])) == NULL)
+			return -1;
+		if (!cJSON_AddItemToArray(a, it)) {
+			cJSON_Delete(it);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Builds the JSON text; NULL if out of memory. */
 static char *
 encode(const struct state *s)
@@ -367,6 +457,8 @@ encode(const struct state *s)
 	    add_string(o, "slot", s->due_slot) < 0 ||
 	    add_string(o, "check", s->due_check) < 0))
 		goto out;
+	if (encode_daemon(root, s) < 0)
+		goto out;
 	text = cJSON_Print(root);
 out:
 	cJSON_Delete(root);
@@ -404,7 +496,10 @@ state_save(const char *dir, const struct state *s, struct err *e)
 	    (r = check_uint(path, "install.fetched", s->install_fetched,
 	    e)) < 0 ||
 	    (r = check_uint(path, "install.refetched", s->install_refetched,
-	    e)) < 0)
+	    e)) < 0 ||
+	    (r = check_uint(path, "daemon.channel_version",
+	    s->channel_version, e)) < 0 ||
+	    (r = check_uint(path, "daemon.reboot_at", s->reboot_at, e)) < 0)
 		return r;
 	if ((text = encode(s)) == NULL)
 		return err_set(e, -ENOMEM, "%s: out of memory", path);
@@ -449,7 +544,48 @@ state_free(struct state *s)
 	free(s->due_result);
 	free(s->due_slot);
 	free(s->due_check);
+	free(s->channel_name);
+	free(s->channel_id);
+	free(s->channel_accepted);
+	free(s->channel_etag);
+	free(s->poll_time);
+	free(s->poll_result);
+	free(s->pending_bundle);
+	free(s->pending_version);
+	for (i = 0; i < s->nfailed; i++)
+		free(s->failed[i]);
 	free(s);
+}
+
+int
+state_failed(const struct state *s, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfailed; i++)
+		if (strcmp(s->failed[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+int
+state_add_failed(struct state *s, const char *id, struct err *e)
+{
+	char *copy;
+
+	if (state_failed(s, id))
+		return 0;
+	if ((copy = strdup(id)) == NULL)
+		return err_set(e, -ENOMEM, "state: out of memory");
+	/* Bounded: the oldest goes; its bundle is long superseded. */
+	if (s->nfailed == STATE_FAILED_MAX) {
+		free(s->failed[0]);
+		memmove(&s->failed[0], &s->failed[1],
+		    (STATE_FAILED_MAX - 1) * sizeof(s->failed[0]));
+		s->nfailed--;
+	}
+	s->failed[s->nfailed++] = copy;
+	return 0;
 }
 
 int

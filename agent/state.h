@@ -12,6 +12,7 @@
 struct err;
 
 #define STATE_FILE	"state.json"
+#define STATE_FAILED_MAX	16	/* bundle ids kept in failed_bundles */
 
 struct state_slot {
 	char		*version;		/* NULL: unknown */
@@ -76,6 +77,23 @@ struct state {
 						   fell-back; NULL: none */
 	char		*due_slot;		/* the slot the update went to */
 	char		*due_check;		/* the failing check, or NULL */
+	/* upkit daemon (docs/daemon.md), the "daemon" object: the last
+	 * channel accepted (its file is DATA/channel.upc, etag its ETag),
+	 * the last poll, the release it installed and waits to see
+	 * committed or rolled back, and the bundles that rolled back here
+	 * (oldest first; at most STATE_FAILED_MAX, the oldest dropped). */
+	char		*channel_name;
+	uint64_t	 channel_version;	/* 0: none accepted yet */
+	char		*channel_id;		/* hex SHA-256 */
+	char		*channel_accepted;	/* RFC 3339 time */
+	char		*channel_etag;
+	char		*poll_time;
+	char		*poll_result;		/* docs/daemon.md, "Status" */
+	char		*pending_bundle;	/* hex bundle id */
+	char		*pending_version;
+	uint64_t	 reboot_at;		/* s since the epoch; 0: none */
+	size_t		 nfailed;
+	char		*failed[STATE_FAILED_MAX];
 };
 
 /* Loads DIR/state.json; a missing file gives an empty state (returns 0).
@@ -88,6 +106,10 @@ int	state_parse(const char *name, const char *text, size_t len,
 /* Replaces DIR/state.json atomically; creates DIR if needed. */
 int	state_save(const char *dir, const struct state *s, struct err *e);
 void	state_free(struct state *s);		/* accepts NULL */
+/* Adds a bundle id to failed (once), dropping the oldest when full. */
+int	state_add_failed(struct state *s, const char *id, struct err *e);
+/* 1 if id is in failed, else 0. */
+int	state_failed(const struct state *s, const char *id);
 /* Replaces *field with a copy of val (NULL clears). -ENOMEM. */
 int	state_set(char **field, const char *val, struct err *e);
 

@@ -218,6 +218,22 @@ width(int w, const char *s)
 	return n > w ? n : w;
 }
 
+/* upkit daemon's channel and last poll, once it has polled. */
+static void
+print_daemon(const struct state *s)
+{
+	if (s->poll_time == NULL && s->channel_version == 0)
+		return;
+	if (s->channel_version != 0)
+		printf("\nchannel:         %s version %" PRIu64 ", accepted %s\n",
+		    or_dash(s->channel_name), s->channel_version,
+		    or_dash(s->channel_accepted));
+	else
+		printf("\nchannel:         none accepted yet\n");
+	printf("last poll:       %s: %s\n", or_dash(s->poll_time),
+	    or_dash(s->poll_result));
+}
+
 static void
 print_text(const struct view *v)
 {
@@ -273,6 +289,7 @@ print_text(const struct view *v)
 		printf("\noutbox:          %" PRIu64 " report%s waiting "
 		    "(%" PRIu64 " bytes), %" PRIu64 " dropped\n", v->ob.count,
 		    v->ob.count == 1 ? "" : "s", v->ob.bytes, v->ob.dropped);
+	print_daemon(s);
 	if (s->last_version == NULL && s->last_result == NULL)
 		return;
 	printf("\nlast update:     version %s, target %s, result %s\n",
@@ -301,6 +318,25 @@ add_left(cJSON *o, const char *key, const struct device *d, int i)
 	if (d->boot_unset)
 		return cJSON_AddNullToObject(o, key) != NULL ? 0 : -1;
 	return json_add_uint(o, key, (uint64_t)d->boot.left[i]);
+}
+
+/* "daemon": the same as print_daemon(), or null. */
+static int
+add_daemon(cJSON *root, const struct state *s)
+{
+	cJSON *o;
+
+	if (s->poll_time == NULL && s->channel_version == 0)
+		return cJSON_AddNullToObject(root, "daemon") != NULL ? 0 : -1;
+	if ((o = cJSON_AddObjectToObject(root, "daemon")) == NULL ||
+	    add_string(o, "channel", s->channel_name) < 0 ||
+	    json_add_uint(o, "channel_version", s->channel_version) < 0 ||
+	    add_string(o, "channel_id", s->channel_id) < 0 ||
+	    add_string(o, "accepted", s->channel_accepted) < 0 ||
+	    add_string(o, "poll_time", s->poll_time) < 0 ||
+	    add_string(o, "poll_result", s->poll_result) < 0)
+		return -1;
+	return 0;
 }
 
 /* "journal": journal_of(), or null. */
@@ -380,7 +416,7 @@ build_json(const struct view *v)
 		    sl->bootname == d->booted) == NULL)
 			goto fail;
 	}
-	if (add_journal(root, v) < 0)
+	if (add_journal(root, v) < 0 || add_daemon(root, s) < 0)
 		goto fail;
 	if (!v->ob_ok) {
 		if (cJSON_AddNullToObject(root, "outbox") == NULL)

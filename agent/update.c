@@ -29,7 +29,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +49,7 @@
 #include "agent/resume.h"
 #include "agent/state.h"
 #include "agent/stop.h"
+#include "agent/update.h"
 #include "agent/util.h"
 #include "common/err.h"
 #include "common/io.h"
@@ -74,11 +74,7 @@ enum update_step {
 };
 
 struct update {
-	/* options */
-	const char		*config_arg;
-	const char		*from;
-	int			 allow_downgrade;
-	int			 no_reboot;
+	const struct update_opts *o;
 	/* device */
 	struct device		*dev;
 	struct config		*cfg;		/* dev->config */
@@ -164,7 +160,7 @@ open_device(struct update *u, struct err *e)
 	enum device_stage stage = DEVICE_CONFIG;
 	int r;
 
-	if ((r = device_open(config_path(u->config_arg), &u->dev, &stage,
+	if ((r = device_open(config_path(u->o->config), &u->dev, &stage,
 	    e)) < 0) {
 		u->exit_code = device_exit_code(stage);
 		return r;
@@ -254,6 +250,28 @@ server_options(struct update *u)
 	o->event_arg = u;
 }
 
+/* The bundle a channel named (docs/daemon.md): its id and size, checked
+ * once the signature is, before anything is written. A signed bundle
+ * that is not the one named (the server's file replaced) is refused. */
+static int
+expected(struct update *u, struct err *e)
+{
+	const char *id = bundle_reader_id(u->reader);
+	uint64_t size = source_size(u->src);
+
+	blame(u, FAIL_POLICY);
+	if (u->o->expect_id != NULL && strcmp(id, u->o->expect_id) != 0)
+		return err_set(e, -EBADMSG, "bundle %s: id %s is not the "
+		    "channel's %s: not the bundle the channel names",
+		    u->o->from, id, u->o->expect_id);
+	if (u->o->expect_size != 0 && size != 0 && size != u->o->expect_size)
+		return err_set(e, -EBADMSG, "bundle %s: %ju bytes, the "
+		    "channel says %ju: not the bundle the channel names",
+		    u->o->from, (uintmax_t)size,
+		    (uintmax_t)u->o->expect_size);
+	return 0;
+}
+
 static int
 verify(struct update *u, struct err *e)
 {
@@ -263,7 +281,7 @@ verify(struct update *u, struct err *e)
 
 	blame(u, FAIL_SOURCE);
 	server_options(u);
-	if ((r = source_open(u->from, &u->srcopts, &u->src, e)) < 0)
+	if ((r = source_open(u->o->from, &u->srcopts, &u->src, e)) < 0)
 		return r;
 	/* If this is the journal's bundle, an earlier run fetched up to
 	 * here; mark_bad() finds out. */
@@ -275,8 +293,10 @@ verify(struct update *u, struct err *e)
 	}
 	u->m = bundle_reader_manifest(u->reader);
 	progress_step(&u->prog, "bundle %s %s for %s: signature and "
-	    "certificate chain verified", u->from, u->m->version,
+	    "certificate chain verified", u->o->from, u->m->version,
 	    u->m->compatible);
+	if ((r = expected(u, e)) < 0)
+		return r;
 
 	blame(u, FAIL_POLICY);
 	run = &u->state->slot[state_slot_index(u->booted)];
@@ -284,9 +304,9 @@ verify(struct update *u, struct err *e)
 	pol.compatible = u->cfg->compatible;
 	pol.installed_version = run->version;
 	pol.security_floor = u->state->security_floor;
-	pol.allow_downgrade = u->allow_downgrade;
+	pol.allow_downgrade = u->o->allow_downgrade;
 	if ((r = policy_check(&pol, u->m, e)) < 0)
-		return err_prefix(e, "bundle %s", u->from);
+		return err_prefix(e, "bundle %s", u->o->from);
 	if (run->status != NULL && strcmp(run->status, "trial") == 0)
 		return err_set(e, -EBUSY, "slot %c is on a trial boot: commit "
 		    "or roll back before installing", u->booted);
@@ -458,74 +478,6 @@ report(struct update *u, const struct err *e)
 }
 
 static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: upkit update [-c CONFIG] --from FILE|URL|- "
-	    "[--allow-downgrade] [--no-reboot]\n"
-	    "       [--json | --progress auto|bar|lines|none]\n");
-}
-
-static int
-parse_args(struct update *u, int argc, char **argv,
-    enum progress_mode *modep)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "allow-downgrade", no_argument, NULL, 'D' },
-		{ "no-reboot", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "progress", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:f:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			u->config_arg = optarg;
-			break;
-		case 'f':
-			u->from = optarg;
-			break;
-		case 'D':
-			u->allow_downgrade = 1;
-			break;
-		case 'n':
-			u->no_reboot = 1;
-			break;
-		case 'j':
-			*modep = PROGRESS_JSON;
-			break;
-		case 'p':
-			if (*modep != PROGRESS_JSON &&
-			    progress_mode_parse(optarg, modep) == 0)
-				break;
-			fprintf(stderr, "upkit update: --progress %s: %s\n",
-			    optarg, *modep == PROGRESS_JSON ? "not with "
-			    "--json" : "expected auto, bar, lines or none");
-			usage(stderr);
-			return EXIT_USAGE;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc || u->from == NULL) {
-		fprintf(stderr, "upkit update: %s\n", u->from == NULL ?
-		    "--from is required" : "unexpected argument");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	return -1;
-}
-
-static void
 update_free(struct update *u)
 {
 	size_t k;
@@ -548,10 +500,10 @@ done(struct update *u, struct err *e)
 	release_stop(u);
 	report(u, NULL);
 	u->exit_code = EXIT_OK;
-	if (!u->no_reboot && stop_signo != 0) {
+	if (!u->o->no_reboot && stop_signo != 0) {
 		fprintf(stderr, "upkit update: %s after the arm: not "
 		    "rebooting\n", stop_signame(stop_signo));
-	} else if (!u->no_reboot && device_reboot(e) < 0) {
+	} else if (!u->o->no_reboot && device_reboot(e) < 0) {
 		blame(u, FAIL_OTHER);
 		report(u, e);
 	}
@@ -566,6 +518,8 @@ failed(struct update *u, const struct err *e)
 	struct err e2 = { 0, "" };
 	struct lifecycle_bundle b;
 
+	if (u->o->err != NULL)
+		*u->o->err = *e;
 	report(u, e);
 	/* Once state.json says "installing", it must say how that ended;
 	 * before, nothing changed and a data directory that failed once is
@@ -588,23 +542,23 @@ failed(struct update *u, const struct err *e)
 }
 
 int
-cmd_update(int argc, char **argv)
+update_run(const struct update_opts *o)
 {
 	struct update u;
 	struct err e = { 0, "" };
 	enum update_step step = UPDATE_VERIFY;
-	enum progress_mode mode = PROGRESS_AUTO;
 	int r;
 
 	memset(&u, 0, sizeof(u));
+	u.o = o;
 	u.stop.pipe[0] = u.stop.pipe[1] = -1;
-	if ((r = parse_args(&u, argc, argv, &mode)) >= 0)
-		return r;
-	progress_init(&u.prog, mode);
+	progress_init(&u.prog, o->progress);
 	time_rfc3339(u.started);
 
 	if ((r = open_device(&u, &e)) < 0 || (blame(&u, FAIL_OTHER),
 	    r = device_lock(u.dev, &e)) < 0) {
+		if (o->err != NULL)
+			*o->err = e;
 		report(&u, &e);
 		update_free(&u);
 		return u.exit_code;

@@ -30,7 +30,7 @@
 #include "verify/trust.h"
 
 enum { O_KEY = 256, O_CERT, O_CHAIN, O_KEYRING, O_CRL, O_NAME, O_VERSION,
-    O_EXPIRES, O_EXPIRES_IN, O_RELEASE };
+    O_EXPIRES, O_EXPIRES_IN, O_NOW, O_RELEASE };
 
 static const struct option opts[] = {
 	{ "key", required_argument, NULL, O_KEY },
@@ -42,6 +42,7 @@ static const struct option opts[] = {
 	{ "version", required_argument, NULL, O_VERSION },
 	{ "expires", required_argument, NULL, O_EXPIRES },
 	{ "expires-in", required_argument, NULL, O_EXPIRES_IN },
+	{ "now", required_argument, NULL, O_NOW },
 	{ "release", required_argument, NULL, O_RELEASE },
 	{ "out", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
@@ -60,7 +61,9 @@ struct args {
 	struct create_signer	 sg;
 	const char		*keyring, *crl, *out;
 	struct channel		 c;
-	int			 have_version, have_expires;
+	int			 have_version, have_expires, have_now;
+	int64_t			 now;		/* --now, else the clock */
+	int64_t			 expires_in;	/* seconds, or 0: --expires */
 	struct rel_arg		 ra[CHANNEL_RELEASES_MAX];
 };
 
@@ -71,6 +74,7 @@ usage(FILE *f)
 	    "[--chain PEM]\n"
 	    "    --keyring PEM [--crl CRL] --name NAME --version N\n"
 	    "    {--expires YYYY-MM-DDTHH:MM:SSZ | --expires-in N{d,h,m,s}}\n"
+	    "    [--now YYYY-MM-DDTHH:MM:SSZ]\n"
 	    "    --release COMPATIBLE=BUNDLE.upk[,url=URL][,rollout=PERCENT]"
 	    "[,window=HH:MM-HH:MM]...\n"
 	    "    --out FILE\n");
@@ -175,7 +179,7 @@ release_arg(const char *arg, struct args *a, struct err *e)
 	return 0;
 }
 
-/* --expires-in N with a unit: d, h, m or s. */
+/* --expires-in N with a unit: d, h, m or s, into seconds. */
 static int
 expires_in(const char *s, int64_t *t)
 {
@@ -192,7 +196,7 @@ expires_in(const char *s, int64_t *t)
 	    (u = strchr(units, end[0])) == NULL || v < 1 ||
 	    v > 100LL * 366 * 86400 / secs[u - units])
 		return -1;
-	*t = (int64_t)time(NULL) + v * secs[u - units];
+	*t = v * secs[u - units];
 	return 0;
 }
 
@@ -235,16 +239,20 @@ option(int c, const char *arg, struct args *a, struct err *e)
 		break;
 	case O_EXPIRES:
 	case O_EXPIRES_IN:
+		a->expires_in = 0;
 		if ((c == O_EXPIRES ? channel_time_parse(arg, &a->c.expires) :
-		    expires_in(arg, &a->c.expires)) < 0)
+		    expires_in(arg, &a->expires_in)) < 0)
 			return err_set(e, -EINVAL, "--%s %s: need %s",
 			    c == O_EXPIRES ? "expires" : "expires-in", arg,
 			    c == O_EXPIRES ? "YYYY-MM-DDTHH:MM:SSZ (UTC)" :
 			    "a number and d, h, m or s (30d)");
-		if (a->c.expires <= (int64_t)time(NULL))
-			return err_set(e, -EINVAL, "--expires %s: already "
-			    "past", arg);
 		a->have_expires = 1;
+		break;
+	case O_NOW:
+		if (channel_time_parse(arg, &a->now) < 0)
+			return err_set(e, -EINVAL, "--now %s: need "
+			    "YYYY-MM-DDTHH:MM:SSZ (UTC)", arg);
+		a->have_now = 1;
 		break;
 	default:
 		return release_arg(arg, a, e);
@@ -282,6 +290,18 @@ parse_args(int argc, char **argv, struct args *a)
 		    "--keyring, --name, --version, --expires or --expires-in, "
 		    "--out and at least one --release\n");
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* The expiry against --now, or the clock: after every option, as
+	 * --now may come last. */
+	if (!a->have_now)
+		a->now = (int64_t)time(NULL);
+	if (a->expires_in != 0)
+		a->c.expires = a->now + a->expires_in;
+	if (a->c.expires <= a->now) {
+		fprintf(stderr, "upkit: channel create: the expiry is already "
+		    "past (not after %s)\n", a->have_now ? "--now" :
+		    "the clock");
 		return EXIT_USAGE;
 	}
 	return -1;

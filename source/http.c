@@ -407,15 +407,55 @@ static const struct source_ops http_ops = {
 	.close = http_close,
 };
 
-/* libcurl_setopts(), and the transfer's own callbacks. */
+/* The options every request shares. Proxies come from http_proxy,
+ * https_proxy and no_proxy, as libcurl does by default. */
+int
+http_setopts(const struct libcurl *lc, CURL *c, const char *url,
+    const struct source_options *o, char *errbuf, struct err *e)
+{
+	__typeof__(curl_easy_setopt) *set = lc->easy_setopt;
+	CURLcode rc = CURLE_OK;
+
+#define OPT(opt, v) do { if (rc == CURLE_OK) rc = set(c, opt, v); } while (0)
+	OPT(CURLOPT_URL, url);
+	OPT(CURLOPT_NOSIGNAL, 1L);
+	OPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	OPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	OPT(CURLOPT_FOLLOWLOCATION, 1L);
+	OPT(CURLOPT_MAXREDIRS, 5L);
+	OPT(CURLOPT_USERAGENT, "upkit");
+	OPT(CURLOPT_CONNECTTIMEOUT, (long)o->connect_timeout);
+	OPT(CURLOPT_TCP_KEEPALIVE, 1L);
+	OPT(CURLOPT_ERRORBUFFER, errbuf);
+	if (o->ca != NULL) {
+		/* Only this CA: not also the system's folder of them. */
+		OPT(CURLOPT_CAINFO, o->ca);
+		OPT(CURLOPT_CAPATH, (char *)NULL);
+	}
+	if (o->pin != NULL)
+		OPT(CURLOPT_PINNEDPUBLICKEY, o->pin);
+	if (o->cert != NULL)
+		OPT(CURLOPT_SSLCERT, o->cert);
+	if (o->key != NULL)
+		OPT(CURLOPT_SSLKEY, o->key);
+#undef OPT
+	if (rc != CURLE_OK)
+		return err_set(e, rc == CURLE_OUT_OF_MEMORY ? -ENOMEM :
+		    -EINVAL, "%s: libcurl: %s", url, lc->easy_strerror(rc));
+	return 0;
+}
+
+/* http_setopts(), and the callbacks of a bundle's transfer. */
 static int
 setup(struct http_source *h, struct err *e)
 {
 	__typeof__(curl_easy_setopt) *set = h->c->easy_setopt;
 	CURL *c = h->easy;
-	CURLcode rc;
+	CURLcode rc = CURLE_OK;
+	int r;
 
-	rc = libcurl_setopts(h->c, c, h->s.name, &h->o, h->errbuf);
+	if ((r = http_setopts(h->c, c, h->s.name, &h->o, h->errbuf, e)) < 0)
+		return r;
 #define OPT(opt, v) do { if (rc == CURLE_OK) rc = set(c, opt, v); } while (0)
 	OPT(CURLOPT_HEADERFUNCTION, http_header_cb);
 	OPT(CURLOPT_HEADERDATA, h);
@@ -429,8 +469,8 @@ setup(struct http_source *h, struct err *e)
 	return 0;
 }
 
-static void
-defaults(struct source_options *o)
+void
+http_defaults(struct source_options *o)
 {
 	if (o->stall_timeout == 0)
 		o->stall_timeout = 30;
@@ -456,7 +496,7 @@ http_source_open(const char *url, const struct source_options *o,
 		return err_set(e, -ENOMEM, "%s", url);
 	h->s.ops = &http_ops;
 	h->o = *o;
-	defaults(&h->o);
+	http_defaults(&h->o);
 	clock_gettime(CLOCK_REALTIME, &t);
 	h->rng = ((uint64_t)t.tv_nsec << 20) ^ (uint64_t)t.tv_sec ^
 	    ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)h;

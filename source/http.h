@@ -60,6 +60,14 @@ struct http_source {
 void	http_event(struct http_source *h, enum source_event ev,
 	    const char *detail);
 
+/* The options every request shares: url, timeouts, redirects, the TLS
+ * options of o ([server] ca, pin, cert, key), errbuf
+ * (CURL_ERROR_SIZE). Returns 0 or -errno naming url. */
+int	http_setopts(const struct libcurl *lc, CURL *c, const char *url,
+	    const struct source_options *o, char *errbuf, struct err *e);
+/* Fills the zeros of o with the defaults source.h documents. */
+void	http_defaults(struct source_options *o);
+
 /* answer.c */
 /* An answer that ends the transfer for good: "GET URL: ..." into
  * h->cberr. Returns r. */

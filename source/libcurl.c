@@ -12,7 +12,6 @@
 
 #include "common/err.h"
 #include "source/libcurl.h"
-#include "source/source.h"
 
 #define SYM(f, field)	{ f, offsetof(struct libcurl, field) }
 
@@ -25,9 +24,11 @@ static const struct {
 	SYM("curl_easy_setopt", easy_setopt),
 	SYM("curl_easy_getinfo", easy_getinfo),
 	SYM("curl_easy_pause", easy_pause),
-	SYM("curl_easy_perform", easy_perform),
 	SYM("curl_easy_strerror", easy_strerror),
 	SYM("curl_easy_cleanup", easy_cleanup),
+	SYM("curl_easy_perform", easy_perform),
+	SYM("curl_slist_append", slist_append),
+	SYM("curl_slist_free_all", slist_free_all),
 	SYM("curl_multi_init", multi_init),
 	SYM("curl_multi_add_handle", multi_add_handle),
 	SYM("curl_multi_remove_handle", multi_remove_handle),
@@ -83,39 +84,4 @@ libcurl_load(const char *name, const struct libcurl **cp, struct err *e)
 		return err_set(e, load_r, "%s: %s", name, load_msg);
 	*cp = &api;
 	return 0;
-}
-
-/* Proxies come from http_proxy, https_proxy and no_proxy, as libcurl
- * does by default. */
-CURLcode
-libcurl_setopts(const struct libcurl *lc, CURL *c, const char *url,
-    const struct source_options *o, char *errbuf)
-{
-	__typeof__(curl_easy_setopt) *set = lc->easy_setopt;
-	CURLcode rc = CURLE_OK;
-
-#define OPT(opt, v) do { if (rc == CURLE_OK) rc = set(c, opt, v); } while (0)
-	OPT(CURLOPT_URL, url);
-	OPT(CURLOPT_NOSIGNAL, 1L);
-	OPT(CURLOPT_PROTOCOLS_STR, "http,https");
-	OPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	OPT(CURLOPT_FOLLOWLOCATION, 1L);
-	OPT(CURLOPT_MAXREDIRS, 5L);
-	OPT(CURLOPT_USERAGENT, "upkit");
-	OPT(CURLOPT_CONNECTTIMEOUT, (long)o->connect_timeout);
-	OPT(CURLOPT_TCP_KEEPALIVE, 1L);
-	OPT(CURLOPT_ERRORBUFFER, errbuf);
-	if (o->ca != NULL) {
-		/* Only this CA: not also the system's folder of them. */
-		OPT(CURLOPT_CAINFO, o->ca);
-		OPT(CURLOPT_CAPATH, (char *)NULL);
-	}
-	if (o->pin != NULL)
-		OPT(CURLOPT_PINNEDPUBLICKEY, o->pin);
-	if (o->cert != NULL)
-		OPT(CURLOPT_SSLCERT, o->cert);
-	if (o->key != NULL)
-		OPT(CURLOPT_SSLKEY, o->key);
-#undef OPT
-	return rc;
 }

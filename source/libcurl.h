@@ -10,7 +10,6 @@
 #include <curl/curl.h>
 
 struct err;
-struct source_options;
 
 #define LIBCURL_SONAME	"libcurl.so.4"
 
@@ -20,9 +19,11 @@ struct libcurl {
 	__typeof__(curl_easy_setopt)		*easy_setopt;
 	__typeof__(curl_easy_getinfo)		*easy_getinfo;
 	__typeof__(curl_easy_pause)		*easy_pause;
-	__typeof__(curl_easy_perform)		*easy_perform;
 	__typeof__(curl_easy_strerror)		*easy_strerror;
 	__typeof__(curl_easy_cleanup)		*easy_cleanup;
+	__typeof__(curl_easy_perform)		*easy_perform;
+	__typeof__(curl_slist_append)		*slist_append;
+	__typeof__(curl_slist_free_all)		*slist_free_all;
 	__typeof__(curl_multi_init)		*multi_init;
 	__typeof__(curl_multi_add_handle)	*multi_add_handle;
 	__typeof__(curl_multi_remove_handle)	*multi_remove_handle;
@@ -39,13 +40,5 @@ struct libcurl {
  * -errno. */
 int	libcurl_load(const char *name, const struct libcurl **cp,
 	    struct err *e);
-
-/* The options every request of upkit's shares, a GET of a bundle or a
- * PUT of a report: url, no signals, http and https only, the user agent,
- * the connect timeout, keepalive, errbuf (CURL_ERROR_SIZE bytes), and
- * TLS as o says ([server] ca, pin, cert, key). Redirects are followed,
- * up to 5. Returns the first failure's CURLcode, or CURLE_OK. */
-CURLcode libcurl_setopts(const struct libcurl *c, CURL *easy,
-	    const char *url, const struct source_options *o, char *errbuf);
 
 #endif /* SOURCE_LIBCURL_H */

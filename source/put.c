@@ -1,6 +1,6 @@
 /*
  * source/put: one HTTP PUT of a small document (a report), with the
- * options and TLS setup of every upkit request (libcurl_setopts()). No
+ * options and TLS setup of every upkit request (http_setopts()). No
  * retries here: the caller keeps the document and tries again later.
  */
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "source/http.h"
 #include "source/libcurl.h"
 #include "source/source.h"
 
@@ -44,14 +45,13 @@ perform(const struct libcurl *lc, CURL *c, const char *url, struct body *b,
 {
 	__typeof__(curl_easy_setopt) *set = lc->easy_setopt;
 	struct source_options oo = *o;
-	CURLcode rc;
+	CURLcode rc = CURLE_OK;
 	long status = 0;
+	int r;
 
-	if (oo.connect_timeout == 0)
-		oo.connect_timeout = 30;
-	if (oo.stall_timeout == 0)
-		oo.stall_timeout = 30;
-	rc = libcurl_setopts(lc, c, url, &oo, errbuf);
+	http_defaults(&oo);
+	if ((r = http_setopts(lc, c, url, &oo, errbuf, e)) < 0)
+		return r;
 #define OPT(opt, v) do { if (rc == CURLE_OK) rc = set(c, opt, v); } while (0)
 	/* A redirect would need the body again: a PUT goes where it is
 	 * told, or fails. */

@@ -118,4 +118,23 @@ const char	*source_event_name(enum source_event ev);
 /* Closes the file, or ends the transfer. Accepts NULL. */
 void	source_close(struct source *s);
 
+/* A small resource fetched whole (source_fetch()). */
+struct source_fetched {
+	int		 status;	/* 200 or 304 */
+	unsigned char	*body;		/* 200: malloc'd; NULL for 304 */
+	size_t		 len;
+	char		 etag[256];	/* the answer's ETag; "" if none */
+};
+
+/* One GET of url (http:// or https://, with o's TLS options and
+ * timeouts) sending If-None-Match: etag unless etag is NULL or "". A 200
+ * with at most max bytes of body, or a 304, returns 0; a larger body
+ * -EFBIG, another status -EIO ("GET URL: 404 Not Found"; -EAGAIN for a
+ * 5xx), a connection, TLS or timeout failure -errno. No retries. Free
+ * with source_fetched_free(). Loads libcurl. */
+int	source_fetch(const char *url, const struct source_options *o,
+	    const char *etag, size_t max, struct source_fetched *f,
+	    struct err *e);
+void	source_fetched_free(struct source_fetched *f);	/* keeps status */
+
 #endif /* SOURCE_SOURCE_H */

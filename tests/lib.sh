@@ -439,12 +439,18 @@ tls_pin()
 # nginx_conf DOCROOT RATE: the config nginx_start writes. Three servers
 # on 127.0.0.1: HTTP, HTTPS and HTTPS that wants a client certificate;
 # /norange/ serves DOCROOT but ignores Range (max_ranges 0), /badrange/
-# answers a Range with a wrong Content-Range (bytes 5-9/10), /reports/
-# takes WebDAV PUTs into DOCROOT/reports/ (the folders made as needed),
-# as a report store does (docs/reports.md). Small send
+# answers a Range with a wrong Content-Range (bytes 5-9/10), /noetag/
+# serves it with Last-Modified but no ETag, /longetag/ with an ETag of
+# 300 bytes, /trickle/ at 20 bytes a second after the first 500 of each
+# answer, /busy/, /toomany/ and /nobody/ answer 503, 429 and 204 (no
+# body), /short/ passes a request on to / but makes a Range that
+# starts between byte 1000000 and 3999999 end at byte 3999999, and
+# /reports/ takes WebDAV PUTs into DOCROOT/reports/ (the folders made as
+# needed), as a report store does (docs/reports.md). Small send
 # buffers keep nginx close to what the client has taken, so the bytes in
 # the access log ($NGINX_LOG: URI, status, bytes sent, Range) are close
-# to what a cut client fetched.
+# to what a cut client fetched. $NGINX_DIR/wire.log has, per
+# request, URI, status, request bytes, bytes sent and body bytes sent.
 nginx_conf()
 {
 	[ "$(id -u)" -eq 0 ] && echo "user root;"
@@ -456,6 +462,8 @@ nginx_conf()
 	http {
 		log_format upkit '\$uri \$status \$bytes_sent "\$http_range"';
 		access_log $NGINX_LOG upkit;
+		log_format upkitwire '\$uri \$status \$request_length \$bytes_sent \$body_bytes_sent';
+		access_log $NGINX_DIR/wire.log upkitwire;
 		default_type application/octet-stream;
 		client_body_temp_path $NGINX_DIR/tmp/body;
 		proxy_temp_path $NGINX_DIR/tmp/proxy;
@@ -466,6 +474,11 @@ nginx_conf()
 		root $1;
 		ssl_certificate $TLS_DIR/server.pem;
 		ssl_certificate_key $TLS_DIR/server.key;
+		map \$http_range \$short_range {
+			default \$http_range;
+			"~^bytes=(?<first>[1-3][0-9]{6})-\$"
+			    "bytes=\$first-3999999";
+		}
 		server {
 			listen 127.0.0.1:$NGINX_HTTP sndbuf=64k;
 			location /norange/ { alias $1/; max_ranges 0; }
@@ -479,6 +492,24 @@ nginx_conf()
 					add_header Content-Range "bytes 5-9/10";
 					return 206 "56789";
 				}
+			}
+			location /noetag/ { alias $1/; etag off; }
+			location /longetag/ {
+				alias $1/;
+				etag off;
+				add_header ETag "\"$(printf '%0298d' 0)\"";
+			}
+			location /trickle/ {
+				alias $1/;
+				limit_rate_after 500;
+				limit_rate 20;
+			}
+			location /busy/ { return 503; }
+			location /toomany/ { return 429; }
+			location /nobody/ { return 204; }
+			location /short/ {
+				proxy_pass http://127.0.0.1:$NGINX_HTTP/;
+				proxy_set_header Range \$short_range;
 			}
 		}
 		server { listen 127.0.0.1:$NGINX_HTTPS ssl sndbuf=64k; }

@@ -1,6 +1,6 @@
 /*
- * The table of bootloader env backends (uboot, grub). A new backend
- * (efi, next) adds its ops here and nowhere else.
+ * The table of bootloader env backends (uboot, grub, efi). A new backend
+ * adds its ops here and nowhere else.
  */
 #include <stddef.h>
 #include <string.h>
@@ -11,10 +11,13 @@
 extern const struct bootenv_ops uboot_ops;
 /* Defined in slots/boot/grub.c. */
 extern const struct bootenv_ops grub_ops;
+/* Defined in slots/boot/efi.c. */
+extern const struct bootenv_ops efi_ops;
 
 static const struct bootenv_ops *const backends[] = {
 	&uboot_ops,
 	&grub_ops,
+	&efi_ops,
 	NULL
 };
 

@@ -6,9 +6,10 @@
  * that what must survive a reboot does not depend on the data directory
  * (docs/boot-selection.md): UPKIT_TRIAL (the slot on a trial boot),
  * UPKIT_TRIAL_FLOOR (the security floor once that trial commits) and
- * UPKIT_FLOOR (the security floor). Backends (uboot, grub) load and store
- * all six; every transition is one bootenv_ops.commit(), which leaves
- * either the old or the new env after a power cut. Other variables in the
+ * UPKIT_FLOOR (the security floor). Backends (uboot, grub, efi) load and
+ * store all six; every transition is one bootenv_ops.commit(), which
+ * leaves either the old or the new env after a power cut (efi: a state
+ * between them in which the loader boots a whole slot; docs/efi.md). Other variables in the
  * env are kept as they are.
  */
 #ifndef SLOTS_BOOT_BOOTENV_H
@@ -47,10 +48,20 @@ struct bootstate_text {
 	char		 floor[24];
 };
 
+/* Settings beyond the path, for a backend that takes them (efi). */
+struct bootenv_opts {
+	const char	*efivarfs;	/* NULL: the backend's default */
+	int		 attempts;	/* [system] boot-attempts; 0: 3 */
+};
+
 struct bootenv_ops {
-	const char	*name;			/* "uboot", "grub" */
-	/* path: the backend's config (uboot: fw_env.config). */
+	const char	*name;			/* "uboot", "grub", "efi" */
+	/* path: the backend's config (uboot: fw_env.config; grub: the
+	 * grubenv; efi: the folder the ESP is mounted on). */
 	int	(*open)(const char *path, struct bootenv **bp, struct err *e);
+	/* Optional (NULL: takes none): after open, before load. */
+	int	(*configure)(struct bootenv *b, const struct bootenv_opts *o,
+		    struct err *e);
 	/* -ENOENT if the env holds no BOOT_ORDER yet; -EBADMSG if a value
 	 * does not parse (the message names it). */
 	int	(*load)(struct bootenv *b, struct bootstate *st,
@@ -61,9 +72,15 @@ struct bootenv_ops {
 	/* Reads any variable (for status); *valp malloc'd or NULL. The
 	 * pseudo-variable "upkit.repair" is set (grub) when the last load
 	 * found a torn or damaged env and rewrote it: it says what and how,
-	 * for the agent to log. */
+	 * for the agent to log. "upkit.warning" (uboot) says why the env as
+	 * last read or stored is not safe against a power cut: one copy
+	 * with its variables past the first sector. */
 	int	(*get)(struct bootenv *b, const char *name, char **valp,
 		    struct err *e);
+	/* Optional (NULL: upkit.slot= on the kernel command line says,
+	 * as the uboot and grub boot scripts put it there): the slot the
+	 * bootloader reports it booted. -ENOENT if it reports none. */
+	int	(*booted)(struct bootenv *b, char *bootnamep, struct err *e);
 	void	(*close)(struct bootenv *b);	/* accepts NULL */
 };
 

@@ -3,7 +3,8 @@
  * line per copy: device or file, offset, size). Each commit is one
  * libuboot_env_store(): with two copies libubootenv writes the inactive
  * one and only then flips the flag, so a power cut leaves the old or the
- * new env. A single copy is rewritten in place and is not power-safe.
+ * new env. A single copy is rewritten in place: power-safe only while
+ * its variables fit in one 512-byte sector (check_size() warns).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,11 +18,16 @@
 #include "common/err.h"
 #include "slots/boot/bootenv.h"
 
+#define SECTOR		512
+#define WARNING_VAR	"upkit.warning"
+
 struct bootenv {
 	struct uboot_ctx	*ctx;
 	char			*path;		/* fw_env.config, for messages */
+	int			 copies;	/* env copies the config names */
 	/* The values of bootstate_names[] as last read (NULL: unset). */
 	char			*val[BOOTENV_VARS];
+	char			 warning[400];	/* as of the last read, or "" */
 };
 
 static void
@@ -75,6 +81,40 @@ env_open(struct bootenv *b, struct err *e)
 	return 0;
 }
 
+/*
+ * One copy is rewritten in place, and libubootenv writes its variables
+ * over the bytes it read and keeps the ones after them: a store changes
+ * only the sectors that hold variables. While they fit in the first
+ * 512-byte sector (CRC included), a torn store leaves the old or the new
+ * env whole; past it, a tear can mix them and fail the CRC, and the boot
+ * script then falls back to its default slot, whatever runs (the
+ * power-cut simulator's "singlebig", docs/powercut.md). Say so.
+ */
+static void
+check_size(struct bootenv *b)
+{
+	const char *name, *value;
+	size_t used = 4 + 1;	/* the CRC, the NUL that ends the list */
+	void *it = NULL;
+
+	b->warning[0] = '\0';
+	if (b->copies != 1)
+		return;
+	while ((it = libuboot_iterator(b->ctx, it)) != NULL) {
+		name = libuboot_getname(it);
+		value = libuboot_getvalue(it);
+		used += (name != NULL ? strlen(name) : 0) + 1 +
+		    (value != NULL ? strlen(value) : 0) + 1;
+	}
+	if (used > SECTOR)
+		snprintf(b->warning, sizeof(b->warning), "u-boot env %s: one "
+		    "copy holding %zu bytes of variables, more than one "
+		    "%d-byte sector: a power cut during a store can leave a "
+		    "bad CRC, and the boot script then boots its default "
+		    "slot; use two copies or fewer variables", b->path, used,
+		    SECTOR);
+}
+
 /* Reads the env and keeps upkit's variables; the lock is held only
  * inside. */
 static int
@@ -88,8 +128,26 @@ env_read(struct bootenv *b, struct err *e)
 	/* libuboot_get_env returns a malloc'd copy, or NULL if unset. */
 	for (i = 0; i < BOOTENV_VARS; i++)
 		b->val[i] = libuboot_get_env(b->ctx, bootstate_names[i]);
+	check_size(b);
 	libuboot_close(b->ctx);
 	return 0;
+}
+
+/* How many env copies (lines naming a device or file) the config has. */
+static int
+count_copies(const char *path)
+{
+	char line[512], dev[256];
+	int n = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, " %255s", dev) == 1 && dev[0] != '#')
+			n++;
+	fclose(f);
+	return n;
 }
 
 static int
@@ -117,6 +175,7 @@ uboot_open(const char *path, struct bootenv **bp, struct err *e)
 		    "missing env device: %s", path, strerror(-r));
 		goto fail;
 	}
+	b->copies = count_copies(path);
 	if ((r = env_read(b, e)) < 0)
 		goto fail;
 	*bp = b;
@@ -134,6 +193,13 @@ uboot_get(struct bootenv *b, const char *name, char **valp, struct err *e)
 	*valp = NULL;
 	if (strcmp(name, "upkit.repair") == 0)
 		return 0;		/* libubootenv repairs nothing */
+	if (strcmp(name, WARNING_VAR) == 0) {
+		if (b->warning[0] != '\0' &&
+		    (*valp = strdup(b->warning)) == NULL)
+			return err_set(e, -ENOMEM, "u-boot env %s: out of "
+			    "memory", b->path);
+		return 0;
+	}
 	if ((r = env_open(b, e)) < 0)
 		return r;
 	*valp = libuboot_get_env(b->ctx, name);

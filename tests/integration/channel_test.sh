@@ -209,6 +209,21 @@ run past channel create $SIGN --name stable --version 8 \
     --out "$WS/bad.upc"
 expect_rc past 2
 expect_msg past "already past"
+# --now moves "now": an expiry after it is made, one before it is not.
+# shellcheck disable=SC2086
+run made channel create $SIGN --name stable --version 8 \
+    --now 2020-01-01T00:00:00Z --expires-in 1d \
+    --release "board-a=$WS/a.upk" --out "$WS/old.upc"
+expect_rc made 0
+run oldv channel verify "$WS/old.upc" --keyring "$WS/keys/root.pem"
+expect_rc oldv 6
+expect_msg oldv "expired at 2020-01-02T00:00:00Z"
+# shellcheck disable=SC2086
+run nowpast channel create $SIGN --name stable --version 8 \
+    --now 2030-01-01T00:00:00Z --expires 2029-01-01T00:00:00Z \
+    --release "board-a=$WS/a.upk" --out "$WS/bad.upc"
+expect_rc nowpast 2
+expect_msg nowpast "already past \\(not after --now\\)"
 # shellcheck disable=SC2086
 run roll channel create $SIGN --name stable --version 8 --expires-in 1d \
     --release "board-a=$WS/a.upk,rollout=100.5" --out "$WS/bad.upc"

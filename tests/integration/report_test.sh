@@ -3,7 +3,8 @@
 # in DATA/outbox through restarts and a server that is down, PUT to
 # nginx's WebDAV and deleted only after its 2xx, capped with the oldest
 # dropped first and counted, and counted too when the data directory is
-# full, without changing health's outcome or exit code.
+# full, without changing health's outcome or exit code. Without
+# [system] device-id, the first line of machine-id-file names the device.
 set -eu
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/lib.sh"
@@ -325,4 +326,18 @@ grep -q '"results":{"committed":2,"rolled-back":2}' "$WS/fleetj.flat" ||
     die "fleet --json: $(cat "$WS/fleetj.flat")"
 run nodir fleet report "$WS/no-such"
 expect_rc nodir 4
+
+# Without [system] device-id, the report names the device by the first
+# line of [system] machine-id-file, as the daemon's rollout does
+# (device_id_get(), agent/device.c).
+device mid
+printf 'f00dfeed\nsecond line\n' >"$DEV/machine-id"
+sed -i "s|^device-id = .*|machine-id-file = $DEV/machine-id|" "$CFG"
+run midu update -c "$CFG" --from "$WS/v2.upk" --no-reboot
+expect_rc midu 0
+boot_into B
+run midh health -c "$CFG" --no-reboot
+expect_rc midh 0
+[ "$(nreports)" -eq 1 ] || die "mid: $(nreports) reports"
+field "$OUTBOX/$(reports)" device '"f00dfeed"'
 exit 0

@@ -10,8 +10,9 @@
 # HTTP (nginx's log shows the Range request and the bytes sent). A
 # different bundle starts over; a slot changed between the runs is
 # caught by the read-back (exit 7, not armed) and the next run starts
-# over; a journal for the other target is ignored. As root, the same on
-# a loop device.
+# over; a journal for the other target is ignored, and so is one for
+# other storage (the slot's image file made anew) or one that does not
+# fit the bundle's chunk count. As root, the same on a loop device.
 #
 # Deterministic: the kill points are counted saves, the journal interval
 # is 1 MiB by size and an hour by time.
@@ -171,9 +172,9 @@ device other
 killed other-kill 3
 run other-again update -c "$CFG" --from "$WS/other.upk" --no-reboot \
     --progress=lines
-expect_rc other-again 0
 grep -q "resuming" "$WS/other-again.err" &&
     die "other: resumed a different bundle"
+expect_rc other-again 0
 prefix_equal "$WS/other.img" "$ROOT_B"
 
 # 6. A slot changed below the checkpoint: the read-back catches it (exit
@@ -204,7 +205,36 @@ grep -q "resuming" "$WS/target-again.err" &&
     die "target: resumed a journal for A"
 installed target-again
 
-# 8. As root: a raw slot on a loop device, named by its device number.
+# 8. The slot's image file made anew, with the same bytes: another
+# inode, other storage, so the journal is ignored (the read-back would
+# not catch this: the bytes are right).
+device storage
+killed storage-kill 3
+cp "$ROOT_B" "$ROOT_B.new"
+mv "$ROOT_B.new" "$ROOT_B"
+run storage-again update -c "$CFG" --from "$B" --no-reboot \
+    --progress=lines
+grep -q "resuming" "$WS/storage-again.err" &&
+    die "storage: resumed on other storage"
+installed storage-again
+
+# 9. A journal whose chunk count is not the bundle's, or whose
+# checkpoint is past its end, is ignored.
+for bad in total_chunks chunks; do
+	device "$bad"
+	killed "$bad-kill" 3
+	sed -i "s/\"$bad\":[[:space:]]*[0-9]*/\"$bad\": $((NCHUNKS + 1))/" \
+	    "$DATA/state.json"
+	[ "$(journal "$bad")" = $((NCHUNKS + 1)) ] ||
+	    die "$bad: not set: $(cat "$DATA/state.json")"
+	run "$bad-again" update -c "$CFG" --from "$B" --no-reboot \
+	    --progress=lines
+	grep -q "resuming" "$WS/$bad-again.err" &&
+	    die "$bad: resumed a journal with $bad $((NCHUNKS + 1))"
+	installed "$bad-again"
+done
+
+# 10. As root: a raw slot on a loop device, named by its device number.
 if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null; then
 	device loop
 	loop_a=$(loop_attach "$ROOT_A")

@@ -19,7 +19,8 @@ MIB=1048576
 SIZE=$((6 * MIB + 12345))
 mkdir "$WS/www"
 gen_bytes "$SIZE" source >"$WS/www/b.upk"
-for n in cut tls reset stall chg norange gone cancel skip first big; do
+for n in cut tls reset stall chg lmchg lenchg norange gone cancel skip first \
+    big short; do
 	cp "$WS/www/b.upk" "$WS/www/$n.upk"
 done
 nginx_start "$WS/www"
@@ -37,6 +38,25 @@ fetch()
 	"$FETCH" "$@" "$WS/$_name" >"$WS/$_name.out" 2>"$WS/$_name.err"
 	RC=$?
 	set -e
+}
+
+# swapped NAME PATH: fetches PATH through a proxy that stalls at byte
+# 3000000 and, once it has, renames $WS/www/NAME.new onto NAME.upk, well
+# within the 2 s stall timeout; exit code in $RC.
+swapped()
+{
+	cutproxy_start "$NGINX_HTTP" -s 3000000
+	"$FETCH" --stall 2 --backoff 5 "http://127.0.0.1:$PROXY_PORT/$2" \
+	    "$WS/$1" >"$WS/$1.out" 2>"$WS/$1.err" &
+	_pid=$!
+	ws_pid "$_pid"
+	cutproxy_event >/dev/null
+	mv "$WS/www/$1.new" "$WS/www/$1.upk"
+	set +e
+	wait "$_pid"
+	RC=$?
+	set -e
+	cutproxy_stop
 }
 
 # fails NAME ERRNO REGEX: fetch NAME failed with ERRNO and one message
@@ -118,6 +138,17 @@ fetch stalls --stall 1 --retries 2 --backoff 5 \
 fails stalls 110 "stalled 1 s at byte [0-9]+, gave up after 3 tries$"
 cutproxy_stop
 
+# A resumed answer that ends, whole, before the end of the file (a 206
+# for fewer bytes than asked): not the end, but a cut; the source asks
+# again from where it ended.
+cutproxy_start "$NGINX_HTTP" -c 2000000
+fetch short --backoff 5 "http://127.0.0.1:$PROXY_PORT/short/short.upk"
+expect_rc short 0
+files_equal "$WS/short" "$WS/www/b.upk"
+grep -q '^fetch: cut at 4000000: answer ended early at byte 4000000$' \
+    "$WS/short.err" || die "short: no early end: $(cat "$WS/short.err")"
+cutproxy_stop
+
 # A server that ignores Range: an error, and no byte of its answer.
 cutproxy_start "$NGINX_HTTP" -c 1000000
 fetch norange --backoff 5 "http://127.0.0.1:$PROXY_PORT/norange/norange.upk"
@@ -132,34 +163,84 @@ start at 3$"
 
 # The bundle replaced on the server while the transfer stalls: the
 # resumed answer has another ETag; an error, and no byte of it.
-# The new file is ready before the stall, so that the swap is one
-# rename well within the stall timeout.
 gen_bytes "$SIZE" other >"$WS/www/chg.new"
 touch -d @1000000000 "$WS/www/chg.new"
-cutproxy_start "$NGINX_HTTP" -s 3000000
-"$FETCH" --stall 2 --backoff 5 "http://127.0.0.1:$PROXY_PORT/chg.upk" \
-    "$WS/chg" >"$WS/chg.out" 2>"$WS/chg.err" &
-fpid=$!
-ws_pid "$fpid"
-cutproxy_event >/dev/null
-mv "$WS/www/chg.new" "$WS/www/chg.upk"
-set +e
-wait "$fpid"
-RC=$?
-set -e
+swapped chg chg.upk
 fails chg 116 "chg.upk: bundle changed on the server \(ETag \"[0-9a-f-]+\" \
 is now \"[0-9a-f-]+\"\)$"
-cutproxy_stop
+# Without an ETag, the Last-Modified tells: the same length, another
+# date.
+gen_bytes "$SIZE" other >"$WS/www/lmchg.new"
+touch -d @1000000000 "$WS/www/lmchg.new"
+swapped lmchg noetag/lmchg.upk
+fails lmchg 116 "lmchg.upk: bundle changed on the server \(Last-Modified \
+[^()]+ GMT is now [^()]+ GMT\)$"
+# And with neither telling (the same date, no ETag), the length does.
+gen_bytes $((SIZE + 1000)) other >"$WS/www/lenchg.new"
+touch -r "$WS/www/lenchg.upk" "$WS/www/lenchg.new"
+swapped lenchg noetag/lenchg.upk
+fails lenchg 116 "lenchg.upk: bundle changed on the server \(length $SIZE \
+is now $((SIZE + 1000))\)$"
+
+# An ETag too long to keep could not be compared: refused, not ignored.
+fetch longetag "$H/longetag/b.upk"
+fails longetag 71 "/longetag/b.upk: a Content-Range, ETag or Last-Modified \
+header is too long$"
+
+# 503 and 429 are retried, and given up on with the status.
+fetch busy --retries 2 --backoff 5 "$H/busy/b.upk"
+fails busy 5 "^fetch: GET $H/busy/b.upk: 503 Service Temporarily \
+Unavailable at byte 0, gave up after 3 tries$"
+fetch toomany --retries 2 --backoff 5 "$H/toomany/b.upk"
+fails toomany 5 "^fetch: GET $H/toomany/b.upk: 429 Too Many Requests at \
+byte 0, gave up after 3 tries$"
+
+# A trickle under 64 bytes a second is a stall, though no gap between
+# its bytes reaches the stall timeout: nginx sends the first 500 bytes
+# of each answer at once, then 20 a second, so the resumed answer is
+# whole at once.
+gen_bytes 700 small >"$WS/www/small.upk"
+fetch trickle --stall 2 --backoff 5 "$H/trickle/small.upk"
+expect_rc trickle 0
+files_equal "$WS/trickle" "$WS/www/small.upk"
+grep -q '^fetch: cut at [0-9]*: below 64 bytes/s for 2 s at byte' \
+    "$WS/trickle.err" || die "trickle: no stall: $(cat "$WS/trickle.err")"
 
 # 404, a wrong CA, a wrong pin.
 fetch gone "$H/nothing.upk"
 fails gone 2 "^fetch: GET $H/nothing.upk: 404 Not Found$"
+# An answer without a body is checked too: not an empty file.
+fetch nobody "$H/nobody/b.upk"
+fails nobody 5 "^fetch: GET $H/nobody/b.upk: 204 No Content$"
 fetch wrongca --ca "$TLS_DIR/other-ca.pem" "$S/b.upk"
 fails wrongca 13 "^fetch: GET $S/b.upk: SSL certificate problem"
 fetch wrongpin --ca "$CA" \
     --pin "sha256//$(printf 'not the key' | openssl dgst -sha256 -binary |
     base64)" "$S/b.upk"
 fails wrongpin 13 "^fetch: GET $S/b.upk: .*public key does not match"
+
+# The CA given is the only one trusted, not also the system's folder of
+# them: in a private mount namespace that folder holds the test CA (a
+# fetch without --ca shows it does), and --ca with another CA fails.
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+	mkdir "$WS/certs"
+	cp "$CA" "$WS/certs/$(openssl x509 -hash -noout -in "$CA").0"
+	cp "$CA" "$WS/certs/ca-certificates.crt"
+	set +e
+	unshare -m sh -c 'mount --bind "$1" /etc/ssl/certs || exit 99
+	    "$2" "$4" "$5.sys" 2>"$5.sys.err" || exit 98
+	    exec "$2" --ca "$3" "$4" "$5"' sh "$WS/certs" "$FETCH" \
+	    "$TLS_DIR/other-ca.pem" "$S/b.upk" "$WS/onlyca" \
+	    >"$WS/onlyca.out" 2>"$WS/onlyca.err"
+	RC=$?
+	set -e
+	[ "$RC" -ne 98 ] || die "onlyca: the test CA in /etc/ssl/certs is \
+not trusted: $(cat "$WS/onlyca.sys.err")"
+	if [ "$RC" -ne 99 ]; then
+		fails onlyca 13 "^fetch: GET $S/b.upk: SSL certificate problem"
+		files_equal "$WS/onlyca.sys" "$WS/www/b.upk"
+	fi
+fi
 
 # Skips: a file seeks, a pipe discards, HTTP reads a small gap through
 # and asks again for a large one (nginx sees the Range).

@@ -26,6 +26,11 @@
  * anything open under it (a files slot's aside folder and its files).
  * $FAILSYNC_CALLS, a comma-separated list of those names, limits the
  * failure to the calls it names ("syncfs": only syncfs() fails).
+ *
+ * A power cut after a durable step: with $KILLSYNC_PATH (a folder) set,
+ * the $KILLSYNC_AT-th successful syncfs() on anything open under it
+ * kills the process right after it returns. The efi backend ends each
+ * of its ordered steps with one, so a test can stop after every step.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -202,11 +207,10 @@ fallocate64(int fd, int mode, off_t off, off_t len)
 	return real_fallocate64(fd, mode, off, len);
 }
 
-/* Whether fd is $FAILSYNC_PATH itself, or open under it. */
+/* Whether fd is want itself, or open under it. */
 static int
-sync_fails(int fd)
+fd_under(int fd, const char *want)
 {
-	const char *want = getenv("FAILSYNC_PATH");
 	char link[64], at[PATH_MAX], *top;
 	struct stat a, b;
 	ssize_t n;
@@ -250,11 +254,25 @@ call_fails(const char *name)
 static int
 bad_sync(const char *name, sync_fn *real, int fd)
 {
-	if (call_fails(name) && sync_fails(fd)) {
+	if (call_fails(name) && fd_under(fd, getenv("FAILSYNC_PATH"))) {
 		errno = EIO;
 		return -1;
 	}
 	return (*real)(fd);
+}
+
+/* $KILLSYNC_*: after the $KILLSYNC_AT-th syncfs() under the path. */
+static void
+kill_sync(int fd)
+{
+	static int count;
+	const char *want = getenv("KILLSYNC_PATH");
+	const char *at = getenv("KILLSYNC_AT");
+
+	if (want == NULL || at == NULL || !fd_under(fd, want))
+		return;
+	if (__atomic_add_fetch(&count, 1, __ATOMIC_SEQ_CST) == atoi(at))
+		raise(SIGKILL);
 }
 
 int
@@ -276,7 +294,12 @@ fdatasync(int fd)
 int
 syncfs(int fd)
 {
+	int r;
+
 	if (real_syncfs == NULL)	/* before resolve() ran */
 		resolve();
-	return bad_sync("syncfs", &real_syncfs, fd);
+	r = bad_sync("syncfs", &real_syncfs, fd);
+	if (r == 0)
+		kill_sync(fd);
+	return r;
 }

@@ -64,6 +64,26 @@ static const struct bad bad[] = {
 	{ SYS "journal-interval-s = 86401\n", -EINVAL,
 	    ":4: [system] journal-interval-s: \"86401\" is not a number of "
 	    "seconds" },
+	{ BASE "[server]\ninterval = 9\n", -EINVAL,
+	    ":9: [server] interval: \"9\" is not a number of seconds from "
+	    "10 to 604800" },
+	{ BASE "[server]\ninterval = 604801\n", -EINVAL,
+	    ":9: [server] interval: \"604801\" is not a number of seconds" },
+	{ BASE "[server]\nchannel = ftp://x/c.upc\n", -EINVAL,
+	    ":9: [server] channel: \"ftp://x/c.upc\" is not an http:// or "
+	    "https:// URL with a host" },
+	{ BASE "[server]\nchannel = https:///c.upc\n", -EINVAL,
+	    ":9: [server] channel: \"https:///c.upc\" is not an http:// or "
+	    "https:// URL with a host" },
+	{ BASE "[server]\nchannel = http://x/a b.upc\n", -EINVAL,
+	    ":9: [server] channel: \"http://x/a b.upc\": byte 11 is not "
+	    "visible ASCII" },
+	{ SYS "device-id = dev 7\n", -EINVAL,
+	    ":4: [system] device-id: \"dev 7\": byte 4 is not visible "
+	    "ASCII" },
+	{ SYS "machine-id-file = etc/machine-id\n", -EINVAL,
+	    ":4: [system] machine-id-file: \"etc/machine-id\" is not an "
+	    "absolute path" },
 	{ BASE "[health]\ntimeout = 0\n", -EINVAL,
 	    ":9: [health] timeout: \"0\" is not a number of seconds from 1 "
 	    "to 86400" },
@@ -138,6 +158,12 @@ static const struct bad bad[] = {
 	{ SYS UBOOT SLOTS, -EINVAL, ": [keyring] path: missing" },
 	{ SYS KEYRING SLOTS, -EINVAL,
 	    ": [uboot] config: missing (required when bootloader = uboot)" },
+	{ "[system]\ncompatible = b\nbootloader = efi\n" KEYRING SLOTS,
+	    -EINVAL, ": [efi] esp: missing (required when bootloader = efi)" },
+	{ BASE "[efi]\nesp = boot/efi\n", -EINVAL,
+	    ":9: [efi] esp: \"boot/efi\" is not an absolute path" },
+	{ BASE "[efi]\nefivarfs = efivars\n", -EINVAL,
+	    ":9: [efi] efivarfs: \"efivars\" is not an absolute path" },
 	{ BASE, -EINVAL, ": no [slot.CLASS.N] section" },
 	{ BASE "[slot.rootfs.0]\nbootname = A\n", -EINVAL,
 	    ": [slot.rootfs.0] device: missing" },
@@ -230,10 +256,16 @@ test_good(const char *path)
 	    "config = /etc/fw_env.config\n"
 	    "[grub]\n"
 	    "env = /boot/grub/grubenv\n"
+	    "[efi]\n"
+	    "esp = /boot/efi\n"
+	    "efivarfs = /tmp/efivars\n"
 	    "[health]\n"
 	    "directory = /etc/upkit/checks\n"
 	    "timeout = 7\n"
 	    "deadline = 86400\n"
+	    "[server]\n"
+	    "channel = https://updates.example.com/stable.upc\n"
+	    "interval = 10\n"
 	    "[slot.rootfs.0]\n"
 	    "device = /dev/mmcblk0p2\n"
 	    "bootname = A\n"
@@ -266,10 +298,15 @@ test_good(const char *path)
 	CHECK(strcmp(c->keyring_crl, "/etc/upkit/crl.pem") == 0);
 	CHECK(strcmp(c->uboot_config, "/etc/fw_env.config") == 0);
 	CHECK(strcmp(c->grub_env, "/boot/grub/grubenv") == 0);
+	CHECK(strcmp(c->efi_esp, "/boot/efi") == 0);
+	CHECK(strcmp(c->efi_efivarfs, "/tmp/efivars") == 0);
 	CHECK(strcmp(config_bootenv_path(c), "/etc/fw_env.config") == 0);
 	CHECK(strcmp(c->health_directory, "/etc/upkit/checks") == 0);
 	CHECK(c->health_timeout == 7);
 	CHECK(c->health_deadline == 86400);
+	CHECK(strcmp(c->server_channel,
+	    "https://updates.example.com/stable.upc") == 0);
+	CHECK(c->server_interval == 10);
 	CHECK(c->nslots == 4);
 	CHECK(strcmp(c->slots[0].name, "rootfs.0") == 0);
 	CHECK(strcmp(c->slots[0].class, "rootfs") == 0);
@@ -297,9 +334,14 @@ test_good(const char *path)
 	CHECK(strcmp(c->cmdline, "/proc/cmdline") == 0);
 	CHECK(c->keyring_crl == NULL);
 	CHECK(c->grub_env == NULL);
+	CHECK(c->efi_esp == NULL && c->efi_efivarfs == NULL);
 	CHECK(strcmp(c->health_directory, "/etc/upkit/health.d") == 0);
 	CHECK(c->health_timeout == 60);
 	CHECK(c->health_deadline == 300);
+	CHECK(c->server_channel == NULL && c->channel_keyring == NULL);
+	CHECK(c->server_interval == 3600);
+	CHECK(c->device_id == NULL);
+	CHECK(strcmp(c->machine_id_file, "/etc/machine-id") == 0);
 	CHECK(c->nslots == 2);
 	CHECK(!c->special_modes && !c->slots[0].special_modes &&
 	    !c->slots[1].special_modes);

@@ -56,6 +56,7 @@ main(void)
 
 	/* A channel: expired is policy, its other faults a bad bundle's. */
 	CHECK(exitcode_for(FAIL_CHANNEL, -EKEYEXPIRED) == EXIT_POLICY);
+	CHECK(exitcode_for(FAIL_CHANNEL, -ESTALE) == EXIT_POLICY);
 	CHECK(exitcode_for(FAIL_CHANNEL, -EBADMSG) == EXIT_BUNDLE);
 	CHECK(exitcode_for(FAIL_CHANNEL, -EKEYREJECTED) == EXIT_BUNDLE);
 	CHECK(exitcode_for(FAIL_CHANNEL, -ENOMEM) == EXIT_FAIL);

@@ -190,6 +190,7 @@ test_http(void)
 	CHECK(strcmp(source_name(s), "http://127.0.0.1:1/b.upk") == 0);
 	CHECK(source_read(s, buf, sizeof(buf), -1, &e) == -ECONNREFUSED);
 	CHECK(strncmp(e.msg, "GET http://127.0.0.1:1/b.upk: ", 30) == 0);
+	CHECK(strstr(e.msg, "gave up") == NULL);
 	source_close(s);
 
 	CHECK_OK(source_open("HTTPS://127.0.0.1:1/b.upk", &o, &s, &e), &e);

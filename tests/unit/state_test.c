@@ -55,6 +55,21 @@ fill(struct state *s, const char *version)
 	CHECK_OK(state_set(&s->due_result, "rolled-back", &e), &e);
 	CHECK_OK(state_set(&s->due_slot, "B", &e), &e);
 	CHECK_OK(state_set(&s->due_check, "10-app", &e), &e);
+	CHECK_OK(state_set(&s->channel_name, "stable", &e), &e);
+	s->channel_version = 7;
+	CHECK_OK(state_set(&s->channel_id, "cd34", &e), &e);
+	CHECK_OK(state_set(&s->channel_accepted, "2026-02-03T04:05:06Z", &e),
+	    &e);
+	CHECK_OK(state_set(&s->channel_etag, "\"5f-3a\"", &e), &e);
+	CHECK_OK(state_set(&s->poll_time, "2026-02-03T04:05:07Z", &e), &e);
+	CHECK_OK(state_set(&s->poll_result, "refused: expired", &e), &e);
+	CHECK_OK(state_set(&s->pending_bundle, "ef56", &e), &e);
+	CHECK_OK(state_set(&s->pending_version, version, &e), &e);
+	s->reboot_at = 1800000000;
+	CHECK_OK(state_add_failed(s, "0a", &e), &e);
+	CHECK_OK(state_add_failed(s, "0b", &e), &e);
+	CHECK_OK(state_add_failed(s, "0a", &e), &e);	/* once only */
+	CHECK(s->nfailed == 2);
 }
 
 static int
@@ -100,6 +115,39 @@ same(const struct state *a, const struct state *b)
 	CHECK(streq(a->due_result, b->due_result));
 	CHECK(streq(a->due_slot, b->due_slot));
 	CHECK(streq(a->due_check, b->due_check));
+	CHECK(streq(a->channel_name, b->channel_name));
+	CHECK(a->channel_version == b->channel_version);
+	CHECK(streq(a->channel_id, b->channel_id));
+	CHECK(streq(a->channel_accepted, b->channel_accepted));
+	CHECK(streq(a->channel_etag, b->channel_etag));
+	CHECK(streq(a->poll_time, b->poll_time));
+	CHECK(streq(a->poll_result, b->poll_result));
+	CHECK(streq(a->pending_bundle, b->pending_bundle));
+	CHECK(streq(a->pending_version, b->pending_version));
+	CHECK(a->reboot_at == b->reboot_at);
+	CHECK(a->nfailed == b->nfailed);
+	for (i = 0; i < a->nfailed; i++)
+		CHECK(streq(a->failed[i], b->failed[i]));
+}
+
+/* failed_bundles keeps the newest STATE_FAILED_MAX. */
+static void
+test_failed_bounded(void)
+{
+	struct state *s;
+	struct err e = { 0, "" };
+	char id[16];
+	int i;
+
+	CHECK((s = calloc(1, sizeof(*s))) != NULL);
+	for (i = 0; i < STATE_FAILED_MAX + 3; i++) {
+		snprintf(id, sizeof(id), "id%d", i);
+		CHECK_OK(state_add_failed(s, id, &e), &e);
+	}
+	CHECK(s->nfailed == STATE_FAILED_MAX);
+	CHECK(!state_failed(s, "id2") && state_failed(s, "id3"));
+	CHECK(state_failed(s, "id18") && strcmp(s->failed[0], "id3") == 0);
+	state_free(s);
 }
 
 static void
@@ -270,6 +318,14 @@ static const struct {
 	{ "{\"journal\": {\"storage\": 1}}", "journal.storage: not a string" },
 	{ "{\"journal\": {\"total_bytes\": -1}}",
 	    "journal.total_bytes: not an integer" },
+	{ "{\"daemon\": []}", "daemon: not an object" },
+	{ "{\"daemon\": {\"etag\": 1}}", "daemon.etag: not a string" },
+	{ "{\"daemon\": {\"channel_version\": 1.5}}",
+	    "daemon.channel_version: not an integer" },
+	{ "{\"daemon\": {\"failed_bundles\": \"ab\"}}",
+	    "daemon.failed_bundles: not an array" },
+	{ "{\"daemon\": {\"failed_bundles\": [\"ab\", 1]}}",
+	    "daemon.failed_bundles: not an array of strings" },
 };
 
 static void
@@ -314,6 +370,7 @@ main(void)
 	snprintf(path, sizeof(path), "%s/%s", datadir, STATE_FILE);
 	test_empty();
 	test_roundtrip();
+	test_failed_bounded();
 	test_atomic();
 	test_corrupt();
 	tmpdir_remove();

@@ -1,0 +1,304 @@
+# tests/powercut.sh: the power-cut simulator's evaluation half, sourced by
+# tests/integration/powercut_test.sh after tests/lib.sh. See
+# docs/powercut.md for what it models.
+#
+# A scenario is a device folder ($DEV, every file upkit writes lives in
+# it), one upkit command run under tests/shim/powerlog.so (pc_record),
+# and a check run on each distinct state a power cut during that command
+# can leave (pc_sweep). The check boots the state the way the board's own
+# boot script does (pc_boot_uboot runs boards/qemu-aarch64/boot.cmd,
+# pc_boot_grub boards/qemu-x86_64-efi/grub.cfg, both under bash with the
+# bootloader's commands as functions over the real fw_printenv,
+# fw_setenv and grub-editenv), then runs upkit again on it.
+
+PC_TOOL=${TOOL_DIR:-$TOP/build/tests}/powercut
+PC_SHIM=${SHIM_DIR:-$TOP/build/tests}/powerlog.so
+PC_BOARDS=$TOP/boards
+# Outcome counts of every sweep of this run, one "NAME OUTCOME" a line.
+PC_TALLY=
+
+pc_need()
+{
+	[ -x "$PC_TOOL" ] || die "$PC_TOOL not built (make check builds it)"
+	[ -f "$PC_SHIM" ] || die "$PC_SHIM not built (make check builds it)"
+	need bash fw_printenv fw_setenv grub-editenv
+	PC_TALLY=$WS/pc.tally
+	: >"$PC_TALLY"
+	: >"$WS/pc.times"
+	: >"$WS/pc.distinct"
+}
+
+# pc_record NAME CMD...: snapshots $DEV (and the block devices in
+# $PC_DEVICES) into $WS/NAME.snap, then runs CMD with the log shim
+# watching them; the log is $WS/NAME.log, CMD's output $WS/NAME.rec.out
+# and .err, its exit code $RC.
+pc_record()
+{
+	_n=$1
+	shift
+	rm -rf "$WS/$_n.snap" "$WS/$_n.log"
+	# shellcheck disable=SC2086
+	"$PC_TOOL" snap "$DEV" "$WS/$_n.snap" ${PC_DEVICES:-} ||
+	    die "$_n: snapshot"
+	_watch=$DEV
+	for _d in ${PC_DEVICES:-}; do
+		_watch=$_watch:$_d
+	done
+	_asan=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0
+	set +e
+	env ASAN_OPTIONS="$_asan" LD_PRELOAD="$PC_SHIM" \
+	    POWERLOG_OUT="$WS/$_n.log" POWERLOG_WATCH="$_watch" "$@" \
+	    >"$WS/$_n.rec.out" 2>"$WS/$_n.rec.err"
+	RC=$?
+	set -e
+	[ -s "$WS/$_n.log" ] || die "$_n: the shim logged nothing"
+	pc_complete "$_n"
+}
+
+# pc_complete NAME: the log holds every change: replayed in full over
+# the snapshot, it gives exactly the folder the command left (every
+# byte of every slot, the env, state.json, the names).
+pc_complete()
+{
+	_last=$("$PC_TOOL" dump "$WS/$1.log" | tail -n 1 | cut -d' ' -f1)
+	rm -rf "$WS/$1.replay"
+	# A device is replayed where it is: what the run left, hashed
+	# before, must be what the replay leaves.
+	_sums=
+	for _d in ${PC_DEVICES:-}; do
+		_sums="$_sums $(sha256sum <"$_d")"
+	done
+	"$PC_TOOL" apply "$WS/$1.snap" "$WS/$1.log" "$_last" 0 \
+	    "$WS/$1.replay" >/dev/null || die "$1: replay of the whole log"
+	diff -r "$DEV" "$WS/$1.replay" >&2 ||
+	    die "$1: the log is incomplete: its replay differs from $DEV"
+	_after=
+	for _d in ${PC_DEVICES:-}; do
+		_after="$_after $(sha256sum <"$_d")"
+	done
+	[ "$_sums" = "$_after" ] ||
+	    die "$1: the log is incomplete: its replay changed $PC_DEVICES"
+	rm -rf "$WS/$1.replay"
+}
+
+# pc_boot_uboot: the U-Boot board's boot.cmd on the device as it is now.
+# Sets BOOTED (A or B), HOW (counted or fallback), and saves the counter
+# through fw_setenv as the script's env export + fatwrite would.
+pc_boot_uboot()
+{
+	_out=$(PC_ENVCFG=$ENVCFG PC_ENV=$ENV PC_BOOTDIR=$DEV/boot \
+	    PC_SAVE=$WS/pc.save bash -c '
+	setenv() { if [ $# -le 1 ]; then unset "$1"; else
+		local n=$1; shift; printf -v "$n" "%s" "$*"; fi; }
+	# load INTERFACE DEV:PART ADDR FILE: FILE of the boot partition.
+	load() {
+		local f="${!#}"
+		case $f in
+		uboot.env) [ -f "$PC_ENV" ] ;;
+		*) [ -f "$PC_BOOTDIR/$f" ] ||
+		    { echo "upkit-sim: missing $f"; return 1; } ;;
+		esac
+	}
+	# env import -c ADDR SIZE NAMES: fails on a bad CRC (fw_printenv
+	# applies the same check and, for two copies, the same choice);
+	# a listed name missing from the env is deleted.
+	env() {
+		local all n
+		case $1 in
+		import)
+			shift; [ "$1" = -c ] && shift; shift 2
+			all=$(fw_printenv -c "$PC_ENVCFG" 2>/dev/null) ||
+			    { echo "upkit-sim: env import failed"; return 1; }
+			for n in "$@"; do
+				if printf "%s\n" "$all" | grep -q "^$n="; then
+					printf -v "$n" "%s" "$(printf "%s\n" \
+					    "$all" | sed -n "s/^$n=//p")"
+				else
+					unset "$n"
+				fi
+			done ;;
+		export)
+			shift
+			while [ "${1#-}" != "$1" ]; do
+				[ "$1" = -s ] && shift; shift
+			done
+			shift; PC_EXPORTED="$*" ;;
+		esac
+	}
+	# env export -c -s SIZE writes the listed names that are set,
+	# sorted, then zeros to SIZE, with a CRC: exactly what mkenvimage
+	# -p 0 makes, which fatwrite puts in the file. With two copies
+	# (no board script writes those) libubootenv stores them instead.
+	fatwrite() {
+		local n
+		if [ "$(grep -c . "$PC_ENVCFG")" = 1 ]; then
+			for n in $PC_EXPORTED; do
+				if [ -n "${!n+x}" ] && [ -n "${!n}" ]; then
+					echo "$n=${!n}"
+				fi
+			done | LC_ALL=C sort >"$PC_SAVE"
+			mkenvimage -s 0x4000 -p 0 -o "$PC_ENV" "$PC_SAVE"
+			return
+		fi
+		for n in $PC_EXPORTED; do
+			if [ -n "${!n+x}" ] && [ -n "${!n}" ]; then
+				echo "$n ${!n}"
+			else
+				echo "$n"
+			fi
+		done >"$PC_SAVE"
+		fw_setenv -c "$PC_ENVCFG" -s "$PC_SAVE" >/dev/null 2>&1
+	}
+	mw.b() { :; }
+	devtype=virtio devnum=0 distro_bootpart=1
+	kernel_addr_r=0x40400000 ramdisk_addr_r=0x44000000
+	booti() { echo "upkit-sim: booti $upkit_slot"; exit 0; }
+	reset() { echo "upkit-sim: reset"; exit 0; }
+	. "$1"
+	' sh "$PC_BOARDS/qemu-aarch64/boot.cmd" 2>&1) ||
+	    die "boot.cmd under bash failed: $_out"
+	pc_booted "$_out"
+}
+
+# pc_boot_grub: the GRUB board's grub.cfg on the device as it is now.
+# GRUB's "set X=V" becomes an assignment, load_env and save_env run
+# grub-editenv (which parses the block with GRUB's own envblk code).
+pc_boot_grub()
+{
+	sed -e 's/\(^\|[[:space:];]\)set \([A-Za-z_][A-Za-z_0-9]*=\)/\1\2/g' \
+	    -e 's|"/\$upkit_slot/|"$PC_ESP/$upkit_slot/|g' \
+	    "$PC_BOARDS/qemu-x86_64-efi/grub.cfg" >"$WS/pc.grub.sh"
+	_out=$(PC_GRUBENV=$GRUBENV PC_ESP=$DEV/boot prefix=/EFI/BOOT bash -c '
+	load_env() {
+		local all n
+		shift 2
+		all=$(grub-editenv "$PC_GRUBENV" list 2>/dev/null) ||
+		    { echo "upkit-sim: invalid environment block"; return 1; }
+		for n in "$@"; do
+			if printf "%s\n" "$all" | grep -q "^$n="; then
+				printf -v "$n" "%s" "$(printf "%s\n" "$all" |
+				    sed -n "s/^$n=//p")"
+			fi
+		done
+	}
+	save_env() {
+		shift 2
+		grub-editenv "$PC_GRUBENV" set "$1=${!1}" >/dev/null 2>&1
+	}
+	linux() { [ -f "$1" ] || echo "upkit-sim: missing $1"; }
+	initrd() { :; }
+	boot() { echo "upkit-sim: booti $upkit_slot"; exit 0; }
+	reboot() { echo "upkit-sim: reset"; exit 0; }
+	. "$1"
+	' sh "$WS/pc.grub.sh" 2>&1) || die "grub.cfg under bash failed: $_out"
+	pc_booted "$_out"
+}
+
+pc_booted()
+{
+	case $1 in
+	*"no slot has attempts left"*)	HOW=fallback ;;
+	*)				HOW=counted ;;
+	esac
+	BOOTED=$(printf '%s\n' "$1" | sed -n 's/^upkit-sim: booti //p')
+	[ -n "$BOOTED" ] || die "the boot script booted nothing: $1"
+	case $1 in
+	*"upkit-sim: missing"*)	PC_MISSING=1 ;;
+	*)			PC_MISSING=0 ;;
+	esac
+}
+
+# pc_slot_is SLOT: which complete image slot SLOT holds, "old" (what it
+# held before the scenario), "new" (the bundle's) or "corrupt". The raw
+# slot holds the image at its start; the boot folder the bundle's files
+# exactly.
+pc_slot_is()
+{
+	eval "_raw=\${PC_RAW_$1:-}"
+	[ -n "$_raw" ] || _raw=$DEV/rootfs-$(echo "$1" | tr AB ab).img
+	_dir=$DEV/boot/$1
+	for _what in new old; do
+		eval "_img=\$PC_${_what}_$1"
+		cmp -s -n "$(filesize "$_img/rootfs.img")" "$_img/rootfs.img" \
+		    "$_raw" || continue
+		diff -r "$_img/boot" "$_dir" >/dev/null 2>&1 || continue
+		echo "$_what"
+		return 0
+	done
+	echo corrupt
+}
+
+# pc_tally NAME OUTCOME
+pc_tally()
+{
+	echo "$1 $2" >>"$PC_TALLY"
+}
+
+# pc_sweep NAME CHECK [MODEL]: every distinct cut of the log of NAME,
+# each applied to $DEV and checked by the function CHECK, which prints
+# the outcome on its last line or dies. A failure names the cut. A short
+# sweep (no SOAK=1) takes $PC_SHORT cuts spread over the log, the last
+# one, and every cut right after a write to the boot env (the stores a
+# tear can mix).
+pc_sweep()
+{
+	_n=$1 _check=$2 _model=${3:-ext4}
+	"$PC_TOOL" plan -m "$_model" "$WS/$_n.snap" "$WS/$_n.log" \
+	    >"$WS/$_n.plan" 2>"$WS/$_n.plan.err" || die "$_n: plan failed"
+	_total=$(wc -l <"$WS/$_n.plan")
+	_stride=1
+	[ "${SOAK:-0}" = 1 ] || _stride=$(((_total + PC_SHORT - 1) / PC_SHORT))
+	[ "$_stride" -ge 1 ] || _stride=1
+	_i=0 _done=0
+	: >"$WS/$_n.seen"
+	_t0=$(date +%s%N)
+	while read -r _k _v _rest; do
+		_i=$((_i + 1))
+		[ $(((_i - 1) % _stride)) -eq 0 ] || [ "$_i" -eq "$_total" ] ||
+		    printf '%s\n' "$_rest" |
+		    grep -Eq '^W .*/(uboot\.env|grubenv)(\.redund)?$' ||
+		    continue
+		pc_cut "$_n" "$_k" "$_v" "$_model" "$_check" "$_rest"
+		_done=$((_done + 1))
+	done <"$WS/$_n.plan"
+	_t1=$(date +%s%N)
+	echo "$_n: $(sed 's/^powercut: //' "$WS/$_n.plan.err");" \
+	    "checked $_done in $(((_t1 - _t0) / 1000000)) ms" >&2
+	echo "$_done $(((_t1 - _t0) / 1000000))" >>"$WS/pc.times"
+	sed -n 's/.* \([0-9]*\) distinct$/\1/p' "$WS/$_n.plan.err" \
+	    >>"$WS/pc.distinct"
+}
+
+# pc_cut NAME K V MODEL CHECK WHAT: one cut, applied and checked.
+pc_cut()
+{
+	_h=$("$PC_TOOL" apply -m "$4" "$WS/$1.snap" "$WS/$1.log" "$2" "$3" \
+	    "$DEV") || die "$1: apply $2 $3"
+	_h=${_h%% *}
+	if grep -qx "$_h" "$WS/$1.seen"; then
+		pc_tally "$1" same-state
+		return 0
+	fi
+	echo "$_h" >>"$WS/$1.seen"
+	PC_CUT="$1 cut $2 $3 ($6)"
+	_o=$("$5") || die "$PC_CUT: $_o"
+	pc_tally "$1" "$(printf '%s\n' "$_o" | tail -n 1)"
+}
+
+# pc_report: the outcome distribution of every sweep, and the totals. A
+# failed check ends the test before this, so the totals have none.
+pc_report()
+{
+	echo "outcomes (scenario outcome count):" >&2
+	sort "$PC_TALLY" | uniq -c | awk '{ print "  " $2, $3, $1 }' >&2
+	echo "outcomes over all scenarios:" >&2
+	awk '{ print $2 }' "$PC_TALLY" | sort | uniq -c |
+	    awk '{ print "  " $2, $1 }' >&2
+	_plans=$(awk '{ s += $1 } END { print s + 0 }' "$WS/pc.distinct")
+	_checked=$(grep -vc ' same-state$' "$PC_TALLY" || true)
+	awk -v p="$_plans" -v c="$_checked" '{ n += $1; ms += $2 } END {
+	    printf "cut points: %d distinct in the plans, %d cut, %d " \
+	    "distinct states checked: 0 unbootable, 0 armed but " \
+	    "corrupt; %.0f ms a cut\n", p, n, c, n ? ms / n : 0 }' \
+	    "$WS/pc.times" >&2
+}
