@@ -27,6 +27,7 @@
 #include "agent/exitcode.h"
 #include "agent/keyfiles.h"
 #include "agent/lifecycle.h"
+#include "agent/outbox.h"
 #include "agent/state.h"
 #include "agent/stop.h"
 #include "agent/update.h"
@@ -427,6 +428,31 @@ install(struct cycle *cy, struct err *e)
 	    "when its install window opens", rel->version, target, when);
 }
 
+/*
+ * Reports (docs/reports.md): the outbox is sent once per cycle, after the
+ * cycle's state is saved, so this cycle's own install-failed report and
+ * those health, commit and rollback left since go too. A failure is one
+ * line and changes nothing: the reports wait for the next cycle, and the
+ * cycle's outcome and exit code stay what they were. Without
+ * [server] report-url they wait in the outbox, as documented.
+ */
+static void
+send_reports(const struct config *cfg)
+{
+	struct outbox_sent st;
+	struct err e = { 0, "" };
+
+	if (cfg->report_url == NULL)
+		return;
+	if (outbox_send(cfg, &st, &e) < 0)
+		fprintf(stderr, "upkit daemon: warning: report send: %s (%u "
+		    "sent, %u left in the outbox)\n", e.msg, st.sent, st.left);
+	else if (st.bad > 0)
+		fprintf(stderr, "upkit daemon: warning: report send: %u "
+		    "unreadable report%s dropped and counted\n", st.bad,
+		    st.bad == 1 ? "" : "s");
+}
+
 static void
 cycle_free(struct cycle *cy)
 {
@@ -470,13 +496,10 @@ daemon_cycle(const struct daemon_opts *o)
 		else if (select_release(&cy, &e))
 			install(&cy, &e);
 	}
-	if (cy.d != NULL)
+	if (cy.d != NULL) {
 		record(&cy);
-	/*
-	 * Reports (issue 11, part 3): the outbox is sent here, once per
-	 * cycle, after the state above is saved: outbox_send() in
-	 * agent/outbox.c.
-	 */
+		send_reports(cy.d->config);
+	}
 	r = cy.code;
 	cycle_free(&cy);
 	return r;
