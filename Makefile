@@ -42,17 +42,19 @@ SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/boot/efi.c slots/boot/efiname.c slots/boot/efivar.c \
 	     slots/boot/efistore.c slots/boot/efiosrel.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
-	     host/sign.c host/keys.c host/tar.c host/channel.c
+	     host/sign.c host/keys.c host/tar.c host/channel.c host/fleet.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c agent/checkpoint.c agent/keyfiles.c \
 	     agent/update.c agent/update_cmd.c agent/status.c agent/progress.c agent/device.c \
 	     agent/health.c agent/checks.c agent/lifecycle.c agent/exitcode.c \
 	     agent/stop.c agent/resume.c agent/channel.c \
-	     agent/daemon.c agent/poll.c
+	     agent/daemon.c agent/poll.c \
+	     agent/reporturl.c agent/outbox.c agent/report.c \
+	     agent/outbox_send.c agent/reportcmd.c
 MAIN_SRC   = agent/main.c
 SOURCE_SRC = source/source.c source/file.c source/http.c source/answer.c \
-	     source/httphdr.c source/libcurl.c source/fetch.c
+	     source/httphdr.c source/libcurl.c source/fetch.c source/put.c
 
 LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(COMMON_SRC) $(VERIFY_SRC) $(SLOTS_SRC) \
 	  $(HOST_SRC) $(AGENT_SRC)) $(patsubst %.c,$(B)/%.o,$(SOURCE_SRC))

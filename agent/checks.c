@@ -301,6 +301,10 @@ checks_run(struct checks *ck, struct err *e)
 		if ((r = run_check(ck, path, envp, deadline, e)) != 0)
 			break;
 	}
+	/* The report names the check by its file name (docs/reports.md). */
+	if (r == 1 && i < n)
+		snprintf(ck->failed, sizeof(ck->failed), "%s",
+		    list[i]->d_name);
 out:
 	for (i = 0; i < n; i++)
 		free(list[i]);

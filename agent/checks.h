@@ -29,6 +29,9 @@ struct checks {
 	int		 npassed;
 	char		*reason;	/* the caller's buffer: how the run */
 	size_t		 reason_size;	/* failed, when it returns 1 */
+	char		 failed[256];	/* the failing check's file name;
+					   "" if none (a folder that cannot
+					   be read) */
 };
 
 /* Runs the checks in c->directory; a missing folder has none. Returns 0

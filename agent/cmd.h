@@ -48,6 +48,8 @@ int	cmd_status(int argc, char **argv);		/* agent/status.c */
 int	cmd_health(int argc, char **argv);		/* agent/health.c */
 int	cmd_commit(int argc, char **argv);		/* agent/health.c */
 int	cmd_rollback(int argc, char **argv);		/* agent/health.c */
+int	cmd_report_send(int argc, char **argv);		/* agent/reportcmd.c */
+int	cmd_fleet_report(int argc, char **argv);	/* host/fleet.c */
 int	cmd_daemon(int argc, char **argv);		/* agent/daemon.c */
 
 #endif /* AGENT_CMD_H */

@@ -11,6 +11,7 @@
 
 #include "agent/config.h"
 #include "agent/config_parse.h"
+#include "agent/reporturl.h"
 #include "common/err.h"
 #include "slots/boot/bootenv.h"
 
@@ -26,6 +27,8 @@ enum kind {
 	KIND_RETRIES,		/* 0..CONFIG_RETRIES_MAX */
 	KIND_MS,		/* 1..CONFIG_MS_MAX */
 	KIND_MIB,		/* 1..CONFIG_MIB_MAX */
+	KIND_COUNT,		/* 1..CONFIG_COUNT_MAX */
+	KIND_REPORT_URL,	/* agent/reporturl.h */
 	KIND_SLOT_TYPE,
 	KIND_BOOTNAME,
 	KIND_YESNO,		/* yes or no, stored as 1 or 0 */
@@ -74,6 +77,9 @@ static const struct key config_keys[] = {
 	CKEY("server", "retries", KIND_RETRIES, server_retries, 0),
 	CKEY("server", "backoff-ms", KIND_MS, server_backoff, 0),
 	CKEY("server", "backoff-max-ms", KIND_MS, server_backoff_max, 0),
+	CKEY("server", "report-url", KIND_REPORT_URL, report_url, 0),
+	CKEY("server", "outbox-max", KIND_COUNT, outbox_max, 0),
+	CKEY("server", "outbox-max-kb", KIND_COUNT, outbox_max_kb, 0),
 	CKEY("server", "channel", KIND_URL, server_channel, 0),
 	CKEY("server", "interval", KIND_INTERVAL, server_interval, 0),
 	CKEY("server", "channel-keyring", KIND_STRING, channel_keyring, 0),
@@ -142,6 +148,7 @@ set_number(struct parse *p, const char *sec, const struct key *k,
 		{ KIND_RETRIES, 0, CONFIG_RETRIES_MAX, "a number of tries" },
 		{ KIND_MS, 1, CONFIG_MS_MAX, "a number of milliseconds" },
 		{ KIND_MIB, 1, CONFIG_MIB_MAX, "a number of MiB" },
+		{ KIND_COUNT, 1, CONFIG_COUNT_MAX, "a number" },
 		{ KIND_INTERVAL, CONFIG_INTERVAL_MIN, CONFIG_INTERVAL_MAX,
 		    "a number of seconds" },
 	};
@@ -194,6 +201,7 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
     const char *val)
 {
 	const struct bootenv_ops *ops;
+	struct err ue;
 	char list[128];
 	size_t i, n;
 
@@ -230,6 +238,11 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
 		return config_fail(p, "[%s] %s: \"%s\" is not supported "
 		    "(supported: %s)", sec, k->name, val,
 		    list[0] != '\0' ? list : "none");
+	case KIND_REPORT_URL:
+		if (report_url_check(val, &ue) < 0)
+			return config_fail(p, "[%s] %s: %s", sec, k->name,
+			    ue.msg);
+		break;
 	case KIND_URL:
 	case KIND_ID:
 		return text_valid(p, sec, k, val);
@@ -239,6 +252,7 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
 	case KIND_RETRIES:
 	case KIND_MS:
 	case KIND_MIB:
+	case KIND_COUNT:
 	case KIND_INTERVAL:
 	case KIND_SLOT_TYPE:
 	case KIND_BOOTNAME:
@@ -266,6 +280,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_RETRIES:
 	case KIND_MS:
 	case KIND_MIB:
+	case KIND_COUNT:
 	case KIND_INTERVAL:
 		return set_number(p, sec, k, base, val);
 	case KIND_SLOT_TYPE:
@@ -295,6 +310,7 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 	case KIND_ABSPATH:
 	case KIND_COMPATIBLE:
 	case KIND_BOOTLOADER:
+	case KIND_REPORT_URL:
 	case KIND_URL:
 	case KIND_ID:
 		break;
@@ -475,6 +491,10 @@ config_finish(struct parse *p)
 		c->server_interval = 3600;
 	if (p->key_line[key_index("server", "retries")] == 0)
 		c->server_retries = 10;
+	if (c->outbox_max == 0)
+		c->outbox_max = 64;
+	if (c->outbox_max_kb == 0)
+		c->outbox_max_kb = 1024;
 	if ((r = set_default(&c->data_directory, "/var/lib/upkit", c,
 	    p->e)) < 0 ||
 	    (r = set_default(&c->cmdline, "/proc/cmdline", c, p->e)) < 0 ||
@@ -521,6 +541,7 @@ config_free(struct config *c)
 	free(c->channel_keyring);
 	free(c->device_id);
 	free(c->machine_id_file);
+	free(c->report_url);
 	free(c);
 }
 

@@ -18,6 +18,7 @@ struct err;
 #define CONFIG_RETRIES_MAX	1000000	/* [server] retries */
 #define CONFIG_MS_MAX		3600000	/* [server] backoff-ms, backoff-max-ms */
 #define CONFIG_MIB_MAX		1048576	/* [system] journal-interval-mb */
+#define CONFIG_COUNT_MAX	1000000	/* [server] outbox-max, -kb */
 #define CONFIG_INTERVAL_MIN	10	/* [server] interval, s */
 #define CONFIG_INTERVAL_MAX	604800	/* a week */
 #define CONFIG_DEVICE_ID_MAX	255	/* verify/rollout.h ROLLOUT_ID_MAX */
@@ -62,6 +63,10 @@ struct config {
 						   default 10 */
 	int		 server_backoff;	/* backoff-ms; default 1000 */
 	int		 server_backoff_max;	/* backoff-max-ms; default 60000 */
+	char		*report_url;		/* a reporturl.h template; NULL:
+						   reports stay in the outbox */
+	int		 outbox_max;		/* reports kept; default 64 */
+	int		 outbox_max_kb;		/* their KiB; default 1024 */
 	/* [server]: for upkit daemon (docs/daemon.md) */
 	char		*server_channel;	/* channel URL; NULL: none */
 	int		 server_interval;	/* s between polls; default 3600 */

@@ -18,7 +18,7 @@ struct err;
 /* The sizes of config.c's key tables and config_ini.c's section table
  * (each file checks its own). */
 #define CONFIG_PARSE_SECTIONS	7
-#define CONFIG_PARSE_KEYS	32
+#define CONFIG_PARSE_KEYS	35
 #define CONFIG_PARSE_SKEYS	3
 
 struct parse {

@@ -215,3 +215,28 @@ device_free(struct device *d)
 	config_free(d->config);
 	free(d);
 }
+
+/* [system] device-id, else the first line of machine-id-file. */
+int
+device_id_get(const struct config *cfg, char *out, size_t outsz, struct err *e)
+{
+	char *text = NULL;
+	size_t len, n;
+	int r;
+
+	if (cfg->device_id != NULL) {
+		snprintf(out, outsz, "%s", cfg->device_id);
+		return 0;
+	}
+	if ((r = file_read(cfg->machine_id_file, 4096, &text, &len, e)) < 0)
+		return err_prefix(e, "no [system] device-id");
+	for (n = 0; n < len && n + 1 < outsz && text[n] != '\n' &&
+	    text[n] != '\r'; n++)
+		out[n] = text[n];
+	out[n] = '\0';
+	free(text);
+	if (n == 0)
+		return err_set(e, -EINVAL, "no [system] device-id, and %s is "
+		    "empty", cfg->machine_id_file);
+	return 0;
+}

@@ -10,6 +10,8 @@
 #ifndef AGENT_DEVICE_H
 #define AGENT_DEVICE_H
 
+#include <stddef.h>
+
 #include "slots/boot/bootenv.h"
 
 struct err;
@@ -55,5 +57,11 @@ int	device_lock(struct device *d, struct err *e);
  * failed (or, in tests, if a stand-in returns). */
 int	device_reboot(struct err *e);
 void	device_free(struct device *d);		/* accepts NULL */
+
+/* [system] device-id, else the first line of [system] machine-id-file,
+ * into out (outsz bytes): the id of the daemon's rollout and of the
+ * reports. 0, or -errno with e set if neither gives one. */
+int	device_id_get(const struct config *cfg, char *out, size_t outsz,
+	    struct err *e);
 
 #endif /* AGENT_DEVICE_H */

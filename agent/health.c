@@ -28,6 +28,7 @@
 #include "agent/device.h"
 #include "agent/exitcode.h"
 #include "agent/lifecycle.h"
+#include "agent/report.h"
 #include "agent/state.h"
 #include "agent/util.h"
 #include "common/err.h"
@@ -55,6 +56,7 @@ struct health {
 	int			 npassed;
 	enum fail_step		 fail;		/* what a -errno was */
 	char			 reason[REASON_MAX];
+	char			 check[256];	/* the failing check's name */
 };
 
 /* Runs the checks of the booted slot: 0 all passed, 1 one failed
@@ -78,6 +80,7 @@ run_checks(struct health *h, struct err *e)
 	ck.reason_size = sizeof(h->reason);
 	r = checks_run(&ck, e);
 	h->npassed = ck.npassed;
+	memcpy(h->check, ck.failed, sizeof(h->check));
 	return r;
 }
 
@@ -159,9 +162,11 @@ do_rollback(struct health *h, const char *reason, int code, struct err *e)
 	const struct state_slot *b = &h->dev->state->slot[state_slot_index(h->booted)];
 	int r;
 
-	if ((r = lifecycle_rollback(h->dev, h->booted, reason, &h->fail,
-	    e)) < 0)
+	if ((r = lifecycle_rollback(h->dev, h->booted, reason,
+	    h->check[0] != '\0' ? h->check : NULL, &h->fail, e)) < 0)
 		return r;
+	/* The outcome is stored: now, and only now, it is reported. */
+	report_due(h->dev, h->name);
 	report(h, "rolled-back", "slot %c (%s): %s: rolled back to slot %c%s",
 	    h->booted, or_dash(b->version), reason, h->other,
 	    h->no_reboot ? "" : ", rebooting");
@@ -182,6 +187,8 @@ health_run(struct health *h, struct err *e)
 	 * device was opened; health runs at every boot, so it stores it. */
 	if ((r = lifecycle_store_rebuilt(h->dev, &h->fail, e)) < 0)
 		return r;
+	/* An outcome stored before a power cut whose report was not. */
+	report_due(h->dev, h->name);
 	if (str_is(b->status, "trial")) {
 		if (h->json && (h->checks = cJSON_CreateArray()) == NULL)
 			return err_set(e, -ENOMEM, "health: out of memory");
@@ -192,6 +199,7 @@ health_run(struct health *h, struct err *e)
 			    exitcode_for(FAIL_HEALTH, 0), e);
 		if ((r = lifecycle_commit(h->dev, h->booted, &h->fail, e)) < 0)
 			return r;
+		report_due(h->dev, h->name);
 		report(h, "committed", "slot %c (%s): %d health check%s "
 		    "passed: committed", h->booted, or_dash(b->version),
 		    h->npassed, h->npassed == 1 ? "" : "s");
@@ -216,6 +224,7 @@ health_run(struct health *h, struct err *e)
 		if ((r = lifecycle_fell_back(h->dev, h->booted, h->reason,
 		    &h->fail, e)) < 0)
 			return r;
+		report_due(h->dev, h->name);
 		report(h, "rolled-back", "%s: update %s recorded as rolled "
 		    "back", h->reason, or_dash(o->version));
 		return EXIT_OK;
@@ -254,6 +263,7 @@ commit_run(struct health *h, struct err *e)
 	}
 	if ((r = lifecycle_commit(h->dev, h->booted, &h->fail, e)) < 0)
 		return r;
+	report_due(h->dev, h->name);
 	report(h, "committed", "slot %c (%s): committed without health "
 	    "checks", h->booted, or_dash(b->version));
 	return EXIT_OK;

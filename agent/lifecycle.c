@@ -64,6 +64,22 @@ journal_clear(struct state *s, struct err *e)
 		return r;
 	s->journal_chunks = s->journal_bytes = 0;
 	s->journal_total = s->journal_size = 0;
+	s->journal_fetched = s->journal_refetched = s->journal_reach = 0;
+	return 0;
+}
+
+/* Marks the outcome's report due, saved with the outcome (lifecycle.h). */
+static int
+due(struct state *s, const char *result, char slot, const char *check,
+    struct err *e)
+{
+	char sl[2] = { slot, '\0' };
+	int r;
+
+	if ((r = state_set(&s->due_result, result, e)) < 0 ||
+	    (r = state_set(&s->due_slot, sl, e)) < 0 ||
+	    (r = state_set(&s->due_check, check, e)) < 0)
+		return r;
 	return 0;
 }
 
@@ -102,7 +118,12 @@ lifecycle_mark_bad(struct device *d, char target,
 	 * its state is not (lifecycle_reconcile()). */
 	*stepp = FAIL_STATE;
 	t->security_version = b->security_version;
+	/* Bytes fetched by earlier runs count only for the same bundle. */
+	if (!str_is(s->journal_bundle, b->id))
+		s->journal_fetched = s->journal_refetched =
+		    s->journal_reach = 0;
 	if ((r = state_set(&t->version, NULL, e)) < 0 ||
+	    (r = state_set(&t->bundle, NULL, e)) < 0 ||
 	    (r = state_set(&t->status, "bad", e)) < 0 ||
 	    (r = state_set(&s->journal_bundle, b->id, e)) < 0 ||
 	    (r = state_set(&s->journal_target, tg, e)) < 0 ||
@@ -150,9 +171,13 @@ lifecycle_arm(struct device *d, char target,
 	 * failure to record it is a warning (w), never a failure. */
 	time_rfc3339(now);
 	t->security_version = b->security_version;
+	s->install_fetched = b->fetched;
+	s->install_refetched = b->refetched;
 	if (state_set(&t->version, b->version, w) < 0 ||
+	    state_set(&t->bundle, b->id, w) < 0 ||
 	    state_set(&t->status, "trial", w) < 0 ||
 	    state_set(&t->installed, now, w) < 0 ||
+	    state_set(&s->install_started, b->started, w) < 0 ||
 	    journal_clear(s, w) < 0)
 		return 0;
 	(void)record(d, target, b->version, "installed", NULL, w);
@@ -160,12 +185,19 @@ lifecycle_arm(struct device *d, char target,
 }
 
 int
-lifecycle_record_failed(struct device *d, char target, const char *version,
-    const char *reason, int restart, struct err *e)
+lifecycle_record_failed(struct device *d, char target,
+    const struct lifecycle_bundle *b, const char *reason, int restart,
+    uint64_t reach, struct err *e)
 {
+	struct state *s = d->state;
+
 	if (restart)
-		d->state->journal_chunks = d->state->journal_bytes = 0;
-	return record(d, target, version, "failed", reason, e);
+		s->journal_chunks = s->journal_bytes = 0;
+	s->journal_fetched = b->fetched;
+	s->journal_refetched = b->refetched;
+	if (reach > s->journal_reach)
+		s->journal_reach = reach;
+	return record(d, target, b->version, "failed", reason, e);
 }
 
 int
@@ -205,7 +237,8 @@ lifecycle_commit(struct device *d, char slot, enum fail_step *stepp,
 	if ((r = store_changed(d, &st, stepp, e)) < 0)
 		return r;
 	*stepp = FAIL_STATE;
-	if ((r = state_set(&b->status, "good", e)) < 0)
+	if ((r = state_set(&b->status, "good", e)) < 0 ||
+	    (r = due(s, "committed", slot, NULL, e)) < 0)
 		return r;
 	if (st.floor > s->security_floor)
 		s->security_floor = st.floor;
@@ -214,7 +247,7 @@ lifecycle_commit(struct device *d, char slot, enum fail_step *stepp,
 
 int
 lifecycle_rollback(struct device *d, char slot, const char *reason,
-    enum fail_step *stepp, struct err *e)
+    const char *check, enum fail_step *stepp, struct err *e)
 {
 	struct state_slot *b = slot_of(d, slot);
 	struct bootstate st = d->boot;
@@ -226,7 +259,8 @@ lifecycle_rollback(struct device *d, char slot, const char *reason,
 	if ((r = store_changed(d, &st, stepp, e)) < 0)
 		return r;
 	*stepp = FAIL_STATE;
-	if ((r = state_set(&b->status, "bad", e)) < 0)
+	if ((r = state_set(&b->status, "bad", e)) < 0 ||
+	    (r = due(d->state, "rolled-back", slot, check, e)) < 0)
 		return r;
 	return record(d, slot, b->version, "rolled-back", reason, e);
 }
@@ -245,10 +279,24 @@ lifecycle_fell_back(struct device *d, char booted, const char *reason,
 		return r;
 	*stepp = FAIL_STATE;
 	if ((r = state_set(&slot_of(d, other)->status, "bad", e)) < 0 ||
-	    (r = state_set(&slot_of(d, booted)->status, "good", e)) < 0)
+	    (r = state_set(&slot_of(d, booted)->status, "good", e)) < 0 ||
+	    (r = due(d->state, "fell-back", other, NULL, e)) < 0)
 		return r;
 	return record(d, other, slot_of(d, other)->version, "rolled-back",
 	    reason, e);
+}
+
+int
+lifecycle_report_done(struct device *d, struct err *e)
+{
+	struct state *s = d->state;
+	int r;
+
+	if ((r = state_set(&s->due_result, NULL, e)) < 0 ||
+	    (r = state_set(&s->due_slot, NULL, e)) < 0 ||
+	    (r = state_set(&s->due_check, NULL, e)) < 0)
+		return r;
+	return state_save(d->config->data_directory, s, e);
 }
 
 int

@@ -34,13 +34,17 @@ struct lifecycle_bundle {
 	const char	*storage;
 	uint64_t	 chunks, bytes;
 	uint64_t	 total_chunks, total_bytes;
+	/* For the report (agent/report.c): when this run started, and the
+	 * bytes all runs of this install fetched, and fetched again. */
+	const char	*started;
+	uint64_t	 fetched, refetched;
 };
 
 /*
  * Mark bad, before the first byte reaches target. 1: state.json (target
  * "bad", version cleared, its security version, last result
  * "installing", the journal naming bundle, target, storage and the
- * chunks kept, b's). 2: env, one
+ * chunks kept, b's; its byte counts kept only for the same bundle). 2: env, one
  * store: target out of BOOT_ORDER with LEFT=0, the booted slot kept
  * selectable. A cut between them: state says "installing" while the
  * env still lists target, whose content was not touched yet; status
@@ -54,8 +58,9 @@ int	lifecycle_mark_bad(struct device *d, char target,
 /*
  * Arm. 1: env, one store: target first with boot-attempts tries,
  * UPKIT_TRIAL=target, UPKIT_TRIAL_FLOOR raised to the bundle's security
- * version. 2: state.json: target "trial" with version and install time,
- * last result "installed", the journal cleared. A cut between them:
+ * version. 2: state.json: target "trial" with version, bundle id and install time,
+ * last result "installed", the install's start and bytes for its report,
+ * the journal cleared. A cut between them:
  * reconcile sees UPKIT_TRIAL with state "installing" for target and
  * records the trial. Once the env is stored the target boots next: a
  * failure of step 2 is left in *warn and 0 is returned.
@@ -66,10 +71,12 @@ int	lifecycle_arm(struct device *d, char target,
 /* state.json only: an update that had saved "installing" ended with
  * reason; last result "failed". The env stays as mark bad left it. The
  * journal stays, so that the next run resumes, unless restart: then its
- * checkpoint goes (chunks 0) and the next run starts over. */
+ * checkpoint goes (chunks 0) and the next run starts over. The journal
+ * takes b's fetched and refetched bytes (all runs so far) and reach,
+ * the furthest source offset: a rerun's bytes below it are refetched. */
 int	lifecycle_record_failed(struct device *d, char target,
-	    const char *version, const char *reason, int restart,
-	    struct err *e);
+	    const struct lifecycle_bundle *b, const char *reason, int restart,
+	    uint64_t reach, struct err *e);
 /* state.json only, during the install (a checkpoint): chunks [0, chunks)
  * of the bundle, bytes uncompressed, are written and durable in the
  * target. One atomic save: a cut leaves the last checkpoint or this
@@ -93,12 +100,13 @@ int	lifecycle_commit(struct device *d, char slot, enum fail_step *stepp,
 /*
  * Roll back the booted slot. 1: env, one store (skipped if so already):
  * slot out of BOOT_ORDER, the other first with full counters, no trial.
- * 2: state.json: slot "bad", last result "rolled-back" with reason. A
+ * 2: state.json: slot "bad", last result "rolled-back" with reason, and
+ * check (the failing check's name, or NULL) for the report due. A
  * cut between them: the env boots the other slot, whose health run sees
  * the trial slot out of BOOT_ORDER and records it as a fallback.
  */
 int	lifecycle_rollback(struct device *d, char slot, const char *reason,
-	    enum fail_step *stepp, struct err *e);
+	    const char *check, enum fail_step *stepp, struct err *e);
 /*
  * The bootloader fell back to booted from the trial slot (the other).
  * 1: env, one store (skipped if so already): the trial slot marked bad,
@@ -109,6 +117,14 @@ int	lifecycle_rollback(struct device *d, char slot, const char *reason,
  */
 int	lifecycle_fell_back(struct device *d, char booted, const char *reason,
 	    enum fail_step *stepp, struct err *e);
+/*
+ * Commit, rollback and fell back each mark a report due ("report_due"
+ * in state.json: the result, the slot the update went to, the check) in
+ * their own state save, so that the outcome and the duty to report it
+ * are stored together. state.json only: the report is in the outbox (or
+ * counted as dropped); clear the duty.
+ */
+int	lifecycle_report_done(struct device *d, struct err *e);
 /*
  * env only, for health at every boot. lifecycle_store_rebuilt() stores
  * what lifecycle_rebuild() made of a blank env (nothing if the env had

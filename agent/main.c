@@ -45,6 +45,10 @@ static const struct command commands[] = {
 	    "[--json]                       keep the trial slot unchecked" },
 	{ NULL, "rollback", cmd_rollback,
 	    "[--no-reboot] [--json]         go back to the other slot" },
+	{ "report", "send", cmd_report_send,
+	    "[-c FILE]                      PUT the outbox's reports" },
+	{ "fleet", "report", cmd_fleet_report,
+	    "DIR [--json]                   sum a folder of reports" },
 	{ NULL, "daemon", cmd_daemon,
 	    "[--once] [--no-reboot]         poll the channel, install, "
 	    "reboot" },

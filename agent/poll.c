@@ -27,6 +27,7 @@
 #include "agent/exitcode.h"
 #include "agent/keyfiles.h"
 #include "agent/lifecycle.h"
+#include "agent/outbox.h"
 #include "agent/state.h"
 #include "agent/stop.h"
 #include "agent/update.h"
@@ -253,31 +254,6 @@ accept_channel(struct cycle *cy, struct err *e)
 	    NULL, e);
 }
 
-/* [system] device-id, else the first line of machine-id-file. */
-static int
-device_id(const struct config *cfg, char *out, size_t outsz, struct err *e)
-{
-	char *text = NULL;
-	size_t len, n;
-	int r;
-
-	if (cfg->device_id != NULL) {
-		snprintf(out, outsz, "%s", cfg->device_id);
-		return 0;
-	}
-	if ((r = file_read(cfg->machine_id_file, 4096, &text, &len, e)) < 0)
-		return err_prefix(e, "no [system] device-id");
-	for (n = 0; n < len && n + 1 < outsz && text[n] != '\n' &&
-	    text[n] != '\r'; n++)
-		out[n] = text[n];
-	out[n] = '\0';
-	free(text);
-	if (n == 0)
-		return err_set(e, -EINVAL, "no [system] device-id, and %s is "
-		    "empty", cfg->machine_id_file);
-	return 0;
-}
-
 /* Whether this device takes cy->rel now: 1 to install, 0 with the
  * outcome set. */
 static int
@@ -309,7 +285,7 @@ select_release(struct cycle *cy, struct err *e)
 	else if (state_failed(s, cy->bid))
 		outcome(cy, EXIT_OK, "skipped: %s (bundle %s) rolled back on "
 		    "this device", rel->version, cy->bid);
-	else if ((r = device_id(cfg, devid, sizeof(devid), e)) < 0)
+	else if ((r = device_id_get(cfg, devid, sizeof(devid), e)) < 0)
 		outcome(cy, exitcode_for(FAIL_CONFIG, r), "error: %s", e->msg);
 	else if (!rollout_selected(devid, rel->bundle_id, rel->rollout)) {
 		channel_rollout_format(rel->rollout, pct);
@@ -452,6 +428,31 @@ install(struct cycle *cy, struct err *e)
 	    "when its install window opens", rel->version, target, when);
 }
 
+/*
+ * Reports (docs/reports.md): the outbox is sent once per cycle, after the
+ * cycle's state is saved, so this cycle's own install-failed report and
+ * those health, commit and rollback left since go too. A failure is one
+ * line and changes nothing: the reports wait for the next cycle, and the
+ * cycle's outcome and exit code stay what they were. Without
+ * [server] report-url they wait in the outbox, as documented.
+ */
+static void
+send_reports(const struct config *cfg)
+{
+	struct outbox_sent st;
+	struct err e = { 0, "" };
+
+	if (cfg->report_url == NULL)
+		return;
+	if (outbox_send(cfg, &st, &e) < 0)
+		fprintf(stderr, "upkit daemon: warning: report send: %s (%u "
+		    "sent, %u left in the outbox)\n", e.msg, st.sent, st.left);
+	else if (st.bad > 0)
+		fprintf(stderr, "upkit daemon: warning: report send: %u "
+		    "unreadable report%s dropped and counted\n", st.bad,
+		    st.bad == 1 ? "" : "s");
+}
+
 static void
 cycle_free(struct cycle *cy)
 {
@@ -495,13 +496,10 @@ daemon_cycle(const struct daemon_opts *o)
 		else if (select_release(&cy, &e))
 			install(&cy, &e);
 	}
-	if (cy.d != NULL)
+	if (cy.d != NULL) {
 		record(&cy);
-	/*
-	 * Reports (issue 11, part 3): the outbox is sent here, once per
-	 * cycle, after the state above is saved: outbox_send() in
-	 * agent/outbox.c.
-	 */
+		send_reports(cy.d->config);
+	}
 	r = cy.code;
 	cycle_free(&cy);
 	return r;

@@ -110,7 +110,43 @@ decode_journal(struct load *l, const cJSON *jr, struct state *s)
 	    (r = get_uint(l, jr, "journal", "bytes",
 	    &s->journal_bytes)) < 0 ||
 	    (r = get_uint(l, jr, "journal", "total_bytes",
-	    &s->journal_size)) < 0)
+	    &s->journal_size)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "fetched",
+	    &s->journal_fetched)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "refetched",
+	    &s->journal_refetched)) < 0 ||
+	    (r = get_uint(l, jr, "journal", "reach",
+	    &s->journal_reach)) < 0)
+		return r;
+	return 0;
+}
+
+/* The outcome waiting for its report (state.h). */
+static int
+decode_due(struct load *l, const cJSON *o, struct state *s)
+{
+	int r;
+
+	if ((r = get_string(l, o, "report_due", "result",
+	    &s->due_result)) < 0 ||
+	    (r = get_string(l, o, "report_due", "slot", &s->due_slot)) < 0 ||
+	    (r = get_string(l, o, "report_due", "check", &s->due_check)) < 0)
+		return r;
+	return 0;
+}
+
+/* The last armed install (state.h); every field optional. */
+static int
+decode_install(struct load *l, const cJSON *in, struct state *s)
+{
+	int r;
+
+	if ((r = get_string(l, in, "install", "started",
+	    &s->install_started)) < 0 ||
+	    (r = get_uint(l, in, "install", "fetched",
+	    &s->install_fetched)) < 0 ||
+	    (r = get_uint(l, in, "install", "refetched",
+	    &s->install_refetched)) < 0)
 		return r;
 	return 0;
 }
@@ -196,7 +232,9 @@ decode(struct load *l, const cJSON *root, struct state *s)
 		    (r = get_uint(l, slot, name, "security_version",
 		    &s->slot[i].security_version)) < 0 ||
 		    (r = get_string(l, slot, name, "installed",
-		    &s->slot[i].installed)) < 0)
+		    &s->slot[i].installed)) < 0 ||
+		    (r = get_string(l, slot, name, "bundle",
+		    &s->slot[i].bundle)) < 0)
 			return r;
 	}
 	if ((r = get_object(l, root, "", "last_update", &last)) < 0)
@@ -215,6 +253,12 @@ decode(struct load *l, const cJSON *root, struct state *s)
 		return r;
 	if ((r = get_object(l, root, "", "journal", &jr)) < 0 ||
 	    (jr != NULL && (r = decode_journal(l, jr, s)) < 0))
+		return r;
+	if ((r = get_object(l, root, "", "install", &jr)) < 0 ||
+	    (jr != NULL && (r = decode_install(l, jr, s)) < 0))
+		return r;
+	if ((r = get_object(l, root, "", "report_due", &jr)) < 0 ||
+	    (jr != NULL && (r = decode_due(l, jr, s)) < 0))
 		return r;
 	if ((r = get_object(l, root, "", "daemon", &jr)) < 0)
 		return r;
@@ -366,7 +410,9 @@ encode(const struct state *s)
 		    add_string(slot, "status", s->slot[i].status) < 0 ||
 		    json_add_uint(slot, "security_version",
 		    s->slot[i].security_version) < 0 ||
-		    add_string(slot, "installed", s->slot[i].installed) < 0)
+		    add_string(slot, "installed", s->slot[i].installed) < 0 ||
+		    (s->slot[i].bundle != NULL &&
+		    add_string(slot, "bundle", s->slot[i].bundle) < 0))
 			goto out;
 	}
 	if (s->last_version != NULL || s->last_target != NULL ||
@@ -383,7 +429,8 @@ encode(const struct state *s)
 	}
 	if (s->journal_bundle != NULL || s->journal_target != NULL ||
 	    s->journal_storage != NULL || s->journal_chunks != 0 ||
-	    s->journal_total != 0) {
+	    s->journal_total != 0 || s->journal_fetched != 0 ||
+	    s->journal_refetched != 0 || s->journal_reach != 0) {
 		if ((o = cJSON_AddObjectToObject(root, "journal")) == NULL ||
 		    add_string(o, "bundle", s->journal_bundle) < 0 ||
 		    add_string(o, "target", s->journal_target) < 0 ||
@@ -391,9 +438,25 @@ encode(const struct state *s)
 		    json_add_uint(o, "chunks", s->journal_chunks) < 0 ||
 		    json_add_uint(o, "total_chunks", s->journal_total) < 0 ||
 		    json_add_uint(o, "bytes", s->journal_bytes) < 0 ||
-		    json_add_uint(o, "total_bytes", s->journal_size) < 0)
+		    json_add_uint(o, "total_bytes", s->journal_size) < 0 ||
+		    json_add_uint(o, "fetched", s->journal_fetched) < 0 ||
+		    json_add_uint(o, "refetched", s->journal_refetched) < 0 ||
+		    json_add_uint(o, "reach", s->journal_reach) < 0)
 			goto out;
 	}
+	if (s->install_started != NULL || s->install_fetched != 0) {
+		if ((o = cJSON_AddObjectToObject(root, "install")) == NULL ||
+		    add_string(o, "started", s->install_started) < 0 ||
+		    json_add_uint(o, "fetched", s->install_fetched) < 0 ||
+		    json_add_uint(o, "refetched", s->install_refetched) < 0)
+			goto out;
+	}
+	if (s->due_result != NULL &&
+	    ((o = cJSON_AddObjectToObject(root, "report_due")) == NULL ||
+	    add_string(o, "result", s->due_result) < 0 ||
+	    add_string(o, "slot", s->due_slot) < 0 ||
+	    add_string(o, "check", s->due_check) < 0))
+		goto out;
 	if (encode_daemon(root, s) < 0)
 		goto out;
 	text = cJSON_Print(root);
@@ -424,6 +487,15 @@ state_save(const char *dir, const struct state *s, struct err *e)
 	    e)) < 0 ||
 	    (r = check_uint(path, "journal.bytes", s->journal_bytes, e)) < 0 ||
 	    (r = check_uint(path, "journal.total_bytes", s->journal_size,
+	    e)) < 0 ||
+	    (r = check_uint(path, "journal.fetched", s->journal_fetched,
+	    e)) < 0 ||
+	    (r = check_uint(path, "journal.refetched", s->journal_refetched,
+	    e)) < 0 ||
+	    (r = check_uint(path, "journal.reach", s->journal_reach, e)) < 0 ||
+	    (r = check_uint(path, "install.fetched", s->install_fetched,
+	    e)) < 0 ||
+	    (r = check_uint(path, "install.refetched", s->install_refetched,
 	    e)) < 0 ||
 	    (r = check_uint(path, "daemon.channel_version",
 	    s->channel_version, e)) < 0 ||
@@ -458,6 +530,7 @@ state_free(struct state *s)
 		free(s->slot[i].version);
 		free(s->slot[i].status);
 		free(s->slot[i].installed);
+		free(s->slot[i].bundle);
 	}
 	free(s->last_version);
 	free(s->last_target);
@@ -467,6 +540,10 @@ state_free(struct state *s)
 	free(s->journal_bundle);
 	free(s->journal_target);
 	free(s->journal_storage);
+	free(s->install_started);
+	free(s->due_result);
+	free(s->due_slot);
+	free(s->due_check);
 	free(s->channel_name);
 	free(s->channel_id);
 	free(s->channel_accepted);

@@ -19,6 +19,8 @@ struct state_slot {
 	char		*status;		/* "good", "bad", "trial", NULL */
 	uint64_t	 security_version;
 	char		*installed;		/* RFC 3339 time */
+	char		*bundle;		/* bundle_reader_id(); NULL:
+						   unknown */
 };
 
 /* Index of a boot name in state.slot[]: 'A' is 0, 'B' is 1. */
@@ -56,6 +58,25 @@ struct state {
 	uint64_t	 journal_total;
 	uint64_t	 journal_bytes;
 	uint64_t	 journal_size;
+	/* Bytes this install's earlier runs took from their sources, of
+	 * them the bytes fetched again, and the furthest offset any run
+	 * reached: a rerun's bytes below it are fetched again. */
+	uint64_t	 journal_fetched;
+	uint64_t	 journal_refetched;
+	uint64_t	 journal_reach;
+	/* The last armed install, for its report (agent/report.c): when
+	 * its first run started, and its bytes fetched and fetched again
+	 * over all its runs. */
+	char		*install_started;	/* RFC 3339 */
+	uint64_t	 install_fetched;
+	uint64_t	 install_refetched;
+	/* An outcome stored but not yet in the outbox: set by the outcome's
+	 * own save (lifecycle.c), cleared once reported, so a power cut
+	 * between the two loses no report (agent/report.c). */
+	char		*due_result;		/* committed, rolled-back,
+						   fell-back; NULL: none */
+	char		*due_slot;		/* the slot the update went to */
+	char		*due_check;		/* the failing check, or NULL */
 	/* upkit daemon (docs/daemon.md), the "daemon" object: the last
 	 * channel accepted (its file is DATA/channel.upc, etag its ETag),
 	 * the last poll, the release it installed and waits to see

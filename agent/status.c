@@ -21,6 +21,7 @@
 #include "agent/device.h"
 #include "agent/exitcode.h"
 #include "agent/lifecycle.h"
+#include "agent/outbox.h"
 #include "agent/state.h"
 #include "agent/util.h"
 #include "common/err.h"
@@ -59,6 +60,8 @@ struct view {
 	char		 next;		/* the slot the boot script takes */
 	int		 next_left;	/* its counter; 0: a fallback boot */
 	char		 why[128];
+	struct outbox_stat ob;		/* reports waiting, dropped */
+	int		 ob_ok;		/* ob could be read */
 };
 
 /*
@@ -282,6 +285,10 @@ print_text(const struct view *v)
 		    sl->bootname == d->booted ? ", booted" : "");
 	}
 
+	if (v->ob_ok)
+		printf("\noutbox:          %" PRIu64 " report%s waiting "
+		    "(%" PRIu64 " bytes), %" PRIu64 " dropped\n", v->ob.count,
+		    v->ob.count == 1 ? "" : "s", v->ob.bytes, v->ob.dropped);
 	print_daemon(s);
 	if (s->last_version == NULL && s->last_result == NULL)
 		return;
@@ -411,6 +418,14 @@ build_json(const struct view *v)
 	}
 	if (add_journal(root, v) < 0 || add_daemon(root, s) < 0)
 		goto fail;
+	if (!v->ob_ok) {
+		if (cJSON_AddNullToObject(root, "outbox") == NULL)
+			goto fail;
+	} else if ((o = cJSON_AddObjectToObject(root, "outbox")) == NULL ||
+	    json_add_uint(o, "reports", v->ob.count) < 0 ||
+	    json_add_uint(o, "bytes", v->ob.bytes) < 0 ||
+	    json_add_uint(o, "dropped", v->ob.dropped) < 0)
+		goto fail;
 	if (s->last_version == NULL && s->last_result == NULL) {
 		if (cJSON_AddNullToObject(root, "last_update") == NULL)
 			goto fail;
@@ -492,6 +507,9 @@ cmd_status(int argc, char **argv)
 		return device_exit_code(stage);
 	}
 	view_init(&v, d);
+	/* An outbox that cannot be read is shown as unknown: status is
+	 * about what boots, which it does not change. */
+	v.ob_ok = outbox_stat(d->config->data_directory, &v.ob, &e) == 0;
 	rc = EXIT_OK;
 	if (json) {
 		if (print_json(&v) < 0) {

@@ -45,6 +45,7 @@
 #include "agent/keyfiles.h"
 #include "agent/lifecycle.h"
 #include "agent/progress.h"
+#include "agent/report.h"
 #include "agent/resume.h"
 #include "agent/state.h"
 #include "agent/stop.h"
@@ -93,9 +94,14 @@ struct update {
 	struct resume		 rs;
 	struct install_journal	 jr;		/* jr.resume: rs.chunks */
 	struct err		 ckerr;		/* a checkpoint not saved */
+	/* for the report: this run's start; refetched bytes that were not
+	 * (counted before mark bad, for another bundle's journal) */
+	char			 started[32];
+	uint64_t		 refetch_base;
 	int			 exit_code;
 	/* what the install changed so far */
 	int			 state_saved;	/* state.json says installing */
+	int			 data_refused;	/* ... could not: its first save */
 	struct err		 warn;		/* after the arm: not saved */
 	struct stop		 stop;		/* see catch_stop() */
 };
@@ -277,6 +283,9 @@ verify(struct update *u, struct err *e)
 	server_options(u);
 	if ((r = source_open(u->o->from, &u->srcopts, &u->src, e)) < 0)
 		return r;
+	/* If this is the journal's bundle, an earlier run fetched up to
+	 * here; mark_bad() finds out. */
+	source_set_seen(u->src, u->state->journal_reach);
 	if ((r = bundle_reader_open(u->src, u->keyring, &u->reader,
 	    e)) < 0) {
 		u->exit_code = install_exit_code(INSTALL_FAULT_OPEN, r);
@@ -314,9 +323,16 @@ verify(struct update *u, struct err *e)
 static struct lifecycle_bundle
 bundle_of(const struct update *u)
 {
+	const struct state *s = u->state;
+	const char *id = bundle_reader_id(u->reader);
+	/* Earlier runs count only for their own bundle (mark_bad()). */
+	int same = str_is(s->journal_bundle, id);
 	struct lifecycle_bundle b = { u->m->version, u->m->security_version,
-	    bundle_reader_id(u->reader), u->rs.storage, u->rs.chunks,
-	    u->rs.bytes, u->rs.total_chunks, u->rs.total_bytes };
+	    id, u->rs.storage, u->rs.chunks, u->rs.bytes, u->rs.total_chunks,
+	    u->rs.total_bytes, u->started,
+	    (same ? s->journal_fetched : 0) + source_fetched(u->src),
+	    same ? s->journal_refetched + source_refetched(u->src) -
+	    u->refetch_base : 0 };
 
 	return b;
 }
@@ -379,10 +395,16 @@ mark_bad(struct update *u, struct err *e)
 		blame(u, FAIL_SLOT);
 		return r;
 	}
+	/* Another bundle than the journal's: nothing was fetched before. */
+	if (!str_is(u->state->journal_bundle, bundle_reader_id(u->reader))) {
+		u->refetch_base = source_refetched(u->src);
+		source_set_seen(u->src, 0);
+	}
 	b = bundle_of(u);
 	if ((r = lifecycle_mark_bad(u->dev, u->target, &b, &u->state_saved,
 	    &step, e)) < 0) {
 		blame(u, step);
+		u->data_refused = !u->state_saved;
 		return r;
 	}
 	progress_step(&u->prog, "slot %c marked bad for writing", u->target);
@@ -494,6 +516,7 @@ static int
 failed(struct update *u, const struct err *e)
 {
 	struct err e2 = { 0, "" };
+	struct lifecycle_bundle b;
 
 	if (u->o->err != NULL)
 		*u->o->err = *e;
@@ -501,9 +524,19 @@ failed(struct update *u, const struct err *e)
 	/* Once state.json says "installing", it must say how that ended;
 	 * before, nothing changed and a data directory that failed once is
 	 * not tried again. */
-	if (u->state_saved && lifecycle_record_failed(u->dev, u->target,
-	    u->m->version, e->msg, u->fault == INSTALL_FAULT_SLOT, &e2) < 0)
-		fprintf(stderr, "upkit update: warning: %s\n", e2.msg);
+	if (u->m != NULL)
+		b = bundle_of(u);
+	if (u->state_saved) {
+		if (lifecycle_record_failed(u->dev, u->target, &b, e->msg,
+		    u->fault == INSTALL_FAULT_SLOT, source_offset(u->src),
+		    &e2) < 0)
+			fprintf(stderr, "upkit update: warning: %s\n", e2.msg);
+	}
+	/* A verified bundle that did not install is an outcome, reported
+	 * unless the data directory just refused its first save. */
+	if (u->m != NULL && !u->data_refused)
+		(void)report_install_failed(u->dev, u->target, b.version, b.id,
+		    e->msg, u->started, b.fetched, b.refetched);
 	update_free(u);
 	return u->exit_code;
 }
@@ -520,6 +553,7 @@ update_run(const struct update_opts *o)
 	u.o = o;
 	u.stop.pipe[0] = u.stop.pipe[1] = -1;
 	progress_init(&u.prog, o->progress);
+	time_rfc3339(u.started);
 
 	if ((r = open_device(&u, &e)) < 0 || (blame(&u, FAIL_OTHER),
 	    r = device_lock(u.dev, &e)) < 0) {

@@ -375,6 +375,7 @@ http_skip_to(struct source *s, uint64_t off, int cancelfd, struct err *e)
 			return err_set(e, -EPIPE, "GET %s: ends at byte %ju, "
 			    "before byte %ju", s->name, (uintmax_t)s->off,
 			    (uintmax_t)off);
+		source_count(s, s->off - (uint64_t)n, (uint64_t)n);
 	}
 	if (s->off == off)
 		return 0;

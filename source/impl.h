@@ -29,7 +29,14 @@ struct source {
 	char		*name;		/* path, URL or "standard input" */
 	uint64_t	 off;		/* next byte source_read() returns */
 	uint64_t	 size;		/* 0 while unknown */
+	/* Bytes taken from the file, pipe or network (reads and the reads
+	 * that skip a gap); of them, those at offsets below seen. */
+	uint64_t	 fetched, refetched, seen;
 };
+
+/* Counts n bytes taken at off: source.c for every read, and the kinds
+ * for the bytes a skip reads through. */
+void	source_count(struct source *s, uint64_t off, uint64_t n);
 
 /* "-" or a path; "standard input" names "-". */
 int	file_source_open(const char *from, struct source **sp,

@@ -42,9 +42,40 @@ ssize_t
 source_read(struct source *s, void *buf, size_t len, int cancelfd,
     struct err *e)
 {
+	uint64_t off = s->off;
+	ssize_t n;
+
 	if (len == 0)
 		return 0;
-	return s->ops->read(s, buf, len, cancelfd, e);
+	if ((n = s->ops->read(s, buf, len, cancelfd, e)) > 0)
+		source_count(s, off, (uint64_t)n);
+	return n;
+}
+
+void
+source_count(struct source *s, uint64_t off, uint64_t n)
+{
+	s->fetched += n;
+	if (off < s->seen)
+		s->refetched += s->seen - off < n ? s->seen - off : n;
+}
+
+void
+source_set_seen(struct source *s, uint64_t off)
+{
+	s->seen = off;
+}
+
+uint64_t
+source_fetched(const struct source *s)
+{
+	return s->fetched;
+}
+
+uint64_t
+source_refetched(const struct source *s)
+{
+	return s->refetched;
 }
 
 int

@@ -76,6 +76,14 @@ struct source_options {
 int	source_open(const char *from, const struct source_options *o,
 	    struct source **sp, struct err *e);
 
+/* One HTTP(S) PUT of len bytes of buf to url, with o's TLS options and
+ * connect timeout (o may be NULL); loads libcurl as source_open() does.
+ * 0 for a 2xx answer; any other answer is -EIO ("PUT URL: answered
+ * 507"; -EACCES for 401 and 403, -ENOENT for 404), a failure to connect
+ * -ECONNREFUSED, a stall -ETIMEDOUT. Redirects are not followed. */
+int	source_put(const char *url, const void *buf, size_t len,
+	    const struct source_options *o, struct err *e);
+
 /* Reads len bytes into buf; fewer only at the end of the bundle (0 at
  * the end). Returns the count or -errno; -ECANCELED as soon as cancelfd
  * (if >= 0) is readable, also while waiting on a stalled network or an
@@ -96,6 +104,13 @@ uint64_t	source_offset(const struct source *s);
 /* The total size in bytes, or 0 while unknown (a pipe; a URL before its
  * first answer or one without a length). */
 uint64_t	source_size(const struct source *s);
+/* Bytes taken from the file, pipe or network so far, the bytes a skip
+ * reads through included (a seek or a Range request takes none). Of
+ * them, source_refetched() counts those at offsets below the mark
+ * source_set_seen() set: what an earlier run had fetched already. */
+uint64_t	source_fetched(const struct source *s);
+uint64_t	source_refetched(const struct source *s);
+void		source_set_seen(struct source *s, uint64_t off);
 /* The path or URL ("standard input" for "-"), for messages. */
 const char	*source_name(const struct source *s);
 /* "cut", "retry" or "resume". */

@@ -443,11 +443,13 @@ tls_pin()
 # serves it with Last-Modified but no ETag, /longetag/ with an ETag of
 # 300 bytes, /trickle/ at 20 bytes a second after the first 500 of each
 # answer, /busy/, /toomany/ and /nobody/ answer 503, 429 and 204 (no
-# body), and /short/ passes a request on to / but makes a Range that
-# starts between byte 1000000 and 3999999 end at byte 3999999. Small
-# send buffers keep nginx close to what the client has taken, so the
-# bytes in the access log ($NGINX_LOG: URI, status, bytes sent, Range)
-# are close to what a cut client fetched. $NGINX_DIR/wire.log has, per
+# body), /short/ passes a request on to / but makes a Range that
+# starts between byte 1000000 and 3999999 end at byte 3999999, and
+# /reports/ takes WebDAV PUTs into DOCROOT/reports/ (the folders made as
+# needed), as a report store does (docs/reports.md). Small send
+# buffers keep nginx close to what the client has taken, so the bytes in
+# the access log ($NGINX_LOG: URI, status, bytes sent, Range) are close
+# to what a cut client fetched. $NGINX_DIR/wire.log has, per
 # request, URI, status, request bytes, bytes sent and body bytes sent.
 nginx_conf()
 {
@@ -480,6 +482,10 @@ nginx_conf()
 		server {
 			listen 127.0.0.1:$NGINX_HTTP sndbuf=64k;
 			location /norange/ { alias $1/; max_ranges 0; }
+			location /reports/ {
+				dav_methods PUT;
+				create_full_put_path on;
+			}
 			location /badrange/ {
 				alias $1/;
 				if (\$http_range) {

@@ -4,7 +4,8 @@
 # release selected and installed from the URL the channel names
 # (relative to it), B armed; after a simulated reboot into B, upkit
 # health commits. A second --once costs one request answered 304 with no
-# body, and installs nothing. Refusals, each with its reason in `upkit
+# body, installs nothing, and ends by sending the commit's report to
+# /reports/ (docs/reports.md). Refusals, each with its reason in `upkit
 # status` and the slots and env untouched: an expired channel, an older
 # version (a replay), a changed byte (bad signature), a bundle replaced on
 # the server (its id is not the channel's), a rollout of 0 %. Rollout:
@@ -17,7 +18,9 @@
 # polls); one around now reboots at once. A channel that cannot be
 # fetched (404, a server certificate outside [server] ca) is an error
 # that changes nothing; over HTTPS with the CA it is fetched. A release
-# that rolled back on the device is skipped from then on.
+# that rolled back on the device is skipped from then on; its report,
+# refused by the store (503), waits in the outbox, one warning line, and
+# the cycle's outcome is unchanged.
 #
 # Deterministic: every wait reads a line the daemon prints (and the idle
 # check reads wchan until the parent is in its wait).
@@ -179,8 +182,14 @@ fw_setenv -c "$ENVCFG" BOOT_B_LEFT 2
 run health health -c "$CFG" --no-reboot
 expect_rc health 0
 grep -q '"committed"' "$DATA/state.json" || die "health did not commit"
+# Its report waits in the outbox for the daemon's next cycle to send it.
+[ "$(ls "$DATA/outbox" | grep -cE '^[0-9]{10}\.json$')" -eq 1 ] ||
+    die "health: not one report in the outbox"
+sed -i "s#^interval = 10\$#&\nreport-url = $H/reports/{device}/{seq}.json#" \
+    "$CFG"
 
-# 2. Nothing changed: one request, a 304, no body, nothing installed.
+# 2. Nothing changed: one request, a 304, no body, nothing installed;
+# the cycle ends by sending the outbox (docs/reports.md).
 n0=$(grep -c '^/stable.upc ' "$WIRE")
 snapshot before304
 run once2 daemon -c "$CFG" --once --no-reboot
@@ -188,11 +197,17 @@ expect_rc once2 0
 [ "$(grep -c '^/stable.upc ' "$WIRE")" -eq $((n0 + 1)) ] ||
     die "once2: not one request: $(cat "$WIRE")"
 [ "$(grep -c '^/bundles/' "$WIRE")" -eq 1 ] || die "once2: a bundle GET"
-set -- $(tail -n 1 "$WIRE")
-[ "$1 $2 $5" = "/stable.upc 304 0" ] || die "once2: $(tail -n 1 "$WIRE")"
+set -- $(grep '^/stable.upc ' "$WIRE" | tail -n 1)
+[ "$1 $2 $5" = "/stable.upc 304 0" ] || die "once2: $(tail -n 2 "$WIRE")"
 [ $(($3 + $4)) -le 1024 ] || die "once2: $3 + $4 bytes on the wire"
 echo "304 poll: $3 bytes of request, $4 of answer, $5 of body" >&2
 polled once2 "nothing new: 2.0.0 is running \(slot B\)"
+# The commit's report went to /reports/ in that cycle, and left the outbox.
+grep -q '"result":[[:space:]]*"committed"' "$WS/www/reports/dev-1/1.json" ||
+    die "once2: the commit's report is not on the server"
+[ "$(ls "$DATA/outbox" | grep -cE '^[0-9]{10}\.json$')" -eq 0 ] ||
+    die "once2: the sent report is still in the outbox"
+! grep -q "report send" "$WS/once2.err" || die "once2: $(cat "$WS/once2.err")"
 sha256sum "$ROOT_A" "$ROOT_B" >"$WS/slots.now"
 grep -q "$(sha256sum "$ROOT_A" | cut -c1-64)" "$WS/snap.before304" ||
     die "once2: slot A changed"
@@ -379,7 +394,11 @@ polled now "installed 2.0.0 into slot B$"
 
 # 8. A release that rolled back here is not installed again: B armed,
 # booted, its health check fails (rolled back), A booted again.
+# Its reports go to a store that answers 503: the send fails, and the
+# cycle's outcome is the same.
 device back "$H/stable.upc"
+sed -i "s#^interval = 10\$#&\nreport-url = $H/busy/{device}/{seq}.json#" \
+    "$CFG"
 mkdir -p "$DEV/health.d"
 printf '#!/bin/sh\nexit 1\n' >"$DEV/health.d/10-fail"
 chmod 0755 "$DEV/health.d/10-fail"
@@ -398,5 +417,11 @@ grep -q "2.0.0 (bundle [0-9a-f]*) rolled back: it is not installed again" \
     "$WS/back2.err" || die "back2: $(cat "$WS/back2.err")"
 polled back2 "skipped: 2.0.0 \\(bundle [0-9a-f]+\\) rolled back on this device"
 [ "$(env_get BOOT_ORDER)" = A ] || die "back2: BOOT_ORDER $(env_get BOOT_ORDER)"
+[ "$(grep -c "report send" "$WS/back2.err")" -eq 1 ] ||
+    die "back2: not one report line: $(cat "$WS/back2.err")"
+grep -Eq "^upkit daemon: warning: report send: PUT $H/busy/dev-1/1\.json: answered 503" \
+    "$WS/back2.err" || die "back2: $(cat "$WS/back2.err")"
+[ "$(ls "$DATA/outbox" | grep -cE '^[0-9]{10}\.json$')" -eq 1 ] ||
+    die "back2: the rollback's report left the outbox"
 grep -q "$(sha256sum "$ROOT_B" | cut -c1-64)" "$WS/snap.back" ||
     die "back2: slot B changed"

@@ -10,7 +10,8 @@ ws_init
 
 for cmd in "keys create" "bundle create" "bundle info" "bundle verify" \
     "channel create" "channel info" "channel verify" \
-    update status health commit rollback daemon; do
+    update status health commit rollback daemon "report send" \
+    "fleet report"; do
 	# shellcheck disable=SC2086 # two words on purpose
 	run help $cmd --help
 	expect_rc help 0

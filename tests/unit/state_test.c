@@ -43,6 +43,18 @@ fill(struct state *s, const char *version)
 	s->journal_total = 512;
 	s->journal_bytes = 44040192;
 	s->journal_size = 536870912;
+	/* What reports need after the reboot (agent/report.c). */
+	CHECK_OK(state_set(&s->slot[1].bundle, "cd34", &e), &e);
+	s->journal_fetched = 1000;
+	s->journal_refetched = 10;
+	s->journal_reach = 900;
+	CHECK_OK(state_set(&s->install_started, "2026-02-03T04:00:00Z", &e),
+	    &e);
+	s->install_fetched = 2000;
+	s->install_refetched = 900;
+	CHECK_OK(state_set(&s->due_result, "rolled-back", &e), &e);
+	CHECK_OK(state_set(&s->due_slot, "B", &e), &e);
+	CHECK_OK(state_set(&s->due_check, "10-app", &e), &e);
 	CHECK_OK(state_set(&s->channel_name, "stable", &e), &e);
 	s->channel_version = 7;
 	CHECK_OK(state_set(&s->channel_id, "cd34", &e), &e);
@@ -80,6 +92,7 @@ same(const struct state *a, const struct state *b)
 		CHECK(a->slot[i].security_version ==
 		    b->slot[i].security_version);
 		CHECK(streq(a->slot[i].installed, b->slot[i].installed));
+		CHECK(streq(a->slot[i].bundle, b->slot[i].bundle));
 	}
 	CHECK(streq(a->last_version, b->last_version));
 	CHECK(streq(a->last_target, b->last_target));
@@ -93,6 +106,15 @@ same(const struct state *a, const struct state *b)
 	CHECK(a->journal_total == b->journal_total);
 	CHECK(a->journal_bytes == b->journal_bytes);
 	CHECK(a->journal_size == b->journal_size);
+	CHECK(a->journal_fetched == b->journal_fetched);
+	CHECK(a->journal_refetched == b->journal_refetched);
+	CHECK(a->journal_reach == b->journal_reach);
+	CHECK(streq(a->install_started, b->install_started));
+	CHECK(a->install_fetched == b->install_fetched);
+	CHECK(a->install_refetched == b->install_refetched);
+	CHECK(streq(a->due_result, b->due_result));
+	CHECK(streq(a->due_slot, b->due_slot));
+	CHECK(streq(a->due_check, b->due_check));
 	CHECK(streq(a->channel_name, b->channel_name));
 	CHECK(a->channel_version == b->channel_version);
 	CHECK(streq(a->channel_id, b->channel_id));
