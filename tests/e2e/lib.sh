@@ -220,6 +220,8 @@ e2e_libs()
 #   e2e_step                runs the script on the disk with serial
 #                           upkit-ctl (e2e_ctl), if there is one, in a
 #                           shell that has these functions
+#   e2e_loader_entry        systemd-boot's LoaderEntrySelected, or ""
+#   e2e_entry_slot ID       A or B from an upkit UKI id, or ""
 #   e2e_off                 sync, print "UPKIT-E2E done", power off
 e2e_guest_lib()
 {
@@ -281,6 +283,23 @@ e2e_guest_lib()
 		echo "UPKIT-E2E step begin"
 		sh -c '. /lib/e2e.sh; . /tmp/e2e-step.sh'
 		echo "UPKIT-E2E step rc=$?"
+	}
+
+	# systemd-boot's LoaderEntrySelected (attributes, then UTF-16LE
+	# with a NUL), as ASCII; empty if unset. Needs efivarfs mounted.
+	e2e_loader_entry()
+	{
+		_e_v=/sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
+		[ -f "$_e_v" ] || return 0
+		dd if="$_e_v" bs=1 skip=4 2>/dev/null | tr -d '\000'
+	}
+
+	# The slot (A or B) of an upkit UKI id (upkit-R-x..., lower case in
+	# systemd-boot 252), or nothing.
+	e2e_entry_slot()
+	{
+		echo "$1" | sed -n 's/^upkit-[0-9]*-\([abAB]\)[+.].*/\1/p' |
+		    tr ab AB
 	}
 
 	e2e_off()
