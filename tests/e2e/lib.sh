@@ -217,6 +217,8 @@ e2e_libs()
 #   e2e_wait_label LABEL    e2e_partlabels until LABEL exists
 #   e2e_disk SERIAL         /dev/NAME of the disk whose virtio serial
 #                           (-device virtio-blk-*,serial=S) is SERIAL
+#   e2e_hold                waits to be killed, before upkit runs, when
+#                           the step's first line is "#hold"
 #   e2e_step                runs the script on the disk with serial
 #                           upkit-ctl (e2e_ctl), if there is one, in a
 #                           shell that has these functions
@@ -274,6 +276,17 @@ e2e_guest_lib()
 			return 0
 		done
 		return 1
+	}
+
+	# A step whose first line is "#hold" stops this boot before upkit
+	# runs, so that a power cut lands at a known point: prints
+	# "UPKIT-E2E held" and waits for the host to kill QEMU.
+	e2e_hold()
+	{
+		_e_ctl=$(e2e_disk upkit-ctl) || return 0
+		[ "$(head -c 5 "$_e_ctl")" = "#hold" ] || return 0
+		echo "UPKIT-E2E held"
+		exec tail -f /dev/null
 	}
 
 	e2e_step()

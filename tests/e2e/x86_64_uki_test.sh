@@ -12,9 +12,10 @@
 #  c. B panics before upkit runs: the loader renames B's UKI at each try
 #     (+2-1, +1-2, +0-3), then boots A (+0 sorts last), and upkit on A
 #     parks B and records the failed update;
-#  d. QEMU is SIGKILLed during the install and the trial's boot, before
-#     and after its commit: the names on the ESP are what upkit's steps
-#     allow, the next boot carries on, and a good B boots uncounted.
+#  d. QEMU is SIGKILLed during the install, after it, and in the trial's
+#     boot before and after the commit: the names on the ESP are what
+#     upkit's steps allow, the next boot carries on, and a good B boots
+#     uncounted.
 # Between boots the host lists ESP/EFI/Linux with mtools. E2E_ONLY="a b"
 # runs only some scenarios; E2E_POINTS (see d) replays chosen kill points.
 set -eu
@@ -241,6 +242,7 @@ expect_booted a1 A
 e2e_expect a1 '"result":"installed".*"target":"B"'
 e2e_expect a1 '^UPKIT-E2E reboot'
 expect_uki a1 "$WS/a.img" "upkit-1-A.efi upkit-2-B+3.efi"
+cp --sparse=always "$WS/a.img" "$WS/a1.img"	# B armed: for d
 echo "$STATUS_STEP" | boot a2 "$WS/a.img"
 # v252 exports the id before it counts the try.
 expect_entry a2 'upkit-2-b+3.efi'
@@ -295,22 +297,25 @@ expect_uki c5 "$WS/c.img" "upkit-1-A.efi upkit-B.off"
 rm -f "$WS/c.img"
 ;; esac
 
-# d. Power cuts, one disk through the whole update: QEMU is SIGKILLed
-# the moment a line shows on the serial console (E2E_KILL_AT), then the
-# names on the ESP are checked and the next boot carries on. Points:
-#  1. the install's last read-back line: B is written but not armed
-#     (the arm, a store write and a rename, comes after it);
-#  2. the rerun's install has returned, nothing else synced: B armed;
-#  3. B's trial boot reached its root (the loader has counted the try)
-#     but not upkit: the next boot is B's second try;
-#  4. upkit has committed B: the next boot is B, uncounted.
+# d. Power cuts: QEMU is SIGKILLed the moment a line shows on the serial
+# console (E2E_KILL_AT). The guest runs on until the signal lands, so a
+# check after a kill accepts every state upkit's steps allow from that
+# line on, unless the guest waits there ("parked", "held").
+#  d1. the install's last read-back line: B is written; the arm (store
+#      write, then rename) may have run, in part or whole, or not;
+#  d2. the next boot: on A the install reruns and returns, then the
+#      guest parks (B armed, nothing else synced); on B (armed in d1) the
+#      trial commits;
+#  d3. B's trial boot, held before upkit runs: the loader has counted
+#      the try, so the next boot is B's second try;
+#  d4. upkit has committed B: the next boot (d5) is B, uncounted.
 case " $ONLY " in *" d "*)
 fresh d
 TOTAL=$("$UPKIT" bundle info "$WS/good.upk" |
     awk '/^  size / { sub(",", "", $2); t += $2 } END { print t + 0 }')
 VEND="\"phase\":\"verify\"[^}]*\"done\":$TOTAL,"
-# kill NAME REGEX [BDISK]: boot NAME with the step on stdin, killed at
-# the first line matching REGEX.
+# kill_at NAME REGEX [BDISK]: boot NAME with the step on stdin, killed
+# at the first line matching REGEX.
 kill_at()
 {
 	E2E_KILL_AT=$2 E2E_KILL_NTH=1 boot "$1" "$WS/d.img" ${3:+"$3"}
@@ -320,16 +325,42 @@ PARK='echo "UPKIT-E2E parked"; exec tail -f /dev/null'
 { install_step good --no-reboot; echo "$PARK"; } >"$WS/step"
 kill_at d1 "$VEND" "$WS/good.bdisk" <"$WS/step"
 expect_booted d1 A
-expect_uki d1 "$WS/d.img" "upkit-1-A.efi upkit-B.off"
+case $(uki "$WS/d.img") in
+"upkit-1-A.efi upkit-B.off"|"upkit-1-A.efi upkit-2-B+3.efi") ;;
+*) e2e_fail d1 "EFI/Linux after the kill: $(uki "$WS/d.img")" ;;
+esac
+{
+	echo 'if [ "$(e2e_entry_slot "$(e2e_loader_entry)")" = A ]; then'
+	install_step good --no-reboot
+	echo 'fi'
+	echo "$PARK"
+} >"$WS/step"
 kill_at d2 '^UPKIT-E2E parked' "$WS/good.bdisk" <"$WS/step"
-expect_entry d2 upkit-1-a.efi
-e2e_expect d2 '"result":"installed".*"target":"B"'
-expect_uki d2 "$WS/d.img" "upkit-1-A.efi upkit-2-B+3.efi"
-echo "$STATUS_STEP" >"$WS/step"
-kill_at d3 '^UPKIT-E2E booted=' <"$WS/step"
+case $(e2e_booted d2) in
+A)	expect_entry d2 upkit-1-a.efi
+	e2e_expect d2 '"result":"installed".*"target":"B"'
+	expect_uki d2 "$WS/d.img" "upkit-1-A.efi upkit-2-B+3.efi" ;;
+B)	expect_entry d2 'upkit-2-b+3.efi'
+	e2e_expect d2 '"result":"committed"'
+	expect_uki d2 "$WS/d.img" "upkit-1-A.efi upkit-2-B.efi" ;;
+*)	e2e_fail d2 "no slot booted after the kill" ;;
+esac
+# The trial's cuts start from B armed: d2's disk, else a1's.
+if [ "$(uki "$WS/d.img")" != "upkit-1-A.efi upkit-2-B+3.efi" ]; then
+	if [ -f "$WS/a1.img" ]; then
+		cp --sparse=always "$WS/a1.img" "$WS/d.img"
+	else
+		fresh d
+		install_step good | boot d.arm "$WS/d.img" "$WS/good.bdisk"
+		expect_uki d.arm "$WS/d.img" "upkit-1-A.efi upkit-2-B+3.efi"
+	fi
+fi
+{ echo '#hold'; echo "$STATUS_STEP"; } >"$WS/step"
+kill_at d3 '^UPKIT-E2E held' <"$WS/step"
 expect_entry d3 'upkit-2-b+3.efi'
 expect_booted d3 B
 expect_uki d3 "$WS/d.img" "upkit-1-A.efi upkit-2-B+2-1.efi"
+echo "$STATUS_STEP" >"$WS/step"
 kill_at d4 '"result":"committed"' <"$WS/step"
 expect_entry d4 'upkit-2-b+2-1.efi'
 expect_booted d4 B
@@ -342,7 +373,7 @@ e2e_expect d5 'UPKIT-E2E health rc=0'
 e2e_expect d5 'UPKIT-E2E status .*"rootfs.1"[^}]*"version":"2\.0\.0","state":"good"'
 e2e_expect d5 'UPKIT-E2E status .*"last_update":[^}]*"result":"committed"'
 expect_uki d5 "$WS/d.img" "upkit-1-A.efi upkit-2-B.efi"
-rm -f "$WS/d.img"
+rm -f "$WS/d.img" "$WS/a1.img"
 ;; esac
 
 exit 0
