@@ -75,6 +75,7 @@ DEPS_CORE = build-essential pkg-config clang libclang-rt-14-dev \
 	   util-linux cpio nginx openssl time grub-common grub-emu \
 	   grub-efi-amd64-bin fdisk dosfstools mtools
 DEPS_E2E = qemu-system-x86 qemu-system-arm qemu-user ovmf u-boot-qemu \
+	   systemd-boot-efi binutils \
 	   gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 	   libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64 libzstd-dev:arm64 \
 	   libubootenv-dev:arm64 libcjson-dev:arm64 libinih-dev:arm64 \

@@ -217,9 +217,13 @@ e2e_libs()
 #   e2e_wait_label LABEL    e2e_partlabels until LABEL exists
 #   e2e_disk SERIAL         /dev/NAME of the disk whose virtio serial
 #                           (-device virtio-blk-*,serial=S) is SERIAL
+#   e2e_hold                waits to be killed, before upkit runs, when
+#                           the step's first line is "#hold"
 #   e2e_step                runs the script on the disk with serial
 #                           upkit-ctl (e2e_ctl), if there is one, in a
 #                           shell that has these functions
+#   e2e_loader_entry        systemd-boot's LoaderEntrySelected, or ""
+#   e2e_entry_slot ID       A or B from an upkit UKI id, or ""
 #   e2e_off                 sync, print "UPKIT-E2E done", power off
 e2e_guest_lib()
 {
@@ -274,6 +278,17 @@ e2e_guest_lib()
 		return 1
 	}
 
+	# A step whose first line is "#hold" stops this boot before upkit
+	# runs, so that a power cut lands at a known point: prints
+	# "UPKIT-E2E held" and waits for the host to kill QEMU.
+	e2e_hold()
+	{
+		_e_ctl=$(e2e_disk upkit-ctl) || return 0
+		[ "$(head -c 5 "$_e_ctl")" = "#hold" ] || return 0
+		echo "UPKIT-E2E held"
+		exec tail -f /dev/null
+	}
+
 	e2e_step()
 	{
 		_e_ctl=$(e2e_disk upkit-ctl) || return 0
@@ -281,6 +296,23 @@ e2e_guest_lib()
 		echo "UPKIT-E2E step begin"
 		sh -c '. /lib/e2e.sh; . /tmp/e2e-step.sh'
 		echo "UPKIT-E2E step rc=$?"
+	}
+
+	# systemd-boot's LoaderEntrySelected (attributes, then UTF-16LE
+	# with a NUL), as ASCII; empty if unset. Needs efivarfs mounted.
+	e2e_loader_entry()
+	{
+		_e_v=/sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
+		[ -f "$_e_v" ] || return 0
+		dd if="$_e_v" bs=1 skip=4 2>/dev/null | tr -d '\000'
+	}
+
+	# The slot (A or B) of an upkit UKI id (upkit-R-x..., lower case in
+	# systemd-boot 252), or nothing.
+	e2e_entry_slot()
+	{
+		echo "$1" | sed -n 's/^upkit-[0-9]*-\([abAB]\)[+.].*/\1/p' |
+		    tr ab AB
 	}
 
 	e2e_off()

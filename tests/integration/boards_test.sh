@@ -6,7 +6,9 @@
 # same table and saves the counter before it boots. The GRUB scripts also
 # run for real in grub-emu on a FAT ESP image: slot choice, the saved
 # counter (read back with grub-editenv), fallbacks, cmdline.cfg. Booting
-# kernels under QEMU is tests/e2e/, not this test.
+# kernels under QEMU is tests/e2e/, not this test. qemu-x86_64-uki has
+# no script: its loader.conf, and the UKI and ESP its mkuki.sh and
+# mkesp.sh build, are checked instead.
 set -eu
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/lib.sh"
@@ -43,7 +45,25 @@ check_board()
 		[ -x "$_d/mkgrub.sh" ] || die "$_b: no mkgrub.sh"
 		_save='save_env ' _boot='^(linux|chainloader) '
 		;;
+	efi)
+		# systemd-boot counts by itself: no script, no table. A
+		# default would boot a slot with no tries left (docs/efi.md).
+		for _f in mkuki.sh mkesp.sh; do
+			[ -x "$_d/$_f" ] || die "$_b: no $_f"
+		done
+		grep -Eq '^timeout[[:space:]]+0$' "$_d/loader.conf" ||
+		    die "$_b: loader.conf has no timeout 0"
+		! grep -Eq '^default[[:space:]]' "$_d/loader.conf" ||
+		    die "$_b: loader.conf sets a default"
+		grep -q '^bootloader = efi$' "$_d/upkit.conf" ||
+		    die "$_b: upkit.conf is not bootloader = efi"
+		_script=
+		;;
 	esac
+	if [ -z "$_script" ]; then
+		check_layout "$_b" "$_size" "$_nparts"
+		return 0
+	fi
 
 	# The table, as pairs "FROM TO", must be exactly 9 8 ... 1 0.
 	sed -n '/upkit-decrement-table-begin/,/upkit-decrement-table-end/p' \
@@ -62,6 +82,14 @@ check_board()
 	[ -n "$_sl" ] && [ -n "$_bl_" ] && [ "$_sl" -lt "$_bl_" ] ||
 	    die "$_b: no save before the boot command"
 
+	check_layout "$_b" "$_size" "$_nparts"
+}
+
+# check_layout NAME DISK-SIZE PARTITIONS: layout.sfdisk and upkit.conf.
+check_layout()
+{
+	_b=$1 _size=$2 _nparts=$3
+	_d=$BOARDS/$_b
 	# Layout on a sparse image: no root, no loop device.
 	truncate -s "$_size" "$WS/$_b.img"
 	sfdisk -q "$WS/$_b.img" <"$_d/layout.sfdisk" >"$WS/$_b.sfdisk" 2>&1 ||
@@ -82,6 +110,50 @@ check_board qemu-x86_64-efi grub 512M 4
 check_board qemu-aarch64 uboot 256M 2
 check_board raspberrypi4 uboot 1G 2
 check_board x86_64-server grub 1G 2
+check_board qemu-x86_64-uki efi 512M 4
+
+# qemu-x86_64-uki's UKI and ESP, from stand-in LinuxKit outputs, where
+# Debian's systemd-boot-efi and the tools are installed (the boot itself
+# is tests/e2e/x86_64_uki_test.sh).
+U=$BOARDS/qemu-x86_64-uki
+if [ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] &&
+    [ -f /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] &&
+    command -v objdump >/dev/null && command -v mdir >/dev/null &&
+    command -v mkfs.vfat >/dev/null; then
+	mkdir -p "$WS/uki"
+	gen_bytes 300000 kernel >"$WS/uki/lk-kernel"
+	gen_bytes 100000 initrd >"$WS/uki/lk-initrd.img"
+	printf 'console=ttyS0\n' >"$WS/uki/lk-cmdline"
+	sh "$U/mkuki.sh" "$WS/uki/lk" "$WS/uki/uki.efi" ||
+	    die "qemu-x86_64-uki: mkuki.sh failed"
+	objdump -h "$WS/uki/uki.efi" >"$WS/uki/h" ||
+	    die "qemu-x86_64-uki: mkuki.sh made no PE"
+	for _sec in .osrel .cmdline .linux .initrd; do
+		grep -q " $_sec " "$WS/uki/h" ||
+		    die "qemu-x86_64-uki: no $_sec in the UKI"
+	done
+	# Sections in order and apart: each VMA past the last one's end.
+	awk '$1 ~ /^[0-9]+$/ { print $3, $4 }' "$WS/uki/h" |
+	    while read -r _sz _vma; do
+		echo "$((0x$_vma)) $((0x$_vma + 0x$_sz))"
+	done | sort -n | awk 'NR > 1 && $1 < end { exit 1 } { end = $2 }' ||
+	    die "qemu-x86_64-uki: overlapping sections in the UKI"
+	objcopy -O binary -j .cmdline "$WS/uki/uki.efi" "$WS/uki/cmdline"
+	[ "$(cat "$WS/uki/cmdline")" = "console=ttyS0 text" ] ||
+	    die "qemu-x86_64-uki: UKI cmdline '$(cat "$WS/uki/cmdline")'"
+	objcopy -O binary -j .linux "$WS/uki/uki.efi" "$WS/uki/linux"
+	cmp -s "$WS/uki/linux" "$WS/uki/lk-kernel" ||
+	    die "qemu-x86_64-uki: the UKI's .linux is not the kernel"
+	sh "$U/mkesp.sh" "$WS/uki/esp.img" 16 "$WS/uki/uki.efi" \
+	    "$WS/uki/uki.efi" || die "qemu-x86_64-uki: mkesp.sh failed"
+	mdir -b -i "$WS/uki/esp.img" ::/EFI/Linux | sort | tr '\n' ' ' |
+	    grep -qx '::/EFI/Linux/upkit-1-A.efi ::/EFI/Linux/upkit-B.off ' ||
+	    die "qemu-x86_64-uki: ESP holds $(mdir -b -i "$WS/uki/esp.img" \
+	    ::/EFI/Linux | tr '\n' ' ')"
+else
+	echo "note: systemd-boot-efi, binutils, mtools or dosfstools" \
+	    "missing: qemu-x86_64-uki's mkuki.sh and mkesp.sh not run" >&2
+fi
 
 sfdisk --json "$WS/qemu-x86_64-efi.img" >"$WS/efi.json"
 for _l in esp rootfs-A rootfs-B data; do
