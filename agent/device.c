@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "slots/boot/bootenv.h"
+#include "source/source.h"
 
 extern char **environ;
 
@@ -214,6 +215,21 @@ device_free(struct device *d)
 	state_free(d->state);
 	config_free(d->config);
 	free(d);
+}
+
+void
+device_source_options(const struct config *cfg, struct source_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->ca = cfg->server_ca;
+	o->pin = cfg->server_pin;
+	o->cert = cfg->server_cert;
+	o->key = cfg->server_key;
+	o->stall_timeout = (unsigned)cfg->server_stall;
+	o->connect_timeout = (unsigned)cfg->server_connect;
+	o->retries = (unsigned)cfg->server_retries;
+	o->backoff_ms = (unsigned)cfg->server_backoff;
+	o->backoff_max_ms = (unsigned)cfg->server_backoff_max;
 }
 
 /* [system] device-id, else the first line of machine-id-file. */

@@ -58,6 +58,13 @@ int	device_lock(struct device *d, struct err *e);
 int	device_reboot(struct err *e);
 void	device_free(struct device *d);		/* accepts NULL */
 
+/* [server]'s TLS, timeout and retry keys as the byte source takes them,
+ * for every request upkit makes: the bundle's GET, the channel's and the
+ * reports' PUT (those last two ignore the retry keys). */
+struct source_options;
+void	device_source_options(const struct config *cfg,
+	    struct source_options *o);
+
 /* [system] device-id, else the first line of [system] machine-id-file,
  * into out (outsz bytes): the id of the daemon's rollout and of the
  * reports. 0, or -errno with e set if neither gives one. */

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/config.h"
+#include "agent/device.h"
 #include "agent/outbox.h"
 #include "agent/reporturl.h"
 #include "common/err.h"
@@ -73,19 +74,6 @@ report_url(const struct config *c, const char *name, const char *text,
 	return r;
 }
 
-/* [server] for the PUT; 0 in the config means the default. */
-static void
-put_options(const struct config *c, struct source_options *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->ca = c->server_ca;
-	o->pin = c->server_pin;
-	o->cert = c->server_cert;
-	o->key = c->server_key;
-	o->stall_timeout = (unsigned)c->server_stall;
-	o->connect_timeout = (unsigned)c->server_connect;
-}
-
 /* Sends one report: 0 sent, 1 not a report (dropped), -errno. */
 static int
 send_one(const struct config *c, const struct source_options *o,
@@ -127,7 +115,7 @@ outbox_send(const struct config *c, struct outbox_sent *st, struct err *e)
 		    "%zu report%s wait%s in the outbox", c->path, n,
 		    n == 1 ? "" : "s", n == 1 ? "s" : "");
 	}
-	put_options(c, &o);
+	device_source_options(c, &o);
 	for (i = 0; i < n; i++) {
 		if ((r = send_one(c, &o, names[i], e)) < 0)
 			break;

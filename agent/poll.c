@@ -127,19 +127,6 @@ settle(struct cycle *cy, struct err *e)
 	return 0;
 }
 
-/* The source options of [server], as update uses them. */
-static void
-server_options(const struct config *c, struct source_options *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->ca = c->server_ca;
-	o->pin = c->server_pin;
-	o->cert = c->server_cert;
-	o->key = c->server_key;
-	o->stall_timeout = (unsigned)c->server_stall;
-	o->connect_timeout = (unsigned)c->server_connect;
-}
-
 /* The channel's bytes into cy->buf: fetched, or the kept copy for a
  * 304. 0, or 1 with the outcome set. */
 static int
@@ -154,7 +141,7 @@ fetch(struct cycle *cy, struct err *e)
 	/* Without the kept copy a 304 would leave nothing to act on. */
 	if (access(cy->path, R_OK) != 0)
 		etag = NULL;
-	server_options(cfg, &so);
+	device_source_options(cfg, &so);
 	if ((r = source_fetch(cfg->server_channel, &so, etag,
 	    CHANNEL_FILE_MAX, &f, e)) < 0) {
 		outcome(cy, exitcode_for(FAIL_SOURCE, r), "error: %s", e->msg);

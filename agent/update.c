@@ -234,18 +234,9 @@ source_event(void *arg, enum source_event ev, uint64_t off,
 static void
 server_options(struct update *u)
 {
-	const struct config *c = u->cfg;
 	struct source_options *o = &u->srcopts;
 
-	o->ca = c->server_ca;
-	o->pin = c->server_pin;
-	o->cert = c->server_cert;
-	o->key = c->server_key;
-	o->stall_timeout = (unsigned)c->server_stall;
-	o->connect_timeout = (unsigned)c->server_connect;
-	o->retries = (unsigned)c->server_retries;
-	o->backoff_ms = (unsigned)c->server_backoff;
-	o->backoff_max_ms = (unsigned)c->server_backoff_max;
+	device_source_options(u->cfg, o);
 	o->event = source_event;
 	o->event_arg = u;
 }
