@@ -36,6 +36,13 @@
  *
  *	drop-name J	(vfat) all but the J-th pending change, a name
  *			change, landed
+ *	rename-empty, rename-both
+ *			(vfat) the cut came inside rename K, a file's
+ *			rename to a free name: vfat_rename() had added the
+ *			new name without clusters (empty), or also given it
+ *			the file's clusters (both names, one file), but not
+ *			yet deleted the old name; every other pending
+ *			change landed
  *
  * MODEL says how names are made durable. ext4 (the default): the journal
  * commits name changes in order, so a pending name change lands only if
@@ -541,10 +548,14 @@ struct variant {
 	long		 torn;		/* a record in sel, or 0 */
 	int		 tail;		/* torn: its last sectors, not first */
 	long long	 sectors;	/* how many of its sectors landed */
+	long		 split;		/* a rename cut inside, or 0 */
+	int		 both;		/* split: its new name holds the file */
 };
 
 static long *pend;
 static long npend;
+static long pend_cut;			/* the cut pending_at() was given */
+static int split_done;			/* build() split a rename */
 
 static void
 pending_at(long k)
@@ -552,6 +563,7 @@ pending_at(long k)
 	long i;
 
 	npend = 0;
+	pend_cut = k;
 	for (i = 1; i <= k; i++)
 		if ((is_data(&recs[i]) || is_name(&recs[i])) &&
 		    recs[i].durable > k)
@@ -665,6 +677,21 @@ variant(long v, struct variant *out)
 			goto done;
 		}
 	}
+	/*
+	 * vfat: a cut inside the rename that is record last (the newest
+	 * pending change, and the cut's own record), between the steps
+	 * of vfat_rename() as dirsync writes them in order.
+	 */
+	if (last != 0 && recs[last].op == 'N' && on_vfat(&recs[last]) &&
+	    last == pend_cut && v < nv + 2) {
+		for (i = 0; i < n; i++)
+			keep[i] = 1;
+		out->split = last;
+		out->both = v - nv == 1;
+		snprintf(out->what, sizeof(out->what), "rename-%s",
+		    out->both ? "both" : "empty");
+		goto done;
+	}
 	return 0;
 done:
 	stop = 0;
@@ -706,6 +733,8 @@ signature(long k, const struct variant *v)
 	XXH3_64bits_update(st, &v->torn, sizeof(v->torn));
 	XXH3_64bits_update(st, &v->tail, sizeof(v->tail));
 	XXH3_64bits_update(st, &v->sectors, sizeof(v->sectors));
+	XXH3_64bits_update(st, &v->split, sizeof(v->split));
+	XXH3_64bits_update(st, &v->both, sizeof(v->both));
 	h = XXH3_64bits_digest(st);
 	XXH3_freeState(st);
 	return h;
@@ -718,13 +747,14 @@ model_reset(void)
 {
 	int i;
 
-	for (i = 0; i < nnodes && nodes != NULL; i++)
+	for (i = 0; i <= nnodes && nodes != NULL; i++)
 		free(nodes[i].data);
 	free(nodes);
 	for (i = 0; i < nents; i++)
 		free(ents[i].path);
 	free(ents);
-	nodes = xalloc((size_t)nnodes * sizeof(*nodes));
+	/* One spare node: the empty new name of a split rename. */
+	nodes = xalloc((size_t)(nnodes + 1) * sizeof(*nodes));
 	for (i = 0; i < nsnap; i++) {
 		nodes[i] = snapnodes[i];
 		nodes[i].data = xalloc(snapnodes[i].size);
@@ -896,6 +926,22 @@ apply_rec(const struct rec *r, const struct variant *v)
 			return;		/* its creation did not land (vfat) */
 		if (strcmp(r->p1, r->p2) == 0)
 			return;
+		if (v->split == r - recs) {
+			/* vfat_rename(): the new entry first (no clusters,
+			 * then the file's), the old name still there. Only
+			 * a file's rename to a free name goes so. */
+			i = ents[find(r->p1)].node;
+			if (nodes[i].type != 'f' || find(r->p2) != -1)
+				return;		/* plan leaves it out */
+			split_done = 1;
+			if (!v->both) {
+				nodes[nnodes].type = 'f';
+				nodes[nnodes].mode = nodes[i].mode;
+				i = nnodes;
+			}
+			ent_add(r->p2, i);
+			return;
+		}
 		remove_tree(r->p2);
 		moved = xalloc((size_t)nents * sizeof(int));
 		move_tree(r->p1, r->p2, 1, moved);
@@ -921,6 +967,7 @@ build(long k, const struct variant *v)
 	long i, s = 0;
 
 	model_reset();
+	split_done = 0;
 	for (i = 1; i <= k; i++) {
 		int on = recs[i].durable <= k;
 
@@ -1098,6 +1145,12 @@ cmd_plan(const char *snap, const char *log)
 		for (vi = 0; (r = variant(vi, &v)) != 0; vi++) {
 			if (r < 0)
 				continue;
+			/* A split rename only of a file to a free name. */
+			if (v.split != 0) {
+				build(k, &v);
+				if (!split_done)
+					continue;
+			}
 			tried++;
 			h = signature(k, &v);
 			for (i = 0; i < nseen && seen[i] != h; i++)
@@ -1135,6 +1188,8 @@ cmd_apply(const char *snap, const char *log, long k, long vi,
 	if (variant(vi, &v) <= 0)
 		die("%s: no such variant", "V");
 	build(k, &v);
+	if (v.split != 0 && !split_done)
+		die("%s: no such variant", "V");
 	printf("%016llx %s\n", (unsigned long long)model_hash(), v.what);
 	write_out(dest);
 	return 0;
