@@ -221,7 +221,8 @@ pc_slot_is()
 		eval "_img=\$PC_${_what}_$1"
 		cmp -s -n "$(filesize "$_img/rootfs.img")" "$_img/rootfs.img" \
 		    "$_raw" || continue
-		diff -r "$_img/boot" "$_dir" >/dev/null 2>&1 || continue
+		[ -n "${PC_NOFILES:-}" ] ||
+		    diff -r "$_img/boot" "$_dir" >/dev/null 2>&1 || continue
 		echo "$_what"
 		return 0
 	done
@@ -256,7 +257,7 @@ pc_sweep()
 		_i=$((_i + 1))
 		[ $(((_i - 1) % _stride)) -eq 0 ] || [ "$_i" -eq "$_total" ] ||
 		    printf '%s\n' "$_rest" |
-		    grep -Eq '^W .*/(uboot\.env|grubenv)(\.redund)?$' ||
+		    grep -Eq '^W .*/(uboot\.env|grubenv)(\.redund)?$|^[WN] .*/EFI/(Linux|upkit)/' ||
 		    continue
 		pc_cut "$_n" "$_k" "$_v" "$_model" "$_check" "$_rest"
 		_done=$((_done + 1))
