@@ -26,6 +26,7 @@ pc_need()
 	: >"$PC_TALLY"
 	: >"$WS/pc.times"
 	: >"$WS/pc.distinct"
+	: >"$WS/pc.savecuts"
 }
 
 # pc_record NAME CMD...: snapshots $DEV (and the block devices in
@@ -194,6 +195,91 @@ pc_boot_grub()
 	pc_booted "$_out"
 }
 
+# pc_envfiles: the bootloader's env files of the device ($ENV and its
+# redundant copy, or $GRUBENV).
+pc_envfiles()
+{
+	case ${PC_ENVKIND:-} in
+	uboot-*)	echo "$ENV"; [ ! -f "$ENV.redund" ] || echo "$ENV.redund" ;;
+	grub)		echo "$GRUBENV" ;;
+	esac
+}
+
+# pc_boot_cut: $BOOT, and a power cut inside the bootloader's own save
+# of its counter (docs/powercut.md, "The bootloader's save"). The save
+# is one write of each env file it changed; for each, every proper
+# subset of its changed 512-byte sectors (SOAK=1; a short sweep only
+# the in-order ones: none, the first, the first two...) is tried as
+# what reached the medium (none: the save lost; a sector that reached
+# it is taken whole), the other files as saved. The board then boots again
+# from that env, and the slot it picks must hold a complete image.
+# Then the save is put back whole, and BOOTED, HOW and PC_MISSING are
+# the first boot's. Appends the cuts it tried to $WS/pc.savecuts.
+pc_boot_cut()
+{
+	_files=$(pc_envfiles)
+	_j=0
+	for _f in $_files; do
+		_j=$((_j + 1))
+		cp "$_f" "$WS/pc.pre.$_j" 2>/dev/null || : >"$WS/pc.pre.$_j"
+	done
+	$BOOT
+	_b1=$BOOTED _h1=$HOW _m1=$PC_MISSING
+	_j=0
+	for _f in $_files; do
+		_j=$((_j + 1))
+		cp "$_f" "$WS/pc.post.$_j"
+	done
+	_j=0
+	for _f in $_files; do
+		_j=$((_j + 1))
+		[ "$(filesize "$WS/pc.pre.$_j")" = "$(filesize "$_f")" ] ||
+		    continue
+		# The sectors the save changed, at most 8 (2^8 subsets).
+		_secs=$(cmp -l "$WS/pc.pre.$_j" "$WS/pc.post.$_j" |
+		    awk '{ print int(($1 - 1) / 512) }' | uniq | head -n 8)
+		_n=$(printf '%s\n' $_secs | grep -c . || true)
+		[ "$_n" -gt 0 ] || continue
+		_m=0
+		while [ "$_m" -lt $(((1 << _n) - 1)) ]; do
+			# A short sweep: the save written in order, cut
+			# after each sector (the masks 0, 1, 3, ...).
+			if [ "${SOAK:-0}" != 1 ] &&
+			    [ $((_m & (_m + 1))) -ne 0 ]; then
+				_m=$((_m + 1))
+				continue
+			fi
+			cp "$WS/pc.pre.$_j" "$_f"
+			_i=0
+			for _sec in $_secs; do
+				if [ $(((_m >> _i) & 1)) = 1 ]; then
+					dd if="$WS/pc.post.$_j" of="$_f" bs=512 \
+					    skip="$_sec" seek="$_sec" count=1 \
+					    conv=notrunc status=none
+				fi
+				_i=$((_i + 1))
+			done
+			$BOOT
+			_c=$(pc_slot_is "$BOOTED")
+			[ "$_c" != corrupt ] && [ "$PC_MISSING" = 0 ] ||
+			    die "UNBOOTABLE after a cut inside the boot's save" \
+			    "of $(basename "$_f") (sectors $_secs, landed mask" \
+			    "$_m): the next boot picks $BOOTED ($HOW), which" \
+			    "holds no complete image"
+			echo "$(basename "$_f") $_n $_m $BOOTED-$_c-$HOW" \
+			    >>"$WS/pc.savecuts"
+			# Back to the save whole, for the next subset.
+			_k=0
+			for _g in $_files; do
+				_k=$((_k + 1))
+				cp "$WS/pc.post.$_k" "$_g"
+			done
+			_m=$((_m + 1))
+		done
+	done
+	BOOTED=$_b1 HOW=$_h1 PC_MISSING=$_m1
+}
+
 pc_booted()
 {
 	case $1 in
@@ -302,4 +388,7 @@ pc_report()
 	    "distinct states checked: 0 unbootable, 0 armed but " \
 	    "corrupt; %.0f ms a cut\n", p, n, c, n ? ms / n : 0 }' \
 	    "$WS/pc.times" >&2
+	echo "cuts inside the boot's own env save: $(wc -l <"$WS/pc.savecuts")," \
+	    "next boot:" $(awk '{ print $4 }' "$WS/pc.savecuts" | sort |
+	    uniq -c | awk '{ printf "%s %s,", $2, $1 }') >&2
 }
