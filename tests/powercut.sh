@@ -367,7 +367,7 @@ pc_cut()
 		return 0
 	fi
 	echo "$_h" >>"$WS/$1.seen"
-	PC_CUT="$1 cut $2 $3 ($6)"
+	PC_CUT="$1 cut $2 $3 ($6)" PC_NAME=$1 PC_MODEL=$4
 	_o=$("$5") || die "$PC_CUT: $_o"
 	pc_tally "$1" "$(printf '%s\n' "$_o" | tail -n 1)"
 }

@@ -29,6 +29,9 @@ TESTS=$(cd "$(dirname "$0")/.." && pwd)
 need_upkit
 need openssl fw_printenv mkenvimage realpath cmp
 PC_SHORT=${PC_SHORT:-6}
+PC_RECUT=install
+[ "${SOAK:-0}" != 1 ] ||
+    PC_RECUT="install single single-b singlebig grub grub-b repair repair-grub resume"
 ws_init
 WS=$(realpath "$WS")
 pc_need
@@ -226,14 +229,64 @@ committed_new()
 	    "'$(envget BOOT_ORDER)' UPKIT_TRIAL '$(envget UPKIT_TRIAL)'"
 }
 
+# A cut during the recovery: the rerun of the install after a cut is
+# recorded and swept in its turn (scenario NAME.re, check_install again,
+# one level deep), for the first outer cut whose rerun resumes from a
+# checkpoint and the first whose rerun starts afresh, in the scenarios
+# of $PC_RECUT (SOAK=1: every install scenario but loop; make check:
+# install, and there only the resumed one).
+recut_wanted()
+{
+	[ "${PC_DEPTH:-0}" = 0 ] || return 1
+	case " $PC_RECUT " in
+	*" $PC_NAME "*)	;;
+	*)		return 1 ;;
+	esac
+	[ ! -f "$WS/$PC_NAME.recut.resumed" ] ||
+	    [ ! -f "$WS/$PC_NAME.recut.fresh" ]
+}
+
+# rerun_recut: the rerun under the log shim (its output in again.*); if
+# it is the first of its kind, every cut of it (the short sweep's in
+# make check) is booted and checked: a complete slot boots, and a
+# second rerun arms.
+rerun_recut()
+{
+	_re=$PC_NAME.re
+	_outer=$PC_CUT
+	pc_record "$_re" "$UPKIT" update -c "$CFG" --from "$WS/v2.upk" \
+	    --no-reboot
+	expect_rc "$_re.rec" 0
+	cp "$WS/$_re.rec.out" "$WS/again.out"
+	cp "$WS/$_re.rec.err" "$WS/again.err"
+	_kind=fresh
+	! grep -q "resuming slot $TARGET" "$WS/again.err" || _kind=resumed
+	[ ! -f "$WS/$PC_NAME.recut.$_kind" ] || return 0
+	[ "$_kind" = resumed ] || [ "${SOAK:-0}" = 1 ] || return 0
+	echo "$_outer" >"$WS/$PC_NAME.recut.$_kind"
+	echo "$PC_NAME: the rerun after $_outer ($_kind), cut:" >&2
+	( PC_DEPTH=1; pc_sweep "$_re" check_install "$PC_MODEL" ) ||
+	    die "the sweep of the rerun after $_outer"
+	# The device as the rerun left it (its whole log over its
+	# snapshot, in place: the slots keep their inodes).
+	"$PC_TOOL" apply "$WS/$_re.snap" "$WS/$_re.log" \
+	    "$("$PC_TOOL" dump "$WS/$_re.log" | tail -n 1 | cut -d' ' -f1)" 0 \
+	    "$DEV" >/dev/null || die "$_re: the rerun's state back"
+}
+
 # After a cut during the install of the target from the running slot.
 check_install()
 {
 	boot_and_check
 	reboot_health
 	if [ "$BOOTED" = "$RUN" ]; then
-		run again update -c "$CFG" --from "$WS/v2.upk" --no-reboot
-		expect_rc again 0
+		if recut_wanted; then
+			rerun_recut
+		else
+			run again update -c "$CFG" --from "$WS/v2.upk" \
+			    --no-reboot
+			expect_rc again 0
+		fi
 		armed_new rerun
 		if grep -q "resuming slot $TARGET" "$WS/again.err"; then
 			echo "$BOOTED-$CONTENT-$HOW-resumed"
@@ -315,6 +368,8 @@ if want install; then
 	    --no-reboot
 	expect_rc install.rec 0
 	pc_sweep install check_install
+	[ -f "$WS/install.recut.resumed" ] ||
+	    die "install: no rerun resumed, so none was cut"
 fi
 
 # 2. One env copy on a FAT boot partition, as qemu-aarch64 and
