@@ -207,10 +207,11 @@ pc_envfiles()
 
 # pc_boot_cut: $BOOT, and a power cut inside the bootloader's own save
 # of its counter (docs/powercut.md, "The bootloader's save"). The save
-# is one write of each env file it changed; for each, every proper
-# subset of its changed 512-byte sectors (SOAK=1; a short sweep only
-# the in-order ones: none, the first, the first two...) is tried as
-# what reached the medium (none: the save lost; a sector that reached
+# is one write of each env file it changed; for each, what reached the
+# medium is tried as: every proper subset of its changed 512-byte
+# sectors when they are at most 3, else the in-order ones (none, the
+# first, the first two...) and each sector alone (SOAK=1); in a short
+# sweep only the in-order ones (none: the save lost; a sector that reached
 # it is taken whole), the other files as saved. The board then boots again
 # from that env, and the slot it picks must hold a complete image.
 # Then the save is put back whole, and BOOTED, HOW and PC_MISSING are
@@ -242,10 +243,13 @@ pc_boot_cut()
 		[ "$_n" -gt 0 ] || continue
 		_m=0
 		while [ "$_m" -lt $(((1 << _n) - 1)) ]; do
-			# A short sweep: the save written in order, cut
-			# after each sector (the masks 0, 1, 3, ...).
-			if [ "${SOAK:-0}" != 1 ] &&
-			    [ $((_m & (_m + 1))) -ne 0 ]; then
+			# Every subset of up to 3 sectors (SOAK=1); past
+			# that, and in a short sweep, the save written in
+			# order, cut after each sector (masks 0, 1, 3, ...),
+			# and (SOAK=1) each sector alone.
+			if [ $((_m & (_m + 1))) -ne 0 ] &&
+			    { [ "${SOAK:-0}" != 1 ] || { [ "$_n" -gt 3 ] &&
+			    [ $((_m & (_m - 1))) -ne 0 ]; }; }; then
 				_m=$((_m + 1))
 				continue
 			fi

@@ -30,8 +30,7 @@ need_upkit
 need openssl fw_printenv mkenvimage realpath cmp
 PC_SHORT=${PC_SHORT:-6}
 PC_RECUT=install
-[ "${SOAK:-0}" != 1 ] ||
-    PC_RECUT="install single single-b singlebig grub grub-b repair repair-grub resume"
+[ "${SOAK:-0}" != 1 ] || PC_RECUT="install single-b grub-b resume"
 ws_init
 WS=$(realpath "$WS")
 pc_need
@@ -233,8 +232,8 @@ committed_new()
 # recorded and swept in its turn (scenario NAME.re, check_install again,
 # one level deep), for the first outer cut whose rerun resumes from a
 # checkpoint and the first whose rerun starts afresh, in the scenarios
-# of $PC_RECUT (SOAK=1: every install scenario but loop; make check:
-# install, and there only the resumed one).
+# of $PC_RECUT (SOAK=1: install, single-b, grub-b and resume, one of
+# each env kind; make check: install, and there only the resumed one).
 recut_wanted()
 {
 	[ "${PC_DEPTH:-0}" = 0 ] || return 1
