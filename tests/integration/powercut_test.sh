@@ -3,8 +3,9 @@
 # (docs/powercut.md) over install + arm (from A and from B, raw slots in
 # files and on loop devices), a resumed install, health commit,
 # rollback, a used-up trial and env repair, on U-Boot (a redundant env
-# as the demo board has, one copy as qemu-aarch64 has) and GRUB
-# (qemu-x86_64-efi's grubenv on its FAT ESP). Each command runs once under
+# as the demo board has, one copy as qemu-aarch64 has), GRUB
+# (qemu-x86_64-efi's grubenv on its FAT ESP) and systemd-boot (the efi
+# backend's UKI names and store on the ESP). Each command runs once under
 # tests/shim/powerlog.so; tests/tools/powercut then builds every state a
 # power cut could leave during it, and each is booted with the board's
 # own boot script and handed to upkit again:
@@ -16,7 +17,11 @@
 #   update with the same bundle end with the bundle's image in the other
 #   slot, armed; a commit leaves the new slot committed; a fallback boot
 #   into the target (an env the script cannot read) is followed by a
-#   boot of the running slot and a rerun that arms.
+#   boot of the running slot and a rerun that arms;
+# - the first boot's own save of its counter is cut too (lost, torn),
+#   and the boot after that picks a complete slot;
+# - in some scenarios the rerun is itself cut at each of its writes, and
+#   each of those states passes the same checks.
 #
 # make check runs a short sweep ($PC_SHORT cuts a scenario); SOAK=1 (make
 # soak) every distinct cut; PC_ONLY="install loop" only those scenarios.
