@@ -16,6 +16,10 @@ PC_SHIM=${SHIM_DIR:-$TOP/build/tests}/powerlog.so
 PC_BOARDS=$TOP/boards
 # Outcome counts of every sweep of this run, one "NAME OUTCOME" a line.
 PC_TALLY=
+# The plan lines a short sweep always cuts: a write to the boot env, or
+# a write or rename in the efi backend's UKI folder or store.
+PC_STORES='^W .*/(uboot\.env|grubenv)(\.redund)?$'
+PC_STORES=$PC_STORES'|^[WN] .*/EFI/(Linux|upkit)/'
 
 pc_need()
 {
@@ -200,7 +204,8 @@ pc_boot_grub()
 pc_envfiles()
 {
 	case ${PC_ENVKIND:-} in
-	uboot-*)	echo "$ENV"; [ ! -f "$ENV.redund" ] || echo "$ENV.redund" ;;
+	uboot-*)	echo "$ENV"
+			[ ! -f "$ENV.redund" ] || echo "$ENV.redund" ;;
 	grub)		echo "$GRUBENV" ;;
 	esac
 }
@@ -257,19 +262,19 @@ pc_boot_cut()
 			_i=0
 			for _sec in $_secs; do
 				if [ $(((_m >> _i) & 1)) = 1 ]; then
-					dd if="$WS/pc.post.$_j" of="$_f" bs=512 \
-					    skip="$_sec" seek="$_sec" count=1 \
-					    conv=notrunc status=none
+					dd if="$WS/pc.post.$_j" of="$_f" \
+					    bs=512 skip="$_sec" seek="$_sec" \
+					    count=1 conv=notrunc status=none
 				fi
 				_i=$((_i + 1))
 			done
 			$BOOT
 			_c=$(pc_slot_is "$BOOTED")
 			[ "$_c" != corrupt ] && [ "$PC_MISSING" = 0 ] ||
-			    die "UNBOOTABLE after a cut inside the boot's save" \
-			    "of $(basename "$_f") (sectors $_secs, landed mask" \
-			    "$_m): the next boot picks $BOOTED ($HOW), which" \
-			    "holds no complete image"
+			    die "UNBOOTABLE after a cut inside the boot's" \
+			    "save of $(basename "$_f") (sectors $_secs," \
+			    "landed mask $_m): the next boot picks" \
+			    "$BOOTED ($HOW), which holds no complete image"
 			echo "$(basename "$_f") $_n $_m $BOOTED-$_c-$HOW" \
 			    >>"$WS/pc.savecuts"
 			# Back to the save whole, for the next subset.
@@ -347,7 +352,7 @@ pc_sweep()
 		_i=$((_i + 1))
 		[ $(((_i - 1) % _stride)) -eq 0 ] || [ "$_i" -eq "$_total" ] ||
 		    printf '%s\n' "$_rest" |
-		    grep -Eq '^W .*/(uboot\.env|grubenv)(\.redund)?$|^[WN] .*/EFI/(Linux|upkit)/' ||
+		    grep -Eq "$PC_STORES" ||
 		    continue
 		pc_cut "$_n" "$_k" "$_v" "$_model" "$_check" "$_rest"
 		_done=$((_done + 1))
@@ -392,7 +397,8 @@ pc_report()
 	    "distinct states checked: 0 unbootable, 0 armed but " \
 	    "corrupt; %.0f ms a cut\n", p, n, c, n ? ms / n : 0 }' \
 	    "$WS/pc.times" >&2
-	echo "cuts inside the boot's own env save: $(wc -l <"$WS/pc.savecuts")," \
+	echo "cuts inside the boot's own env save:" \
+	    "$(wc -l <"$WS/pc.savecuts")," \
 	    "next boot:" $(awk '{ print $4 }' "$WS/pc.savecuts" | sort |
 	    uniq -c | awk '{ printf "%s %s,", $2, $1 }') >&2
 }

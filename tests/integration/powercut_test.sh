@@ -624,7 +624,8 @@ pc_boot_efi()
 	HOW=good
 	case $_f in *+*) HOW=counted ;; esac
 	PC_MISSING=0
-	_now=$(ls "$LNX" | grep -x "upkit-[0-9]*-$BOOTED\\(+.*\\)\\{0,1\\}\\.efi" |
+	_now=$(ls "$LNX" |
+	    grep -x "upkit-[0-9]*-$BOOTED\\(+.*\\)\\{0,1\\}\\.efi" |
 	    while read -r _e; do cmp -s "$WS/uki-$BOOTED" "$LNX/$_e" &&
 	    echo "$_e"; done | head -n 1)
 	[ -n "$_now" ] || PC_MISSING=1
@@ -670,7 +671,8 @@ efi_health()
 	run health health -c "$CFG" --no-reboot
 	if grep -q "holds two entries of slot" "$WS/health.err"; then
 		[ "$RC" -ne 0 ] || die "two entries, and health passed"
-		_stale=$(sed -n 's/.*two entries of slot ., \([^ ]*\) and .*/\1/p' \
+		_stale=$(sed -n \
+		    's/.*two entries of slot ., \([^ ]*\) and .*/\1/p' \
 		    "$WS/health.err")
 		[ -n "$_stale" ] && [ -f "$LNX/$_stale" ] ||
 		    die "no stale name in: $(cat "$WS/health.err")"

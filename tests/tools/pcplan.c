@@ -22,7 +22,7 @@
 
 long *pend;
 long npend;
-static long pend_cut;			/* the cut pending_at() was given */
+static long pend_cut;			/* the cut given to pending_at() */
 
 void
 pending_at(long k)
