@@ -155,9 +155,11 @@ $(B)/tests/powerlog.so: tests/shim/powerlog.c
 	$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) $(WARN) -fPIC -shared \
 	    -o $@ $< -ldl -lpthread
 
-$(B)/tests/powercut: tests/tools/powercut.c
+PCUT_SRC = tests/tools/powercut.c tests/tools/pclog.c tests/tools/pcplan.c \
+	   tests/tools/pcmodel.c
+$(B)/tests/powercut: $(PCUT_SRC) tests/tools/powercut.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) -lxxhash
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $(PCUT_SRC) $(LDFLAGS) -lxxhash
 
 # The source tests' tools: a proxy that cuts or stalls at given offsets,
 # and a copy through source_open()/source_read().

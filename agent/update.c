@@ -263,6 +263,34 @@ expected(struct update *u, struct err *e)
 	return 0;
 }
 
+
+/*
+ * The boot scripts boot A when the env cannot be read
+ * (docs/boot-selection.md). One env copy past its first sector can be
+ * torn so by a power cut, and not only during upkit's store: the
+ * bootloader's own save of its counter at every boot tears it too
+ * (docs/powercut.md, "Findings"). Writing A then leaves the fallback
+ * nothing whole to boot, so the backend's warning refuses that install
+ * before anything is written; an install into B keeps A whole.
+ */
+static int
+fallback_safe(struct update *u, struct err *e)
+{
+	char *msg = NULL;
+	int r = 0;
+
+	if (u->target != 'A' || u->dev->env_ops->get(u->dev->env,
+	    "upkit.warning", &msg, e) < 0 || msg == NULL) {
+		err_clear(e);
+		free(msg);
+		return 0;
+	}
+	r = err_set(e, -EPERM, "slot A: not written while %s: the boot "
+	    "script falls back into A when a cut tears that copy; use a "
+	    "redundant env", msg);
+	free(msg);
+	return r;
+}
 static int
 verify(struct update *u, struct err *e)
 {
@@ -301,6 +329,10 @@ verify(struct update *u, struct err *e)
 	if (run->status != NULL && strcmp(run->status, "trial") == 0)
 		return err_set(e, -EBUSY, "slot %c is on a trial boot: commit "
 		    "or roll back before installing", u->booted);
+	if ((r = fallback_safe(u, e)) < 0) {
+		blame(u, FAIL_BOOTENV);
+		return r;
+	}
 	/* Paths may name other storage than at config load: check again,
 	 * before the writers open and before the env is touched. */
 	if ((r = config_check_target(u->cfg, u->target, e)) < 0) {

@@ -16,6 +16,10 @@ PC_SHIM=${SHIM_DIR:-$TOP/build/tests}/powerlog.so
 PC_BOARDS=$TOP/boards
 # Outcome counts of every sweep of this run, one "NAME OUTCOME" a line.
 PC_TALLY=
+# The plan lines a short sweep always cuts: a write to the boot env, or
+# a write or rename in the efi backend's UKI folder or store.
+PC_STORES='^W .*/(uboot\.env|grubenv)(\.redund)?$'
+PC_STORES=$PC_STORES'|^[WN] .*/EFI/(Linux|upkit)/'
 
 pc_need()
 {
@@ -26,6 +30,7 @@ pc_need()
 	: >"$PC_TALLY"
 	: >"$WS/pc.times"
 	: >"$WS/pc.distinct"
+	: >"$WS/pc.savecuts"
 }
 
 # pc_record NAME CMD...: snapshots $DEV (and the block devices in
@@ -194,6 +199,96 @@ pc_boot_grub()
 	pc_booted "$_out"
 }
 
+# pc_envfiles: the bootloader's env files of the device ($ENV and its
+# redundant copy, or $GRUBENV).
+pc_envfiles()
+{
+	case ${PC_ENVKIND:-} in
+	uboot-*)	echo "$ENV"
+			[ ! -f "$ENV.redund" ] || echo "$ENV.redund" ;;
+	grub)		echo "$GRUBENV" ;;
+	esac
+}
+
+# pc_boot_cut: $BOOT, and a power cut inside the bootloader's own save
+# of its counter (docs/powercut.md, "The bootloader's save"). The save
+# is one write of each env file it changed; for each, what reached the
+# medium is tried as: every proper subset of its changed 512-byte
+# sectors when they are at most 3, else the in-order ones (none, the
+# first, the first two...) and each sector alone (SOAK=1); in a short
+# sweep only the in-order ones (none: the save lost; a sector that reached
+# it is taken whole), the other files as saved. The board then boots again
+# from that env, and the slot it picks must hold a complete image.
+# Then the save is put back whole, and BOOTED, HOW and PC_MISSING are
+# the first boot's. Appends the cuts it tried to $WS/pc.savecuts.
+pc_boot_cut()
+{
+	_files=$(pc_envfiles)
+	_j=0
+	for _f in $_files; do
+		_j=$((_j + 1))
+		cp "$_f" "$WS/pc.pre.$_j" 2>/dev/null || : >"$WS/pc.pre.$_j"
+	done
+	$BOOT
+	_b1=$BOOTED _h1=$HOW _m1=$PC_MISSING
+	_j=0
+	for _f in $_files; do
+		_j=$((_j + 1))
+		cp "$_f" "$WS/pc.post.$_j"
+	done
+	_j=0
+	for _f in $_files; do
+		_j=$((_j + 1))
+		[ "$(filesize "$WS/pc.pre.$_j")" = "$(filesize "$_f")" ] ||
+		    continue
+		# The sectors the save changed, at most 8 (2^8 subsets).
+		_secs=$(cmp -l "$WS/pc.pre.$_j" "$WS/pc.post.$_j" |
+		    awk '{ print int(($1 - 1) / 512) }' | uniq | head -n 8)
+		_n=$(printf '%s\n' $_secs | grep -c . || true)
+		[ "$_n" -gt 0 ] || continue
+		_m=0
+		while [ "$_m" -lt $(((1 << _n) - 1)) ]; do
+			# Every subset of up to 3 sectors (SOAK=1); past
+			# that, and in a short sweep, the save written in
+			# order, cut after each sector (masks 0, 1, 3, ...),
+			# and (SOAK=1) each sector alone.
+			if [ $((_m & (_m + 1))) -ne 0 ] &&
+			    { [ "${SOAK:-0}" != 1 ] || { [ "$_n" -gt 3 ] &&
+			    [ $((_m & (_m - 1))) -ne 0 ]; }; }; then
+				_m=$((_m + 1))
+				continue
+			fi
+			cp "$WS/pc.pre.$_j" "$_f"
+			_i=0
+			for _sec in $_secs; do
+				if [ $(((_m >> _i) & 1)) = 1 ]; then
+					dd if="$WS/pc.post.$_j" of="$_f" \
+					    bs=512 skip="$_sec" seek="$_sec" \
+					    count=1 conv=notrunc status=none
+				fi
+				_i=$((_i + 1))
+			done
+			$BOOT
+			_c=$(pc_slot_is "$BOOTED")
+			[ "$_c" != corrupt ] && [ "$PC_MISSING" = 0 ] ||
+			    die "UNBOOTABLE after a cut inside the boot's" \
+			    "save of $(basename "$_f") (sectors $_secs," \
+			    "landed mask $_m): the next boot picks" \
+			    "$BOOTED ($HOW), which holds no complete image"
+			echo "$(basename "$_f") $_n $_m $BOOTED-$_c-$HOW" \
+			    >>"$WS/pc.savecuts"
+			# Back to the save whole, for the next subset.
+			_k=0
+			for _g in $_files; do
+				_k=$((_k + 1))
+				cp "$WS/pc.post.$_k" "$_g"
+			done
+			_m=$((_m + 1))
+		done
+	done
+	BOOTED=$_b1 HOW=$_h1 PC_MISSING=$_m1
+}
+
 pc_booted()
 {
 	case $1 in
@@ -221,7 +316,8 @@ pc_slot_is()
 		eval "_img=\$PC_${_what}_$1"
 		cmp -s -n "$(filesize "$_img/rootfs.img")" "$_img/rootfs.img" \
 		    "$_raw" || continue
-		diff -r "$_img/boot" "$_dir" >/dev/null 2>&1 || continue
+		[ -n "${PC_NOFILES:-}" ] ||
+		    diff -r "$_img/boot" "$_dir" >/dev/null 2>&1 || continue
 		echo "$_what"
 		return 0
 	done
@@ -256,7 +352,7 @@ pc_sweep()
 		_i=$((_i + 1))
 		[ $(((_i - 1) % _stride)) -eq 0 ] || [ "$_i" -eq "$_total" ] ||
 		    printf '%s\n' "$_rest" |
-		    grep -Eq '^W .*/(uboot\.env|grubenv)(\.redund)?$' ||
+		    grep -Eq "$PC_STORES" ||
 		    continue
 		pc_cut "$_n" "$_k" "$_v" "$_model" "$_check" "$_rest"
 		_done=$((_done + 1))
@@ -280,7 +376,7 @@ pc_cut()
 		return 0
 	fi
 	echo "$_h" >>"$WS/$1.seen"
-	PC_CUT="$1 cut $2 $3 ($6)"
+	PC_CUT="$1 cut $2 $3 ($6)" PC_NAME=$1 PC_MODEL=$4
 	_o=$("$5") || die "$PC_CUT: $_o"
 	pc_tally "$1" "$(printf '%s\n' "$_o" | tail -n 1)"
 }
@@ -301,4 +397,8 @@ pc_report()
 	    "distinct states checked: 0 unbootable, 0 armed but " \
 	    "corrupt; %.0f ms a cut\n", p, n, c, n ? ms / n : 0 }' \
 	    "$WS/pc.times" >&2
+	echo "cuts inside the boot's own env save:" \
+	    "$(wc -l <"$WS/pc.savecuts")," \
+	    "next boot:" $(awk '{ print $4 }' "$WS/pc.savecuts" | sort |
+	    uniq -c | awk '{ printf "%s %s,", $2, $1 }') >&2
 }

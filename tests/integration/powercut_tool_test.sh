@@ -6,7 +6,8 @@
 # states docs/powercut.md promises: a write not yet synced lost, landed,
 # torn at a 512-byte sector; a created and fsync'd file whose folder was
 # not fsync'd without its name; everything durable after the syncfs;
-# under vfat's rules a name change dropped while later ones landed.
+# under vfat's rules a name change dropped while later ones landed, and
+# a rename cut between vfat_rename()'s steps.
 set -eu
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/lib.sh"
@@ -123,4 +124,26 @@ rm -rf "$WS/out"
 "$PC_TOOL" apply -m vfat "$WS/snap2" "$WS/log2" 3 "$v" "$WS/out" >/dev/null
 [ -d "$WS/out/e" ] && [ ! -e "$WS/out/e/f" ] ||
     die "vfat: drop-name 2 should leave e without f"
+
+# vfat: a cut inside a file's rename to a free name (cut 5 of the first
+# log, mv b c): rename-empty leaves b whole and an empty c, rename-both
+# b and c with the same bytes. Under ext4, and at cut 6 (not a rename),
+# there is no such variant.
+"$PC_TOOL" plan -m vfat "$WS/snap" "$WS/log" >"$WS/plan3" 2>/dev/null
+for what in empty both; do
+	v=$(sed -n "s/^5 \([0-9]*\) N rename-$what .*/\1/p" "$WS/plan3")
+	[ -n "$v" ] || die "vfat: no rename-$what at cut 5: $(cat "$WS/plan3")"
+	rm -rf "$WS/out"
+	"$PC_TOOL" apply -m vfat "$WS/snap" "$WS/log" 5 "$v" "$WS/out" \
+	    >/dev/null || die "vfat: apply rename-$what"
+	cmp "$WS/b" "$WS/out/d/b" || die "vfat: rename-$what: b not whole"
+	if [ "$what" = empty ]; then
+		[ -f "$WS/out/d/c" ] && [ ! -s "$WS/out/d/c" ] ||
+		    die "vfat: rename-empty: c is not an empty file"
+	else
+		cmp "$WS/b" "$WS/out/d/c" || die "vfat: rename-both: c not b"
+	fi
+done
+grep -q ' rename-' "$WS/plan" && die "ext4: a rename-* variant"
+grep -q '^6 .* rename-' "$WS/plan3" && die "vfat: rename-* at a sync"
 exit 0
