@@ -421,8 +421,17 @@ if want singlebig-b; then
 	grep -q "slot A: not written while u-boot env .*one copy.*redundant" \
 	    "$WS/singlebig-b.err" ||
 	    die "singlebig-b: not refused so: $(cat "$WS/singlebig-b.err")"
-	diff -r --exclude=lock "$WS/singlebig-b.before" "$DEV" >&2 ||
+	# Nothing of the device changed; the outbox holds the failure's
+	# report (docs/reports.md: a verified bundle that failed to install
+	# is reported).
+	diff -r --exclude=lock --exclude=outbox "$WS/singlebig-b.before" \
+	    "$DEV" >&2 ||
 	    die "singlebig-b: the refused install changed the device"
+	_rep=$(cat "$DEV"/data/outbox/*.json 2>/dev/null || true)
+	printf '%s\n' "$_rep" |
+	    grep -q '"result":[[:space:]]*"install-failed"' &&
+	    printf '%s\n' "$_rep" | grep -q 'use a redundant env"' ||
+	    die "singlebig-b: no install-failed report in the outbox"
 	# A single env that fits one sector does not stop it.
 	device singlebig-b uboot-single B
 	run singlebig-b.small update -c "$CFG" --from "$WS/v2.upk" --no-reboot
