@@ -166,6 +166,7 @@ device_lock(struct device *d, struct err *e)
 	if ((r = mkdir_p(dir, 0755, e)) < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/lock", dir);
+	device_unlock(d);
 	if ((d->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
 	    0644)) == -1) {
 		r = -errno;
@@ -173,6 +174,7 @@ device_lock(struct device *d, struct err *e)
 	}
 	if (flock(d->lockfd, LOCK_EX | LOCK_NB) == -1) {
 		r = -errno;
+		device_unlock(d);
 		return err_set(e, r == -EWOULDBLOCK ? -EBUSY : r,
 		    "%s: another upkit is installing or committing", path);
 	}
@@ -204,14 +206,21 @@ device_reboot(struct err *e)
 }
 
 void
+device_unlock(struct device *d)
+{
+	if (d->lockfd != -1)
+		close(d->lockfd);
+	d->lockfd = -1;
+}
+
+void
 device_free(struct device *d)
 {
 	if (d == NULL)
 		return;
 	if (d->env_ops != NULL)
 		d->env_ops->close(d->env);
-	if (d->lockfd != -1)
-		close(d->lockfd);
+	device_unlock(d);
 	state_free(d->state);
 	config_free(d->config);
 	free(d);

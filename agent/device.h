@@ -50,9 +50,13 @@ int	device_exit_code(enum device_stage stage);
 /* Takes DATA/lock (flock, not waiting) for a command that changes the
  * env, a slot or the state; -EBUSY at once if another upkit holds it.
  * Then reads state and env again, as they are under the lock. Released
- * by device_free(). Reading commands never take it, and the env itself
- * is locked only inside each read and store (slots/boot/uboot.c). */
+ * by device_unlock() or device_free(). Reading commands never take it,
+ * and the env itself is locked only inside each read and store
+ * (slots/boot/uboot.c). */
 int	device_lock(struct device *d, struct err *e);
+/* Releases DATA/lock; what d holds of the state may then go stale, and
+ * device_lock() reads it again. Accepts a device without the lock. */
+void	device_unlock(struct device *d);
 /* Flushes and runs the system's reboot command; returns only if that
  * failed (or, in tests, if a stand-in returns). */
 int	device_reboot(struct err *e);

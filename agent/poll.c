@@ -9,8 +9,12 @@
  * is one line on stderr and the daemon object of state.json, which
  * `upkit status` shows.
  *
- * The lock (DATA/lock) is held for the whole cycle but the install,
- * which takes it itself.
+ * The lock (DATA/lock) is held only while the cycle reads and changes
+ * the state: not while the channel is fetched or the reports are sent,
+ * so that a stalled server cannot keep `upkit health` from committing a
+ * trial at boot, and not during the install, which takes it itself.
+ * After each wait the lock is taken again, which reads the state as it
+ * is then: what another upkit did meanwhile is acted on, not undone.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -95,6 +99,8 @@ record(struct cycle *cy)
 	struct err e = { 0, "" };
 	char now[32];
 
+	if (cy->d->lockfd == -1)
+		return;
 	time_rfc3339(now);
 	if (state_set(&s->poll_time, now, &e) < 0 ||
 	    state_set(&s->poll_result, cy->result, &e) < 0 ||
@@ -103,7 +109,8 @@ record(struct cycle *cy)
 }
 
 /* The release installed by an earlier cycle was committed or rolled
- * back since: a rolled-back bundle is never taken again. */
+ * back since: a rolled-back bundle is never taken again. Saved at once,
+ * since the lock is let go next. */
 static int
 settle(struct cycle *cy, struct err *e)
 {
@@ -124,7 +131,7 @@ settle(struct cycle *cy, struct err *e)
 	if ((r = state_set(&s->pending_bundle, NULL, e)) < 0 ||
 	    (r = state_set(&s->pending_version, NULL, e)) < 0)
 		return r;
-	return 0;
+	return lifecycle_save_daemon(cy->d, e);
 }
 
 /* The channel's bytes into cy->buf: fetched, or the kept copy for a
@@ -168,6 +175,26 @@ fetch(struct cycle *cy, struct err *e)
 	cy->fetched = 1;
 	snprintf(cy->etag, sizeof(cy->etag), "%s", f.etag);
 	return 0;
+}
+
+/* fetch(), without the lock, which is taken again after: the state is
+ * read anew then. 0 (locked), or 1 with the outcome set (locked if the
+ * lock could be taken again: record() skips a cycle without it). */
+static int
+fetch_unlocked(struct cycle *cy, struct err *e)
+{
+	struct err le = { 0, "" };
+	int r, rf;
+
+	device_unlock(cy->d);
+	rf = fetch(cy, e);
+	if ((r = device_lock(cy->d, &le)) < 0) {
+		if (rf == 0)
+			outcome(cy, exitcode_for(FAIL_OTHER, r), "%s: the "
+			    "channel is fetched again next cycle", le.msg);
+		return 1;
+	}
+	return rf;
 }
 
 /* Signature, chain, expiry, and no going back. 0, or 1 refused. */
@@ -476,7 +503,7 @@ daemon_cycle(const struct daemon_opts *o)
 		outcome(&cy, exitcode_for(FAIL_OTHER, r), "error: %s", e.msg);
 	else if (reboot_due(&cy, &e))
 		;
-	else if (fetch(&cy, &e) == 0 && check(&cy, &e) == 0) {
+	else if (fetch_unlocked(&cy, &e) == 0 && check(&cy, &e) == 0) {
 		if ((r = accept_channel(&cy, &e)) < 0)
 			outcome(&cy, exitcode_for(FAIL_STATE, r), "error: %s",
 			    e.msg);
@@ -485,6 +512,7 @@ daemon_cycle(const struct daemon_opts *o)
 	}
 	if (cy.d != NULL) {
 		record(&cy);
+		device_unlock(cy.d);
 		send_reports(cy.d->config);
 	}
 	r = cy.code;

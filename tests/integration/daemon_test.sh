@@ -179,9 +179,36 @@ grep -Eq "^channel: +stable version 2, accepted " "$WS/once1.status.out" ||
 # The reboot, as the boot script would do it, then health commits.
 echo "console=ttyS0 upkit.slot=B" >"$CMDLINE"
 fw_setenv -c "$ENVCFG" BOOT_B_LEFT 2
+# ...while a poll waits on a stalled server: the daemon holds no lock
+# while it fetches, so health, run at boot beside it, commits at once;
+# the poll, ended by the stall's close, keeps the commit (it reads the
+# state again under the lock) and changes neither env nor slots.
+cutproxy_start "$NGINX_HTTP" -s 1
+sed "s#^channel = .*#channel = http://127.0.0.1:$PROXY_PORT/stable.upc#" \
+    "$CFG" >"$WS/stall.conf"
+daemon_start stall -c "$WS/stall.conf" --once --no-reboot
+[ "$(cutproxy_event)" = "stall 1" ] || die "stall: no stall"
 run health health -c "$CFG" --no-reboot
 expect_rc health 0
 grep -q '"committed"' "$DATA/state.json" || die "health did not commit"
+snapshot committed
+cutproxy_stop
+cat <&4 >>"$WS/stall.err"
+exec 4<&-
+set +e
+wait "$DPID"
+RC=$?
+set -e
+[ "$RC" -ne 0 ] && [ "$RC" -ne 10 ] ||
+    die "stall: exit $RC after a failed fetch: $(cat "$WS/stall.err")"
+grep -q "upkit daemon: error: .*stable.upc" "$WS/stall.err" ||
+    die "stall: $(cat "$WS/stall.err")"
+grep -q '"committed"' "$DATA/state.json" ||
+    die "stall: the poll undid the commit: $(cat "$DATA/state.json")"
+snapshot stalled
+[ "$(grep -v state.json "$WS/snap.committed")" = \
+    "$(grep -v state.json "$WS/snap.stalled")" ] ||
+    die "stall: env or slots changed by a failed poll"
 # Its report waits in the outbox for the daemon's next cycle to send it.
 [ "$(ls "$DATA/outbox" | grep -cE '^[0-9]{10}\.json$')" -eq 1 ] ||
     die "health: not one report in the outbox"
