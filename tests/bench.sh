@@ -227,6 +227,15 @@ fleet_bench()
 	nginx_stop
 }
 
+# le_ok N LIMIT: PASS when N is a number no greater than LIMIT.
+le_ok()
+{
+	case $1 in
+	''|*[!0-9]*) echo MISS ;;
+	*) [ "$1" -le "$2" ] && echo PASS || echo MISS ;;
+	esac
+}
+
 # cpu_ticks PID...: user + system clock ticks of the PIDs so far.
 cpu_ticks()
 {
@@ -353,6 +362,16 @@ bench()
 	WARM=0
 	echo "== fleet: 1,000 polls of an unchanged channel, then one idle daemon"
 	fleet_bench || echo "== fleet part incomplete"
+	# The same idle poll counted on the wire, TCP/IP and TLS included,
+	# in a network namespace of its own (tests/bench/wire.sh).
+	f_whttp=- f_whttps=-
+	if _w=$(unshare -n sh "$TESTS/bench/wire.sh" "$UPKIT" \
+	    "$CACHE/keys" 2>"$WS/wire.err"); then
+		f_whttp=${_w#http=} f_whttp=${f_whttp%% *}
+		f_whttps=${_w#*https=}
+	else
+		echo "== wire part incomplete: $(tail -n 1 "$WS/wire.err")"
+	fi
 
 	# Memory against image size: the manifest's chunk table is the one
 	# part that grows (16384 rows here). A 16 GiB image of zeros bundles
@@ -491,6 +510,10 @@ bench()
 	    "$f_ngx" "" ""
 	printf '%-36s %9s B %12s %8s\n' "fleet: HTTP bytes per idle poll" \
 	    "$f_wire" "<= 1024 B" "$w_ok"
+	printf '%-36s %9s B %12s %8s\n' "fleet: wire bytes/idle poll, HTTP" \
+	    "$f_whttp" "<= 1024 B" "$(le_ok "$f_whttp" 1024)"
+	printf '%-36s %9s B %12s %8s\n' "fleet: wire bytes/idle poll, HTTPS" \
+	    "$f_whttps" "<= 1024 B" "$(le_ok "$f_whttps" 1024)"
 	printf '%-36s %9s B %12s %8s\n' "fleet: channel body bytes, all" \
 	    "$f_body" "0 B" "$b_ok"
 	printf '%-36s %9s KiB %12s %8s\n' "daemon idle: VmRSS" "$f_rss" \
