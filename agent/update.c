@@ -549,17 +549,20 @@ failed(struct update *u, const struct err *e)
 	 * not tried again. */
 	if (u->m != NULL)
 		b = bundle_of(u);
+	/* A verified bundle that did not install is an outcome, reported
+	 * unless the data directory just refused its first save. The report
+	 * is in the outbox (synced) before state.json says "failed": a power
+	 * cut between the two leaves the report and an install that reads
+	 * as interrupted, never a failure without its report. */
+	if (u->m != NULL && !u->data_refused)
+		(void)report_install_failed(u->dev, u->target, b.version, b.id,
+		    e->msg, u->started, b.fetched, b.refetched);
 	if (u->state_saved) {
 		if (lifecycle_record_failed(u->dev, u->target, &b, e->msg,
 		    u->fault == INSTALL_FAULT_SLOT, source_offset(u->src),
 		    &e2) < 0)
 			fprintf(stderr, "upkit update: warning: %s\n", e2.msg);
 	}
-	/* A verified bundle that did not install is an outcome, reported
-	 * unless the data directory just refused its first save. */
-	if (u->m != NULL && !u->data_refused)
-		(void)report_install_failed(u->dev, u->target, b.version, b.id,
-		    e->msg, u->started, b.fetched, b.refetched);
 	update_free(u);
 	return u->exit_code;
 }

@@ -259,6 +259,31 @@ field "$OUTBOX/0000000002.json" result '"committed"'
 field "$OUTBOX/0000000002.json" fetched $((size + half))
 field "$OUTBOX/0000000002.json" refetched "$half"
 
+# 7b. A power cut right after an install-failed save of state.json
+#    (badwrite.so kills upkit after the Nth rename onto it, the first N
+#    whose state says "failed") still leaves its report in the outbox:
+#    the report is written first.
+device dev-8
+BW=${SHIM_DIR:-$TOP/build/tests}/badwrite.so
+n=1
+while :; do
+	rm -rf "$DATA"
+	set +e
+	ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0 \
+	LD_PRELOAD=$BW KILLRENAME_PATH=$DATA/state.json KILLRENAME_AT=$n \
+	    "$UPKIT" update -c "$CFG" --from "$WS/half.upk" --no-reboot \
+	    >/dev/null 2>"$WS/kill8.err"
+	RC=$?
+	set -e
+	[ "$RC" -eq 137 ] || die "cut at save $n: exit $RC, no kill"
+	grep -q '"result":[[:space:]]*"failed"' "$DATA/state.json" && break
+	n=$((n + 1))
+	[ "$n" -le 10 ] || die "no save of state.json says failed"
+done
+[ "$(nreports)" -eq 1 ] ||
+    die "cut after the failure's save (rename $n): $(nreports) reports"
+field "$OUTBOX/$(reports)" result '"install-failed"'
+
 # 8. A power cut between the commit and its report: the commit's own
 #    save marks the report due, so the next health run makes it. Here
 #    the save that clears the duty fails (nospace.so on state.json.tmp
