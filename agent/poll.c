@@ -32,6 +32,7 @@
 #include "agent/keyfiles.h"
 #include "agent/lifecycle.h"
 #include "agent/outbox.h"
+#include "agent/report.h"
 #include "agent/state.h"
 #include "agent/stop.h"
 #include "agent/update.h"
@@ -59,6 +60,7 @@ struct cycle {
 	char		 url[CHANNEL_URL_MAX + CONFIG_URL_MAX];
 	char		 result[512];	/* state.json poll_result */
 	int		 code;
+	int		 refused;	/* the outcome is a refusal */
 };
 
 /* One event: a line on stderr, and the poll's result for state.json. */
@@ -75,6 +77,27 @@ outcome(struct cycle *cy, int code, const char *fmt, ...)
 	va_end(ap);
 	cy->code = code;
 	fprintf(stderr, "upkit daemon: %s\n", cy->result);
+}
+
+/*
+ * The outcome just set is a refusal of what the server sent: reported
+ * (docs/reports.md, "refused") unless it is the refusal reported last,
+ * so that a device polling a bad channel every interval makes one
+ * report, not one a poll. A report that cannot be kept is tried again
+ * on the next poll.
+ */
+static void
+refused(struct cycle *cy, const char *version)
+{
+	struct state *s = cy->d->state;
+	struct err e = { 0, "" };
+
+	cy->refused = 1;
+	if (str_is(s->refused, cy->result))
+		return;
+	if (report_refused(cy->d, version, cy->result) == 0 &&
+	    state_set(&s->refused, cy->result, &e) < 0)
+		fprintf(stderr, "upkit daemon: warning: %s\n", e.msg);
 }
 
 static int
@@ -217,6 +240,7 @@ check(struct cycle *cy, struct err *e)
 	    (r = channel_check_fresh(cy->c, (int64_t)time(NULL), e)) < 0) {
 		outcome(cy, exitcode_for(FAIL_CHANNEL, r), "refused: %s: %s",
 		    cy->d->config->server_channel, e->msg);
+		refused(cy, NULL);
 		return 1;
 	}
 	if (cy->c->version < s->channel_version)
@@ -233,6 +257,7 @@ check(struct cycle *cy, struct err *e)
 	if (r < 0) {
 		outcome(cy, exitcode_for(FAIL_CHANNEL, r), "refused: %s",
 		    e->msg);
+		refused(cy, NULL);
 		return 1;
 	}
 	return 0;
@@ -308,11 +333,12 @@ select_release(struct cycle *cy, struct err *e)
 		    rel->version, pct, devid,
 		    rollout_bucket(devid, rel->bundle_id), ROLLOUT_BUCKETS);
 	} else if (daemon_url_resolve(cfg->server_channel, rel->url, cy->url,
-	    sizeof(cy->url)) < 0)
+	    sizeof(cy->url)) < 0) {
 		outcome(cy, EXIT_BUNDLE, "refused: release %s: url %s cannot "
 		    "be resolved against %s", rel->version, rel->url,
 		    cfg->server_channel);
-	else
+		refused(cy, rel->version);
+	} else
 		return 1;
 	return 0;
 }
@@ -509,6 +535,11 @@ daemon_cycle(const struct daemon_opts *o)
 			    e.msg);
 		else if (select_release(&cy, &e))
 			install(&cy, &e);
+		/* A channel that verifies ends the refusals reported: the
+		 * next one is news again. */
+		if (!cy.refused && cy.d != NULL &&
+		    state_set(&cy.d->state->refused, NULL, &e) < 0)
+			fprintf(stderr, "upkit daemon: warning: %s\n", e.msg);
 	}
 	if (cy.d != NULL) {
 		record(&cy);

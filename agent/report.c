@@ -35,6 +35,8 @@ report_result_name(enum report_result r)
 		return "fell-back";
 	case REPORT_INSTALL_FAILED:
 		return "install-failed";
+	case REPORT_REFUSED:
+		return "refused";
 	}
 	return "?";
 }
@@ -247,4 +249,25 @@ report_install_failed(struct device *d, char target, const char *version,
 	doc.fetched = fetched;
 	doc.refetched = refetched;
 	return keep(d, "update", &doc);
+}
+
+int
+report_refused(struct device *d, const char *version, const char *reason)
+{
+	const struct state_slot *from =
+	    &d->state->slot[state_slot_index(d->booted)];
+	struct report_doc doc;
+	char now[32];
+
+	memset(&doc, 0, sizeof(doc));
+	time_rfc3339(now);
+	doc.result = REPORT_REFUSED;
+	doc.reason = reason;
+	doc.from_slot = d->booted;
+	doc.from_version = from->version;
+	doc.from_bundle = from->bundle;
+	doc.to_version = version;
+	doc.time = now;
+	doc.arm_to_outcome = doc.boot_to_outcome = -1;
+	return keep(d, "daemon", &doc);
 }

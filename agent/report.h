@@ -25,6 +25,8 @@ enum report_result {
 	REPORT_ROLLED_BACK,	/* a check failed, or a manual rollback */
 	REPORT_FELL_BACK,	/* the bootloader fell back before health */
 	REPORT_INSTALL_FAILED,	/* a verified bundle did not install */
+	REPORT_REFUSED,		/* the daemon refused a channel or a
+				   release: nothing was written */
 };
 
 /* Every field of a report but seq and dropped (the outbox's). Strings
@@ -47,7 +49,8 @@ struct report_doc {
 	uint64_t		 fetched, refetched;
 };
 
-/* "committed", "rolled-back", "fell-back", "install-failed". */
+/* "committed", "rolled-back", "fell-back", "install-failed",
+ * "refused". */
 const char *report_result_name(enum report_result r);
 /* The document as JSON; NULL if out of memory. Free with cJSON_Delete. */
 cJSON	*report_json(const struct report_doc *doc);
@@ -67,5 +70,9 @@ void	report_due(struct device *d, const char *cmd);
 int	report_install_failed(struct device *d, char target,
 	    const char *version, const char *bundle, const char *reason,
 	    const char *started, uint64_t fetched, uint64_t refetched);
+/* The daemon: it refused a channel or a release (version, when one was
+ * named) for reason; nothing reached a slot. */
+int	report_refused(struct device *d, const char *version,
+	    const char *reason);
 
 #endif /* AGENT_REPORT_H */

@@ -188,6 +188,7 @@ decode_daemon(struct load *l, const cJSON *d, struct state *s)
 		{ "poll_result", offsetof(struct state, poll_result) },
 		{ "pending_bundle", offsetof(struct state, pending_bundle) },
 		{ "pending_version", offsetof(struct state, pending_version) },
+		{ "refused", offsetof(struct state, refused) },
 	};
 	size_t i;
 	int r;
@@ -364,7 +365,8 @@ encode_daemon(cJSON *root, const struct state *s)
 	size_t i;
 
 	if (s->poll_time == NULL && s->channel_version == 0 &&
-	    s->nfailed == 0 && s->pending_bundle == NULL)
+	    s->nfailed == 0 && s->pending_bundle == NULL &&
+	    s->refused == NULL)
 		return 0;
 	if ((o = cJSON_AddObjectToObject(root, "daemon")) == NULL ||
 	    add_string(o, "channel", s->channel_name) < 0 ||
@@ -376,6 +378,7 @@ encode_daemon(cJSON *root, const struct state *s)
 	    add_string(o, "poll_result", s->poll_result) < 0 ||
 	    add_string(o, "pending_bundle", s->pending_bundle) < 0 ||
 	    add_string(o, "pending_version", s->pending_version) < 0 ||
+	    add_string(o, "refused", s->refused) < 0 ||
 	    json_add_uint(o, "reboot_at", s->reboot_at) < 0 ||
 	    (a = cJSON_AddArrayToObject(o, "failed_bundles")) == NULL)
 		return -1;
@@ -552,6 +555,7 @@ state_free(struct state *s)
 	free(s->poll_result);
 	free(s->pending_bundle);
 	free(s->pending_version);
+	free(s->refused);
 	for (i = 0; i < s->nfailed; i++)
 		free(s->failed[i]);
 	free(s);

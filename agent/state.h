@@ -90,6 +90,10 @@ struct state {
 	char		*poll_time;
 	char		*poll_result;		/* docs/daemon.md, "Status" */
 	char		*pending_bundle;	/* hex bundle id */
+	/* The last refusal reported (agent/report.c, "refused"): the same
+	 * refusal again makes no new report; a channel that verifies
+	 * clears it. */
+	char		*refused;
 	char		*pending_version;
 	uint64_t	 reboot_at;		/* s since the epoch; 0: none */
 	size_t		 nfailed;

@@ -87,7 +87,7 @@ static const char *
 decode(const cJSON *root, struct fleet_row *r)
 {
 	static const char *const results[] = { "committed", "rolled-back",
-	    "fell-back", "install-failed" };
+	    "fell-back", "install-failed", "refused" };
 	const cJSON *fmt, *seq;
 	const char *res, *from, *to, *check, *reason;
 	char buf[160];

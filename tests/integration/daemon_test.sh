@@ -266,7 +266,23 @@ daemon_stop
 [ "$RC" -eq 0 ] || die "idle: exit $RC after SIGTERM"
 grep -q "stopped by SIGTERM" "$WS/idle.err" || die "idle: no stop line"
 
-# 4. Refusals on a device that accepted version 5.
+# refusal NAME RESULT REGEX: the outbox holds exactly N_REF reports, the
+# newest with RESULT and a reason matching REGEX (docs/reports.md).
+refusal()
+{
+	_n=$(ls "$DATA/outbox" | grep -cE '^[0-9]{10}\.json$' || true)
+	[ "$_n" -eq "$N_REF" ] ||
+	    die "$1: $_n reports in the outbox, expected $N_REF"
+	_f=$DATA/outbox/$(ls "$DATA/outbox" | grep -E '^[0-9]{10}\.json$' |
+	    tail -n 1)
+	grep -Eq "\"result\":[[:space:]]*\"$2\"" "$_f" &&
+	    grep -Eq "\"reason\":[[:space:]]*\"$3" "$_f" ||
+	    die "$1: report: $(cat "$_f")"
+}
+
+# 4. Refusals on a device that accepted version 5. Each is in status
+# and in a report, once: the same refusal at the next poll adds none.
+N_REF=0
 device ref "$H/ref.upc"
 cp "$WS/www/bundles/b3.upk" "$WS/b3.orig"
 channel ref.upc 5 b3.upk ",rollout=0"
@@ -280,6 +296,11 @@ run ref1 daemon -c "$CFG" --once --no-reboot
 expect_rc ref1 6
 polled ref1 "refused: channel stable version 4 is older than version 5"
 untouched ref1
+N_REF=1
+refusal ref1 refused "refused: channel stable version 4 is older than version 5"
+run ref1b daemon -c "$CFG" --once --no-reboot
+expect_rc ref1b 6
+refusal ref1b refused "refused: channel stable version 4 is older"
 # A changed byte of the body: the signature does not match.
 channel ref.upc 6 b3.upk
 flip_byte "$WS/www/ref.upc" 80
@@ -287,6 +308,8 @@ run ref2 daemon -c "$CFG" --once --no-reboot
 expect_rc ref2 5
 polled ref2 "refused: $H/ref.upc: .*signature"
 untouched ref2
+N_REF=2
+refusal ref2 refused "refused: $H/ref.upc: .*signature"
 # The bundle replaced on the server: signed, but not the channel's.
 channel ref.upc 7 b3.upk
 cp "$WS/other3.upk" "$WS/www/bundles/b3.upk"
@@ -294,6 +317,9 @@ run ref3 daemon -c "$CFG" --once --no-reboot
 expect_rc ref3 6
 polled ref3 "refused: bundle $H/bundles/b3.upk: id [0-9a-f]+ is not the channel's"
 untouched ref3
+# The bundle was verified before it was refused: update's own report.
+N_REF=3
+refusal ref3 install-failed "bundle $H/bundles/b3.upk: id [0-9a-f]+ is not the channel's"
 cp "$WS/b3.orig" "$WS/www/bundles/b3.upk"
 # Expired: made as of 2020, a day's validity.
 channel ref.upc 8 b3.upk "" --now=2020-01-01T00:00:00Z --expires-in=1d
@@ -301,6 +327,8 @@ run ref4 daemon -c "$CFG" --once --no-reboot
 expect_rc ref4 6
 polled ref4 "refused: $H/ref.upc: channel stable version 8 expired at "
 untouched ref4
+N_REF=4
+refusal ref4 refused "refused: $H/ref.upc: channel stable version 8 expired at "
 # Version 7 itself was accepted: its bundle was what failed.
 tr -d ' \t\n' <"$DATA/state.json" | grep -q '"channel_version":7,' ||
     die "refusals: accepted version: $(cat "$DATA/state.json")"

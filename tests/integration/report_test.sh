@@ -351,6 +351,14 @@ grep -q '"results":{"committed":2,"rolled-back":2}' "$WS/fleetj.flat" ||
     die "fleet --json: $(cat "$WS/fleetj.flat")"
 run nodir fleet report "$WS/no-such"
 expect_rc nodir 4
+# A daemon's refusal (docs/reports.md) is a result of its own; the
+# device runs what it came from.
+mkdir "$WS/fleet2"
+sed 's/"committed"/"refused"/' "$WS/committed.json" >"$WS/fleet2/r.json"
+run fleet2 fleet report "$WS/fleet2" --json
+expect_rc fleet2 0
+tr -d ' \t\n' <"$WS/fleet2.out" | grep -q '"results":{"refused":1}' ||
+    die "fleet refused: $(cat "$WS/fleet2.out")"
 
 # Without [system] device-id, the report names the device by the first
 # line of [system] machine-id-file, as the daemon's rollout does

@@ -150,6 +150,7 @@ test_document(void)
 	CHECK(strcmp(report_result_name(REPORT_FELL_BACK), "fell-back") == 0);
 	CHECK(strcmp(report_result_name(REPORT_INSTALL_FAILED),
 	    "install-failed") == 0);
+	CHECK(strcmp(report_result_name(REPORT_REFUSED), "refused") == 0);
 }
 
 /* Puts a report whose reason is n bytes long. */
