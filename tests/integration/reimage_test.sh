@@ -9,9 +9,9 @@
 #     (exit 3) and change nothing.
 #  3. Refused before anything is written (no "writing" step, the disk
 #     unchanged): another compatible (6), a disk smaller than the image
-#     (7), a disk one of whose partitions is mounted, as the running
-#     root's would be (7), a disk another reimage is writing (7: the
-#     O_EXCL claim is the lock; the first one then finishes).
+#     (7), the disk the installer's own root is on (7: a chroot into its
+#     partition), a disk another reimage is writing (7: the O_EXCL claim
+#     is the lock; the first one then finishes).
 #  4. A tampered chunk stops the write (5) after the "writing" step: the
 #     disk may hold part of the image, as documented.
 # `timeout` only bounds a regression; nothing waits for time to pass.
@@ -20,7 +20,8 @@ TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/lib.sh"
 need_upkit
 need_root
-need losetup openssl sfdisk mkfs.ext4 mount mkfifo timeout partx
+need losetup openssl sfdisk mkfs.ext4 mount mkfifo timeout partx ldd \
+    chroot
 ws_init
 losetup -f >/dev/null 2>&1 || skip "no free loop device"
 COMPATIBLE=upkit-x86_64-server
@@ -81,7 +82,7 @@ unchanged()
 nothing_kept()
 {
 	[ ! -e "$DATA" ] || die "$1: $DATA was made"
-	[ -z "$(find "$WS" -name state.json)" ] || die "$1: a state.json"
+	[ -z "$(find "$WS" -xdev -name state.json)" ] || die "$1: a state.json"
 }
 
 # 1. Reimaged.
@@ -157,10 +158,12 @@ refused small 7 "slot disk.0 \(A\): $DISK holds 3145728 bytes, payload \
 needs 4194304"
 unchanged small
 
-# A disk whose first partition is mounted, as the one holding the
-# running root is: the whole disk is refused.
-truncate -s 16M "$WS/root.disk"
-printf 'label: gpt\nstart=2048, size=8MiB\n' | sfdisk -q "$WS/root.disk" \
+# The installer running from the disk it names: its root is the disk's
+# first partition (a chroot into it, with upkit and its libraries, the
+# config and the keyring; the bundle comes on stdin). The whole disk is
+# refused, and nothing on it changes.
+truncate -s 32M "$WS/root.disk"
+printf 'label: gpt\nstart=2048, size=24MiB\n' | sfdisk -q "$WS/root.disk" \
     >/dev/null || die "sfdisk root.disk"
 DISK=$(losetup -f --show -P "$WS/root.disk") || die "losetup -P"
 echo "$DISK" >>"$WS/.loops"
@@ -168,15 +171,36 @@ echo "$DISK" >>"$WS/.loops"
 partx -u "$DISK" || die "partx -u $DISK"
 [ -b "${DISK}p1" ] || die "no ${DISK}p1"
 mkfs.ext4 -q -F "${DISK}p1" >/dev/null 2>&1 || die "mkfs.ext4 ${DISK}p1"
-mkdir "$WS/root"
-mount -o ro "${DISK}p1" "$WS/root" || die "mount ${DISK}p1"
-ws_mount "$WS/root"
-SUM_root=$(sha256sum <"$WS/root.disk")
+R=$WS/root
+mkdir "$R"
+mount "${DISK}p1" "$R" || die "mount ${DISK}p1"
+ws_mount "$R"
+mkdir -p "$R/proc" "$R/dev" "$R/usr/bin" "$R/etc/upkit"
+cp "$UPKIT" "$R/usr/bin/upkit"
+for l in $(ldd "$UPKIT" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+    $1 ~ /^\// { print $1 }'); do
+	cp -L --parents "$l" "$R" || die "copy $l"
+done
+cp "$WS/keys/root.pem" "$R/etc/upkit/keyring.pem"
+DATA_SAVE=$DATA DATA=/var/lib/upkit
 conf root "$DISK"
-run root update -c "$WS/root.conf" --from "$WS/b.upk" --no-reboot
-refused root 7 "slot disk.0 \(A\): $DISK is in use \(mounted"
+DATA=$DATA_SAVE
+sed 's|^path = .*|path = /etc/upkit/keyring.pem|' "$WS/root.conf" \
+    >"$R/etc/upkit/upkit.conf"
+mount -o remount,ro "$R" || die "remount $R read-only"
+SUM_root=$(sha256sum <"$WS/root.disk")
+mount -t proc proc "$R/proc" || die "mount proc"
+ws_mount "$R/proc"
+mount --bind /dev "$R/dev" || die "bind /dev"
+ws_mount "$R/dev"
+set +e
+chroot "$R" /usr/bin/upkit update --from - --no-reboot <"$WS/b.upk" \
+    >"$WS/root.out" 2>"$WS/root.err"
+RC=$?
+set -e
+refused root 7 "slot disk.0 \(A\): .*$DISK .*(in use|running root|mounted)"
+umount "$R/dev" "$R/proc" "$R"
 unchanged root
-umount "$WS/root"
 
 # Two reimages of one disk: the first holds it (O_EXCL) from the moment
 # it says "writing" until it ends; the second is refused meanwhile.
