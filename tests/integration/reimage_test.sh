@@ -162,8 +162,8 @@ unchanged small
 # first partition (a chroot into it, with upkit and its libraries, the
 # config and the keyring; the bundle comes on stdin). The whole disk is
 # refused, and nothing on it changes.
-truncate -s 32M "$WS/root.disk"
-printf 'label: gpt\nstart=2048, size=24MiB\n' | sfdisk -q "$WS/root.disk" \
+truncate -s 72M "$WS/root.disk"
+printf 'label: gpt\nstart=2048, size=64MiB\n' | sfdisk -q "$WS/root.disk" \
     >/dev/null || die "sfdisk root.disk"
 DISK=$(losetup -f --show -P "$WS/root.disk") || die "losetup -P"
 echo "$DISK" >>"$WS/.loops"
