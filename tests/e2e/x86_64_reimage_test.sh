@@ -33,7 +33,7 @@ COMPATIBLE=upkit-x86_64-server
 GUEST_SERVER=10.0.2.100
 
 need_upkit
-need qemu-system-x86_64 sfdisk mkfs.vfat mcopy mmd cpio readelf objcopy \
+need qemu-system-x86_64 sfdisk mkfs.vfat mcopy mmd cpio readelf objcopy file \
     objdump filefrag nginx openssl timeout
 [ -f "$OVMF" ] || skip "$OVMF missing (apt-get install ovmf)"
 [ -f "$SDBOOT" ] && [ -f "$STUB" ] ||
