@@ -224,7 +224,8 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
 				    "not printable ASCII", sec, k->name, i + 1);
 		break;
 	case KIND_BOOTLOADER:
-		if (bootenv_find(val) != NULL)
+		if (bootenv_find(val) != NULL ||
+		    strcmp(val, CONFIG_BOOTLOADER_NONE) == 0)
 			break;
 		list[0] = '\0';
 		for (i = 0; i < NBOOTENV_PATHS; i++) {
@@ -236,8 +237,8 @@ string_valid(struct parse *p, const char *sec, const struct key *k,
 			    n > 0 ? ", " : "", ops->name);
 		}
 		return config_fail(p, "[%s] %s: \"%s\" is not supported "
-		    "(supported: %s)", sec, k->name, val,
-		    list[0] != '\0' ? list : "none");
+		    "(supported: %s%s" CONFIG_BOOTLOADER_NONE ")", sec, k->name,
+		    val, list, list[0] != '\0' ? ", " : "");
 	case KIND_REPORT_URL:
 		if (report_url_check(val, &ue) < 0)
 			return config_fail(p, "[%s] %s: %s", sec, k->name,
@@ -436,7 +437,14 @@ check_slots(struct parse *p)
 		for (j = 0; j < c->nslots; j++)
 			if (strcmp(c->slots[i].class, c->slots[j].class) == 0)
 				have[c->slots[j].bootname - 'A'] = 1;
-		if (!have[0] || !have[1])
+		/* No boot selection: one slot a class, written in place
+		 * (docs/reimage.md). */
+		if (config_reimage(c) && c->slots[i].bootname != 'A')
+			return err_set(p->e, -EINVAL, "%s:%d: [slot.%s] "
+			    "bootname: B: with bootloader = none each class "
+			    "has one slot, bootname A", c->path,
+			    p->slot_key_line[i][2], c->slots[i].name);
+		if (!config_reimage(c) && (!have[0] || !have[1]))
 			return err_set(p->e, -EINVAL, "%s: class %s: no slot "
 			    "with bootname %c (each class needs one A and "
 			    "one B)", c->path, c->slots[i].class,
@@ -555,6 +563,12 @@ config_slot(const struct config *c, const char *class, char bootname)
 		    strcmp(c->slots[i].class, class) == 0)
 			return &c->slots[i];
 	return NULL;
+}
+
+int
+config_reimage(const struct config *c)
+{
+	return strcmp(c->bootloader, CONFIG_BOOTLOADER_NONE) == 0;
 }
 
 const char *

@@ -23,12 +23,16 @@ struct err;
 #define CONFIG_INTERVAL_MAX	604800	/* a week */
 #define CONFIG_DEVICE_ID_MAX	255	/* verify/rollout.h ROLLOUT_ID_MAX */
 #define CONFIG_URL_MAX		2048
+/* [system] bootloader for a machine upkit reimages and selects nothing
+ * on (docs/reimage.md). */
+#define CONFIG_BOOTLOADER_NONE	"none"
 
 struct config {
 	char		*path;			/* the file read */
 	/* [system] */
 	char		*compatible;		/* required */
-	char		*bootloader;		/* "uboot", "grub", "efi" */
+	char		*bootloader;		/* "uboot", "grub", "efi",
+						   "none" */
 	char		*data_directory;	/* default /var/lib/upkit */
 	int		 data_volatile;		/* tmpfs is intended; default 0 */
 	int		 boot_attempts;		/* default 3, 1..9 */
@@ -95,6 +99,10 @@ void	config_free(struct config *c);		/* accepts NULL */
 /* The slot of class with bootname, or NULL. */
 const struct slot *config_slot(const struct config *c, const char *class,
 	    char bootname);
+
+/* 1 if [system] bootloader = none: one slot a class (bootname A), no
+ * boot env, no state; only `upkit update` runs (agent/reimage.c). */
+int	config_reimage(const struct config *c);
 
 /* The path the bootloader backend opens: [uboot] config for uboot,
  * [grub] env for grub, [efi] esp for efi; NULL for a backend that takes

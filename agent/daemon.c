@@ -336,6 +336,13 @@ cmd_daemon(int argc, char **argv)
 		fprintf(stderr, "upkit daemon: %s\n", e.msg);
 		return EXIT_CONFIG;
 	}
+	if (config_reimage(c)) {
+		fprintf(stderr, "upkit daemon: %s: bootloader = none: a "
+		    "machine that is only reimaged has no daemon "
+		    "(docs/reimage.md)\n", c->path);
+		config_free(c);
+		return EXIT_CONFIG;
+	}
 	if (c->server_channel == NULL) {
 		fprintf(stderr, "upkit daemon: %s: [server] channel: missing "
 		    "(the URL of the channel file to poll)\n", c->path);

@@ -121,8 +121,17 @@ device_open(const char *config_path, struct device **dp,
 		r = err_set(e, -ENOMEM, "device: out of memory");
 		goto fail;
 	}
-	if ((r = config_load(config_path, &d->config, e)) < 0 ||
-	    (r = config_check_data_directory(d->config, e)) < 0)
+	if ((r = config_load(config_path, &d->config, e)) < 0)
+		goto fail;
+	/* No boot selection to read, show or change: only update runs,
+	 * and before any device_open() (agent/reimage.c). */
+	if (config_reimage(d->config)) {
+		r = err_set(e, -EINVAL, "%s: bootloader = none: this machine "
+		    "is only reimaged (upkit update, docs/reimage.md); it has "
+		    "no boot selection or state", d->config->path);
+		goto fail;
+	}
+	if ((r = config_check_data_directory(d->config, e)) < 0)
 		goto fail;
 	stage = DEVICE_BOOTENV;
 	/* config_load() has checked the name with bootenv_find(). */

@@ -246,3 +246,10 @@ progress_event(struct progress *p, const char *event, uint64_t off,
 	va_end(ap);
 	emit(p, event, &off, msg);
 }
+
+void
+progress_source_event(void *arg, enum source_event ev, uint64_t off,
+    const char *detail)
+{
+	progress_event(arg, source_event_name(ev), off, "%s", detail);
+}

@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+#include "source/source.h"
+
 #define PROGRESS_LINE_STEP	10	/* percent between lines */
 
 enum progress_mode {
@@ -55,5 +57,9 @@ void	progress_step(struct progress *p, const char *fmt, ...)
  * stderr; json: {"event":EVENT,"offset":OFF,"message":MESSAGE}. */
 void	progress_event(struct progress *p, const char *event, uint64_t off,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Matches source_options.event, with arg the struct progress: the byte
+ * source's events through progress_event(). */
+void	progress_source_event(void *arg, enum source_event ev, uint64_t off,
+	    const char *detail);
 
 #endif /* AGENT_PROGRESS_H */

@@ -45,8 +45,10 @@
 #include "agent/keyfiles.h"
 #include "agent/lifecycle.h"
 #include "agent/progress.h"
+#include "agent/reimage.h"
 #include "agent/report.h"
 #include "agent/resume.h"
+#include "agent/slotmap.h"
 #include "agent/state.h"
 #include "agent/stop.h"
 #include "agent/update.h"
@@ -174,60 +176,15 @@ open_device(struct update *u, struct err *e)
 	    &u->keyring, e);
 }
 
-/* Maps each payload to the target slot of its class, and refuses a
- * bundle that would leave a class of the target group stale. */
 static int
 map_slots(struct update *u, struct err *e)
 {
-	const struct bundle_payload *pl;
-	const struct slot *s;
-	struct slot_file files[BUNDLE_FILES_MAX];
-	size_t i, k;
-	int r;
+	int r, slotfail;
 
-	for (i = 0; i < u->cfg->nslots; i++) {
-		s = &u->cfg->slots[i];
-		for (k = 0; k < u->m->npayloads; k++)
-			if (strcmp(u->m->payloads[k].class, s->class) == 0)
-				break;
-		if (k == u->m->npayloads)
-			return err_set(e, -EPERM, "bundle %s has no payload for "
-			    "slot class %s: installing it would boot slot %c "
-			    "with a stale %s", u->m->version, s->class,
-			    u->target, s->class);
-	}
-	for (k = 0; k < u->m->npayloads; k++) {
-		pl = &u->m->payloads[k];
-		if ((s = config_slot(u->cfg, pl->class, u->target)) == NULL)
-			return err_set(e, -EPERM, "payload %s: this device has "
-			    "no %s slot", pl->name, pl->class);
-		if ((pl->kind == PAYLOAD_FILES) != (s->type == SLOT_FILES))
-			return err_set(e, -EPERM, "payload %s is %s but slot "
-			    "%s is %s", pl->name,
-			    pl->kind == PAYLOAD_FILES ? "files" : "raw",
-			    s->name, s->type == SLOT_FILES ? "files" : "raw");
-		for (i = 0; i < pl->nfiles; i++) {
-			files[i].name = pl->files[i].name;
-			files[i].size = pl->files[i].size;
-			files[i].mode = pl->files[i].mode;
-		}
-		if ((r = slot_writer_open(s, pl->size, files, pl->nfiles,
-		    &u->writers[k], e)) < 0) {
-			blame(u, FAIL_SLOT);
-			return err_prefix(e, "payload %s", pl->name);
-		}
-	}
-	return 0;
-}
-
-/* A cut, retry or resume of the download, as progress shows it. */
-static void
-source_event(void *arg, enum source_event ev, uint64_t off,
-    const char *detail)
-{
-	struct update *u = arg;
-
-	progress_event(&u->prog, source_event_name(ev), off, "%s", detail);
+	r = slotmap_open(u->cfg, u->m, u->target, u->writers, &slotfail, e);
+	if (slotfail)
+		blame(u, FAIL_SLOT);
+	return r;
 }
 
 /* [server] for the byte source; 0 in the config means its default. */
@@ -237,8 +194,8 @@ server_options(struct update *u)
 	struct source_options *o = &u->srcopts;
 
 	device_source_options(u->cfg, o);
-	o->event = source_event;
-	o->event_arg = u;
+	o->event = progress_source_event;
+	o->event_arg = &u->prog;
 }
 
 /* The bundle a channel named (docs/daemon.md): its id and size, checked
@@ -575,6 +532,9 @@ update_run(const struct update_opts *o)
 	enum update_step step = UPDATE_VERIFY;
 	int r;
 
+	/* bootloader = none: no A/B, env or state (agent/reimage.c). */
+	if ((r = reimage_run(o)) >= 0)
+		return r;
 	memset(&u, 0, sizeof(u));
 	u.o = o;
 	u.stop.pipe[0] = u.stop.pipe[1] = -1;

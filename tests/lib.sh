@@ -401,6 +401,8 @@ prefix_equal()
 # (ca.pem), a server certificate for 127.0.0.1 that it signed
 # (server.pem, server.key), a client certificate it signed (client.pem,
 # client.key), and an unrelated CA (other-ca.pem). Sets TLS_DIR.
+# TLS_SAN overrides the server's subjectAltName (a QEMU guest reaches
+# the host's nginx at another address).
 mk_tls()
 {
 	TLS_DIR=$1
@@ -411,7 +413,8 @@ mk_tls()
 		    -keyout "$TLS_DIR/$_n.key" -out "$TLS_DIR/$_n.pem" \
 		    2>/dev/null || die "openssl: $_n"
 	done
-	printf 'subjectAltName=IP:127.0.0.1\n' >"$TLS_DIR/server.ext"
+	printf 'subjectAltName=%s\n' "${TLS_SAN:-IP:127.0.0.1}" \
+	    >"$TLS_DIR/server.ext"
 	printf 'extendedKeyUsage=clientAuth\n' >"$TLS_DIR/client.ext"
 	_serial=1
 	for _n in server client; do

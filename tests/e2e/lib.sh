@@ -11,6 +11,7 @@
 #   e2e_deb PKG[:ARCH]       a Debian package extracted in the cache (dir)
 #   e2e_kernel ARCH          Debian's kernel: E2E_KVER, E2E_VMLINUZ, E2E_MODDIR
 #   e2e_busybox ARCH         a static busybox for ARCH: E2E_BUSYBOX
+#   e2e_bb_root ROOT         ROOT/bin with $E2E_BUSYBOX and its applets
 #   e2e_modules ROOT NAME... modules with their deps, in load order
 #   e2e_libs ROOT BIN LIBDIR...  the shared libs (and ld.so) BIN needs
 #   e2e_guest_lib ROOT       /lib/e2e.sh for the guest (modules, partlabel
@@ -124,6 +125,17 @@ e2e_busybox()
 	E2E_BUSYBOX=$(e2e_deb "busybox-static:$1") || exit $?
 	E2E_BUSYBOX=$E2E_BUSYBOX/root/bin/busybox
 	[ -x "$E2E_BUSYBOX" ] || die "busybox-static:$1 has no bin/busybox"
+}
+
+# e2e_bb_root ROOT: ROOT/bin/busybox ($E2E_BUSYBOX) and a link for each
+# of its applets, the start of every guest root and initrd.
+e2e_bb_root()
+{
+	mkdir -p "$1/bin"
+	cp "$E2E_BUSYBOX" "$1/bin/busybox"
+	for _a in $("$E2E_BUSYBOX" --list); do
+		[ "$_a" = busybox ] || ln -sf busybox "$1/bin/$_a"
+	done
 }
 
 # e2e_modules ROOT NAME...: copies the modules NAME (module names, '_' or

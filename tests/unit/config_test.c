@@ -46,6 +46,10 @@ static const struct bad bad[] = {
 	{ "[system]\nbootloader = lilo\n", -EINVAL,
 	    ":2: [system] bootloader: \"lilo\" is not supported "
 	    "(supported: uboot" },
+	{ "[system]\ncompatible = x\nbootloader = none\n" KEYRING
+	    "[slot.disk.0]\ndevice = /dev/a\nbootname = B\n", -EINVAL,
+	    ":8: [slot.disk.0] bootname: B: with bootloader = none each "
+	    "class has one slot, bootname A" },
 	{ SYS "boot-attempts = 0\n", -EINVAL,
 	    ":4: [system] boot-attempts: \"0\" is not an integer from 1 to 9" },
 	{ SYS "boot-attempts = 10\n", -EINVAL,
