@@ -42,7 +42,8 @@ SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/boot/efi.c slots/boot/efiname.c slots/boot/efivar.c \
 	     slots/boot/efistore.c slots/boot/efiosrel.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
-	     host/sign.c host/keys.c host/tar.c host/channel.c host/fleet.c
+	     host/sign.c host/keys.c host/tar.c host/channel.c host/fleet.c \
+	     host/lkoutputs.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c agent/checkpoint.c agent/keyfiles.c \
