@@ -160,8 +160,8 @@ names_free(char **names, size_t n)
 }
 
 /* The entries of dir but "." and "..", checked as bundle file names and
- * sorted, so the same folder always gives the same bundle. On success
- * free *namesp with names_free(*namesp, *np). */
+ * sorted, so the same folder always gives the same bundle; maybe none.
+ * On success free *namesp with names_free(*namesp, *np). */
 static int
 list_dir(const char *dir, char ***namesp, size_t *np, struct err *e)
 {
@@ -202,10 +202,7 @@ list_dir(const char *dir, char ***namesp, size_t *np, struct err *e)
 	if (errno != 0) {
 		r = -errno;
 		err_set(e, r, "read %s: %s", dir, strerror(-r));
-	} else if (n == 0)
-		r = err_set(e, -ENOENT, "%s: no files (a files payload holds "
-		    "files, not empty folders)", dir);
-	else
+	} else
 		qsort(names, n, sizeof(*names), cmp_str);
 out:
 	closedir(d);
@@ -231,6 +228,10 @@ add_tree(struct create_source *s, const char *dir, const char *rel,
 
 	if ((r = list_dir(dir, &names, &n, e)) < 0)
 		return r;
+	if (n == 0)
+		r = *rel == '\0' ? err_set(e, -ENOENT, "%s: no files", dir) :
+		    err_set(e, -EINVAL, "%s: an empty folder, which a files "
+		    "payload cannot hold", dir);
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		snprintf(name, sizeof(name), "%s%s%s", rel, *rel ? "/" : "",

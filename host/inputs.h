@@ -45,7 +45,7 @@ int	create_add_image(struct create_plan *p, const char *class,
 /* The folder's regular files, its subfolders' too (names "sub/file"),
  * folder by folder sorted by name; the names follow
  * bundle_file_path_valid() at every level. Symlinks, special files and
- * empty subfolders are refused (-EINVAL, -ENOENT). */
+ * empty subfolders are refused (-EINVAL); an empty DIR is -ENOENT. */
 int	create_add_files(struct create_plan *p, const char *class,
 	    const char *dir, struct err *e);
 /* PREFIX-kernel/-initrd.img/-cmdline, PREFIX-initrd.tar or the rpi3

@@ -66,8 +66,8 @@ test_inputs(void)
 	CHECK(strstr(e.msg, "fdir") != NULL && strstr(e.msg, "img") != NULL);
 	CHECK(p.nsources == 1);
 	sh("mkdir -p sub/inner && printf x > sub/f");
-	CHECK(create_add_files(&p, "other", at("sub"), &e) == -ENOENT);
-	CHECK(strstr(e.msg, "sub/inner: no files") != NULL);
+	CHECK(create_add_files(&p, "other", at("sub"), &e) == -EINVAL);
+	CHECK(strstr(e.msg, "sub/inner: an empty folder") != NULL);
 	/* A symlink, even to a regular file, is refused by name: it
 	 * would bundle a file from outside the folder. */
 	sh("mkdir -p link && printf x > link/a && printf secret > outside && "
