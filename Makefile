@@ -74,7 +74,7 @@ DEPS_CORE = build-essential pkg-config clang libclang-rt-14-dev \
 	   libcjson-dev libinih-dev libxxhash-dev libubootenv-tool \
 	   u-boot-tools squashfs-tools busybox-static e2fsprogs zstd \
 	   util-linux cpio nginx openssl time grub-common grub-emu \
-	   grub-efi-amd64-bin fdisk dosfstools mtools
+	   grub-efi-amd64-bin fdisk dosfstools mtools python3 python3-yaml
 DEPS_E2E = qemu-system-x86 qemu-system-arm qemu-user ovmf u-boot-qemu \
 	   systemd-boot-efi binutils \
 	   gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
