@@ -208,11 +208,13 @@ note_dir(struct slot_writer *w, const char *rel, size_t len, struct err *e)
 
 /* Opens the folder in the aside folder that holds the file at rel,
  * making the folders on the way (0755 whatever the umask). Each step is
- * openat() with O_NOFOLLOW, so nothing leads out of the aside folder. */
+ * opened with openat(O_NOFOLLOW), so nothing leads out of the aside
+ * folder. The folders are made by mkdir() on the full path, which the
+ * power-cut log (tests/shim/powerlog.c) records. */
 static int
 open_parent(struct slot_writer *w, const char *rel, int *fdp, struct err *e)
 {
-	char name[PATH_MAX];
+	char name[PATH_MAX], *full;
 	const char *p = rel;
 	size_t n;
 	int fd, nfd, made, r = 0;
@@ -223,7 +225,14 @@ open_parent(struct slot_writer *w, const char *rel, int *fdp, struct err *e)
 	while (p[n = strcspn(p, "/")] == '/') {
 		memcpy(name, p, n);	/* valid_file_path() bounds n */
 		name[n] = '\0';
-		made = mkdirat(fd, name, 0755) == 0;
+		if (asprintf(&full, "%s/%.*s", w->aside, (int)(p + n - rel),
+		    rel) == -1) {
+			r = err_set(e, -ENOMEM, "slot %s: out of memory",
+			    w->name);
+			goto out;
+		}
+		made = mkdir(full, 0755) == 0;
+		free(full);
 		if (!made && errno != EEXIST)
 			goto fail;
 		nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |

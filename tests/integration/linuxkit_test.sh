@@ -161,6 +161,10 @@ R=$WS/root
 sh "$TOP/pkg/upkit/mkroot.sh" "$UPKIT" "$R" || die "mkroot.sh failed"
 ! sh "$TOP/pkg/upkit/mkroot.sh" "$UPKIT" "$R" 2>/dev/null ||
     die "mkroot.sh wrote over an existing root"
+# As in a container, /proc is there (the sanitizers read it, too).
+mkdir -p "$R/proc"
+mount -t proc proc "$R/proc" || die "mount /proc in the root"
+ws_mount "$R/proc"
 chroot "$R" /usr/bin/upkit --version >"$WS/version" ||
     die "upkit does not run in the image's root"
 chroot "$R" /usr/bin/upkit keys create --out /tmp/k >/dev/null ||
