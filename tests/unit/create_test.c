@@ -53,7 +53,7 @@ test_inputs(void)
 	struct err e;
 
 	/* --files: sorted by name, names checked (subfolders:
-	 * lkinputs_test.c). */
+	 * lkoutputs_test.c). */
 	sh("mkdir -p fdir && printf bb > fdir/b && printf a > fdir/a.1");
 	CHECK_OK(create_add_files(&p, "boot", at("fdir"), &e), &e);
 	CHECK(p.nsources == 1 && p.sources[0].kind == PAYLOAD_FILES);

@@ -1,5 +1,5 @@
 /*
- * lkinputs_test: bundle create's inputs with subfolders and LinuxKit's
+ * lkoutputs_test: bundle create's inputs with subfolders and LinuxKit's
  * other outputs (host/inputs.c, host/lkoutputs.c): --files walks
  * subfolders under the same name rules at every level, the rpi3 output
  * NAME.tar becomes a files payload with its folders, cmdline.cfg is a
@@ -297,7 +297,7 @@ test_unbundled(void)
 int
 main(void)
 {
-	tmpdir_make("lkinputs_test");
+	tmpdir_make("lkoutputs_test");
 	test_files_tree();
 	test_rpi3();
 	test_cmdline_cfg();
