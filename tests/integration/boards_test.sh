@@ -285,6 +285,12 @@ grep -Fq "upkit: slot B: console=ttyS0 it's \$x a=\"b  c\";echo pwned \\ root=PA
 # command: the script's line says what it loads).
 grep -q '^upkit: initrd ucode.cpio initrd.img$' "$WS/b1.log" ||
     { cat "$WS/b1.log" >&2; die "b1: ucode.cpio not loaded first"; }
+# and the command under that line loads what it says, in that order.
+grep -A1 'echo "upkit: initrd ucode.cpio initrd.img"' \
+    "$BOARDS/qemu-x86_64-efi/grub.cfg" | tail -n 1 | grep -Eq \
+    '^[[:space:]]*initrd "/\$upkit_slot/ucode.cpio" "/\$upkit_slot/initrd.img"$' ||
+    die "qemu-x86_64-efi: grub.cfg does not load ucode.cpio, then initrd.img"
+
 # B used up: the next boot takes A, from the env the last boot saved.
 mcopy -o -i "$WS/disk.img@@1M" "$WS/b1.env" ::/EFI/BOOT/grubenv
 boot b2
