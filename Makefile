@@ -42,7 +42,8 @@ SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/boot/efi.c slots/boot/efiname.c slots/boot/efivar.c \
 	     slots/boot/efistore.c slots/boot/efiosrel.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
-	     host/sign.c host/keys.c host/tar.c host/channel.c host/fleet.c
+	     host/sign.c host/keys.c host/tar.c host/channel.c host/fleet.c \
+	     host/lkoutputs.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c agent/checkpoint.c agent/keyfiles.c \
@@ -74,7 +75,7 @@ DEPS_CORE = build-essential pkg-config clang libclang-rt-14-dev \
 	   libcjson-dev libinih-dev libxxhash-dev libubootenv-tool \
 	   u-boot-tools squashfs-tools busybox-static e2fsprogs zstd \
 	   util-linux cpio nginx openssl time grub-common grub-emu \
-	   grub-efi-amd64-bin fdisk dosfstools mtools
+	   grub-efi-amd64-bin fdisk dosfstools mtools python3 python3-yaml
 DEPS_E2E = qemu-system-x86 qemu-system-arm qemu-user ovmf u-boot-qemu \
 	   systemd-boot-efi binutils \
 	   gcc-aarch64-linux-gnu libc6-dev-arm64-cross \

@@ -146,14 +146,21 @@ reader_read(struct reader *rd, uint8_t *buf, size_t len, struct err *e)
 			rd->roff = 0;
 			continue;
 		}
+		n = rg->size - rd->roff < len ? (size_t)(rg->size - rd->roff) :
+		    len;
+		if (rg->data != NULL) {	/* made by bundle create itself */
+			memcpy(buf, rg->data + rd->roff, n);
+			buf += n;
+			len -= n;
+			rd->roff += n;
+			continue;
+		}
 		if (rd->fd == -1 && (rd->fd = open(rg->path,
 		    O_RDONLY | O_CLOEXEC)) == -1) {
 			r = -errno;
 			return err_set(e, r, "open %s: %s", rg->path,
 			    strerror(-r));
 		}
-		n = rg->size - rd->roff < len ? (size_t)(rg->size - rd->roff) :
-		    len;
 		off = rg->offset + rd->roff;
 		/* pread_all() says -EIO when the file ends early. */
 		if ((r = pread_all(rd->fd, buf, n, off)) == -EIO)

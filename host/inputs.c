@@ -14,6 +14,7 @@
 
 #include "common/err.h"
 #include "host/inputs.h"
+#include "host/lkoutputs.h"
 #include "host/tar.h"
 #include "verify/bundle.h"
 
@@ -25,6 +26,7 @@ source_clear(struct create_source *s)
 	for (i = 0; i < s->nranges; i++) {
 		free(s->ranges[i].name);
 		free(s->ranges[i].path);
+		free(s->ranges[i].data);
 	}
 	free(s->ranges);
 	free(s->class);
@@ -158,8 +160,8 @@ names_free(char **names, size_t n)
 }
 
 /* The entries of dir but "." and "..", checked as bundle file names and
- * sorted, so the same folder always gives the same bundle. On success
- * free *namesp with names_free(*namesp, *np). */
+ * sorted, so the same folder always gives the same bundle; maybe none.
+ * On success free *namesp with names_free(*namesp, *np). */
 static int
 list_dir(const char *dir, char ***namesp, size_t *np, struct err *e)
 {
@@ -200,9 +202,7 @@ list_dir(const char *dir, char ***namesp, size_t *np, struct err *e)
 	if (errno != 0) {
 		r = -errno;
 		err_set(e, r, "read %s: %s", dir, strerror(-r));
-	} else if (n == 0)
-		r = err_set(e, -ENOENT, "%s: no files", dir);
-	else
+	} else
 		qsort(names, n, sizeof(*names), cmp_str);
 out:
 	closedir(d);
@@ -215,23 +215,27 @@ out:
 	return 0;
 }
 
-int
-create_add_files(struct create_plan *p, const char *class, const char *dir,
-    struct err *e)
+/* Adds the files of dir, named rel/NAME in the payload (NAME at the top,
+ * rel ""), and of its subfolders, each folder sorted by name. */
+static int
+add_tree(struct create_source *s, const char *dir, const char *rel,
+    uint64_t *total, struct err *e)
 {
-	struct create_source *s = NULL;
 	struct stat st;
-	char **names = NULL, path[4096];
+	char **names = NULL, path[4096], name[BUNDLE_FILE_PATH_MAX + 2];
 	size_t i, n = 0;
-	uint64_t total = 0;
 	int r;
 
 	if ((r = list_dir(dir, &names, &n, e)) < 0)
 		return r;
-	if ((r = source_new(p, class, PAYLOAD_FILES, dir, &s, e)) < 0)
-		goto out;
+	if (n == 0)
+		r = *rel == '\0' ? err_set(e, -ENOENT, "%s: no files", dir) :
+		    err_set(e, -EINVAL, "%s: an empty folder, which a files "
+		    "payload cannot hold", dir);
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		snprintf(name, sizeof(name), "%s%s%s", rel, *rel ? "/" : "",
+		    names[i]);
 		/* lstat: a symlink would bundle whatever it points to,
 		 * outside DIR too (docs/exit-codes.md, exit 2). */
 		if (lstat(path, &st) == -1) {
@@ -239,25 +243,45 @@ create_add_files(struct create_plan *p, const char *class, const char *dir,
 			err_set(e, r, "%s: %s", path, strerror(-r));
 			goto out;
 		}
-		if (!S_ISREG(st.st_mode)) {
-			r = err_set(e, -EINVAL, "%s: %s: --files takes regular "
-			    "files only (no symlinks, subfolders or special "
-			    "files)", path, S_ISLNK(st.st_mode) ?
-			    "a symlink" : S_ISDIR(st.st_mode) ?
-			    "a subfolder" : "not a regular file");
+		if (!bundle_file_path_valid(name)) {
+			r = err_set(e, -EINVAL, "%s: deeper than %d names or "
+			    "longer than %d characters inside the folder",
+			    path, BUNDLE_FILE_DEPTH_MAX, BUNDLE_FILE_PATH_MAX);
 			goto out;
 		}
-		total += (uint64_t)st.st_size;
-		if ((r = range_add(s, names[i], path, 0, (uint64_t)st.st_size,
-		    st.st_mode, e)) < 0)
+		if (S_ISDIR(st.st_mode))
+			r = add_tree(s, path, name, total, e);
+		else if (S_ISREG(st.st_mode)) {
+			*total += (uint64_t)st.st_size;
+			r = range_add(s, name, path, 0, (uint64_t)st.st_size,
+			    st.st_mode, e);
+		} else
+			r = err_set(e, -EINVAL, "%s: %s: --files takes regular "
+			    "files and folders only (no symlinks or special "
+			    "files)", path, S_ISLNK(st.st_mode) ?
+			    "a symlink" : "not a regular file");
+		if (r < 0)
 			goto out;
 	}
-	if (total == 0)
-		r = err_set(e, -EINVAL, "%s: all files are empty", dir);
 out:
-	if (r < 0 && s != NULL)
-		plan_drop(p);
 	names_free(names, n);
+	return r;
+}
+
+int
+create_add_files(struct create_plan *p, const char *class, const char *dir,
+    struct err *e)
+{
+	struct create_source *s = NULL;
+	uint64_t total = 0;
+	int r;
+
+	if ((r = source_new(p, class, PAYLOAD_FILES, dir, &s, e)) < 0)
+		return r;
+	if ((r = add_tree(s, dir, "", &total, e)) == 0 && total == 0)
+		r = err_set(e, -EINVAL, "%s: all files are empty", dir);
+	if (r < 0)
+		plan_drop(p);
 	return r;
 }
 
@@ -313,6 +337,9 @@ add_boot_tar(struct create_plan *p, const char *tarpath, struct err *e)
 		if (found[j] != NULL && (r = range_add(s, want[j], tarpath,
 		    found[j]->offset, found[j]->size, found[j]->mode, e)) < 0)
 			goto out;
+	if (found[2] != NULL)
+		r = lk_add_cmdline_cfg(s, tarpath, found[2]->offset,
+		    found[2]->size, e);
 out:
 	if (r < 0 && s != NULL)
 		plan_drop(p);
@@ -340,7 +367,9 @@ add_boot_files(struct create_plan *p, const char *prefix, struct err *e)
 			continue;
 		if ((r = stat_regular(path, &st, e)) < 0 ||
 		    (r = range_add(s, names[i], path, 0, (uint64_t)st.st_size,
-		    st.st_mode, e)) < 0) {
+		    st.st_mode, e)) < 0 || (i == 2 &&
+		    (r = lk_add_cmdline_cfg(s, path, 0, (uint64_t)st.st_size,
+		    e)) < 0)) {
 			plan_drop(p);
 			return r;
 		}
@@ -381,6 +410,8 @@ create_add_linuxkit(struct create_plan *p, const char *prefix,
 	char kernel[4096], tarpath[4096], path[4096];
 	int r, any = 0;
 
+	if ((r = lk_refuse_unbundled(prefix, e)) < 0)
+		return r;
 	snprintf(kernel, sizeof(kernel), "%s-kernel", prefix);
 	snprintf(tarpath, sizeof(tarpath), "%s-initrd.tar", prefix);
 	if (exists(kernel) && exists(tarpath))
@@ -400,6 +431,9 @@ create_add_linuxkit(struct create_plan *p, const char *prefix,
 			return err_set(e, -ENOENT, "linuxkit %s: %s without "
 			    "%s", prefix, path, kernel);
 	}
+	if ((r = lk_add_rpi3(p, prefix, e)) < 0)
+		return r;
+	any |= r;
 	if ((r = pick_one(prefix, rootfs, path, sizeof(path), e)) < 0)
 		return r;
 	if (r == 1) {
@@ -416,8 +450,45 @@ create_add_linuxkit(struct create_plan *p, const char *prefix,
 	}
 	if (!any)
 		return err_set(e, -ENOENT, "linuxkit %s: found none of "
-		    "%s-kernel, %s-initrd.tar, %s-squashfs.img, "
+		    "%s-kernel, %s-initrd.tar, %s.tar, %s-squashfs.img, "
 		    "%s-erofs.img, %s-efi.img, %s-bios.img, %s.raw", prefix,
-		    prefix, prefix, prefix, prefix, prefix, prefix, prefix);
+		    prefix, prefix, prefix, prefix, prefix, prefix, prefix,
+		    prefix);
 	return 0;
+}
+
+int
+create_source_new(struct create_plan *p, const char *class,
+    enum payload_kind kind, const char *origin, struct create_source **sp,
+    struct err *e)
+{
+	return source_new(p, class, kind, origin, sp, e);
+}
+
+int
+create_range_add(struct create_source *s, const char *name, const char *path,
+    uint64_t off, uint64_t size, uint32_t mode, struct err *e)
+{
+	return range_add(s, name, path, off, size, mode, e);
+}
+
+int
+create_range_add_data(struct create_source *s, const char *name,
+    const char *origin, uint8_t *data, size_t size, uint32_t mode,
+    struct err *e)
+{
+	int r;
+
+	if ((r = range_add(s, name, origin, 0, size, mode, e)) < 0) {
+		free(data);
+		return r;
+	}
+	s->ranges[s->nranges - 1].data = data;
+	return 0;
+}
+
+void
+create_plan_drop(struct create_plan *p)
+{
+	plan_drop(p);
 }

@@ -14,10 +14,12 @@
 
 struct err;
 
-/* One stretch of a host file; for kind files it is one file. */
+/* One stretch of a host file, or bytes made here (data); for kind files
+ * it is one file. */
 struct create_range {
-	char		*name;		/* file name inside the payload */
+	char		*name;		/* file path inside the payload */
 	char		*path;		/* host file holding the bytes */
+	uint8_t		*data;		/* or the bytes themselves (size) */
 	uint64_t	 offset;	/* of the bytes in path */
 	uint64_t	 size;
 	uint32_t	 mode;		/* permission bits */
@@ -40,15 +42,35 @@ struct create_plan {
  * naming both. Errors name the input path. */
 int	create_add_image(struct create_plan *p, const char *class,
 	    const char *path, struct err *e);
-/* The folder's regular files, sorted by name; symlinks, subfolders and
- * special files are refused (-EINVAL). */
+/* The folder's regular files, its subfolders' too (names "sub/file"),
+ * folder by folder sorted by name; the names follow
+ * bundle_file_path_valid() at every level. Symlinks, special files and
+ * empty subfolders are refused (-EINVAL); an empty DIR is -ENOENT. */
 int	create_add_files(struct create_plan *p, const char *class,
 	    const char *dir, struct err *e);
-/* PREFIX-kernel/-initrd.img/-cmdline or PREFIX-initrd.tar -> boot;
- * PREFIX-squashfs.img or -erofs.img -> rootfs; PREFIX-efi.img,
- * -bios.img or PREFIX.raw -> disk. -ENOENT if none exists. */
+/* PREFIX-kernel/-initrd.img/-cmdline, PREFIX-initrd.tar or the rpi3
+ * output PREFIX.tar -> boot (with cmdline.cfg made from the cmdline,
+ * host/lkoutputs.h); PREFIX-squashfs.img or -erofs.img -> rootfs;
+ * PREFIX-efi.img, -bios.img or PREFIX.raw -> disk. -ENOENT if none
+ * exists; -EINVAL naming an output no slot can take (ISO, qcow2, ...)
+ * and what to build instead. */
 int	create_add_linuxkit(struct create_plan *p, const char *prefix,
 	    struct err *e);
 void	create_plan_clear(struct create_plan *p);	/* frees, re-inits */
+
+/* For the readers of LinuxKit outputs (host/lkoutputs.c): a new source
+ * for class (-EEXIST if the class has one, naming both), ranges added to
+ * it (the data one takes data, malloc'd, also on failure; origin names
+ * it in messages), and the last source dropped after a failure. */
+int	create_source_new(struct create_plan *p, const char *class,
+	    enum payload_kind kind, const char *origin,
+	    struct create_source **sp, struct err *e);
+int	create_range_add(struct create_source *s, const char *name,
+	    const char *path, uint64_t off, uint64_t size, uint32_t mode,
+	    struct err *e);
+int	create_range_add_data(struct create_source *s, const char *name,
+	    const char *origin, uint8_t *data, size_t size, uint32_t mode,
+	    struct err *e);
+void	create_plan_drop(struct create_plan *p);
 
 #endif /* HOST_INPUTS_H */

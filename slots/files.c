@@ -1,14 +1,17 @@
 /*
- * The files slot writer: a folder of plain files, written into a folder
- * aside and swapped in by slot_writer_commit(). See slots/writer.h.
+ * The files slot writer: a folder of plain files, in subfolders if their
+ * names say so ("dtb/broadcom/x.dtb"), written into a folder aside and
+ * swapped in by slot_writer_commit(). See slots/writer.h.
  *
  * Crash analysis of a files slot commit, target T, aside N, old O, all in
  * the same parent folder:
  *
  * - Before commit, only N changes; T is untouched. A stale N is removed by
  *   the next open.
- * - commit fsyncs every file and N itself first, so whatever name N ends up
- *   under holds complete files.
+ * - commit fsyncs every file, every subfolder made in N and N itself
+ *   first, so whatever name N ends up under holds complete files, all of
+ *   them reachable. The subfolders exist only inside N: a crash leaves
+ *   them in a stale N or in the new T, never half in the old one.
  * - With RENAME_EXCHANGE the swap is a single rename: before it T is the
  *   old folder, after it T is the new one. The parent is fsync'd, then N
  *   (now the old contents) is deleted; a crash in the deletion leaves a
@@ -25,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +42,9 @@
 #define RENAME_EXCHANGE	(1 << 1)
 #endif
 
-#define RMTREE_DEPTH	8	/* folders we delete are shallow */
+/* Folders we delete are shallow: a payload's files nest at most
+ * SLOT_FILE_DEPTH_MAX - 1 folders below the slot folder. */
+#define RMTREE_DEPTH	SLOT_FILE_DEPTH_MAX
 
 /*
  * Deletes the folder name in dirfd and everything below it, without
@@ -108,6 +114,28 @@ valid_file_name(const char *name)
 	    strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
+/* A payload file's path: names joined by '/', each a valid file name,
+ * at most SLOT_FILE_DEPTH_MAX of them; never absolute, never "..". */
+static int
+valid_file_path(const char *path)
+{
+	char name[PATH_MAX];
+	size_t n, depth = 0;
+
+	for (;;) {
+		n = strcspn(path, "/");
+		if (n >= sizeof(name) || ++depth > SLOT_FILE_DEPTH_MAX)
+			return 0;
+		memcpy(name, path, n);
+		name[n] = '\0';
+		if (!valid_file_name(name))
+			return 0;
+		if (path[n] == '\0')
+			return 1;
+		path += n + 1;
+	}
+}
+
 /* Sets w->parent, w->aside and w->old from the slot folder's path. */
 static int
 names(struct slot_writer *w, struct err *e)
@@ -163,15 +191,84 @@ make_aside(struct slot_writer *w, struct err *e)
 	return 0;
 }
 
+/* Remembers a folder made in the aside folder, for files_sync(). */
+static int
+note_dir(struct slot_writer *w, const char *rel, size_t len, struct err *e)
+{
+	char **d;
+
+	if ((d = reallocarray(w->dirs, w->ndirs + 1, sizeof(*d))) == NULL)
+		return err_set(e, -ENOMEM, "slot %s: out of memory", w->name);
+	w->dirs = d;
+	if (asprintf(&d[w->ndirs], "%s/%.*s", w->aside, (int)len, rel) == -1)
+		return err_set(e, -ENOMEM, "slot %s: out of memory", w->name);
+	w->ndirs++;
+	return 0;
+}
+
+/* Opens the folder in the aside folder that holds the file at rel,
+ * making the folders on the way (0755 whatever the umask). Each step is
+ * opened with openat(O_NOFOLLOW), so nothing leads out of the aside
+ * folder. The folders are made by mkdir() on the full path, which the
+ * power-cut log (tests/shim/powerlog.c) records. */
+static int
+open_parent(struct slot_writer *w, const char *rel, int *fdp, struct err *e)
+{
+	char name[PATH_MAX], *full;
+	const char *p = rel;
+	size_t n;
+	int fd, nfd, made, r = 0;
+
+	fd = open(w->aside, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		goto fail;
+	while (p[n = strcspn(p, "/")] == '/') {
+		memcpy(name, p, n);	/* valid_file_path() bounds n */
+		name[n] = '\0';
+		if (asprintf(&full, "%s/%.*s", w->aside, (int)(p + n - rel),
+		    rel) == -1) {
+			r = err_set(e, -ENOMEM, "slot %s: out of memory",
+			    w->name);
+			goto out;
+		}
+		made = mkdir(full, 0755) == 0;
+		free(full);
+		if (!made && errno != EEXIST)
+			goto fail;
+		nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (nfd == -1)
+			goto fail;
+		close(fd);
+		fd = nfd;
+		if (made && fchmod(fd, 0755) == -1)
+			goto fail;
+		p += n + 1;
+		if (made && (r = note_dir(w, rel, (size_t)(p - 1 - rel),
+		    e)) < 0)
+			goto out;
+	}
+	*fdp = fd;
+	return 0;
+fail:
+	r = -errno;
+	err_set(e, r, "slot %s (%c): folder for %s in %s: %s", w->name,
+	    w->bootname, rel, w->aside, strerror(-r));
+out:
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
 /* Creates file i of the payload in the aside folder, at its full size
- * and exact mode. */
+ * and exact mode, with the folders its path names. */
 static int
 create_file(struct slot_writer *w, struct wfile *f, const struct slot_file *sf,
     size_t i, struct err *e)
 {
-	int r;
+	int dfd, r;
 
-	if (!valid_file_name(sf->name))
+	if (!valid_file_path(sf->name))
 		return err_set(e, -EINVAL, "slot %s (%c): file %zu: bad "
 		    "name \"%s\"", w->name, w->bootname, i, sf->name);
 	if (asprintf(&f->path, "%s/%s", w->aside, sf->name) == -1) {
@@ -180,13 +277,17 @@ create_file(struct slot_writer *w, struct wfile *f, const struct slot_file *sf,
 	}
 	f->size = sf->size;
 	f->mode = sf->mode & w->modemask;
-	/* O_EXCL also catches a name listed twice. */
-	f->fd = open(f->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (f->fd == -1) {
-		r = -errno;
+	if ((r = open_parent(w, sf->name, &dfd, e)) < 0)
+		return r;
+	/* O_EXCL also catches a name listed twice, and never follows a
+	 * symlink. */
+	f->fd = openat(dfd, strrchr(f->path, '/') + 1, O_RDWR | O_CREAT |
+	    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	r = f->fd == -1 ? -errno : 0;
+	close(dfd);
+	if (r < 0)
 		return err_set(e, r, "slot %s (%c): create %s: %s", w->name,
 		    w->bootname, f->path, strerror(-r));
-	}
 	/* Exact modes, whatever the umask; the size up front so a read of
 	 * a file never comes up short. */
 	if (fchmod(f->fd, f->mode) == -1 ||
@@ -261,16 +362,25 @@ files_transfer(struct slot_writer *w, const void *src, void *dst,
 	return 0;
 }
 
+/* Every file, then every folder made below the aside folder, each
+ * before the folder that holds it, then the aside folder itself: every
+ * name is durable in its folder before the rename in files_commit()
+ * makes the tree the slot. */
 int
 files_sync(struct slot_writer *w, struct err *e)
 {
 	size_t i;
+	int r;
 
 	for (i = 0; i < w->nfiles; i++)
 		if (fsync(w->files[i].fd) == -1)
 			return err_set(e, -EIO, "slot %s (%c): fsync %s: %s",
 			    w->name, w->bootname, w->files[i].path,
 			    strerror(errno));
+	for (i = w->ndirs; i > 0; i--)
+		if ((r = fsync_dir(w->dirs[i - 1], e)) < 0)
+			return err_prefix(e, "slot %s (%c)", w->name,
+			    w->bootname);
 	return fsync_dir(w->aside, e);
 }
 
@@ -381,6 +491,9 @@ files_close(struct slot_writer *w)
 	 * report a failure here, and the next open retries the removal. */
 	if (!w->committed && w->aside != NULL)
 		(void)rmtree(w->aside, &e);
+	for (i = 0; i < w->ndirs; i++)
+		free(w->dirs[i]);
+	free(w->dirs);
 	free(w->files);
 	free(w->parent);
 	free(w->aside);

@@ -35,8 +35,14 @@ struct slot {
 	int		 special_modes;	/* files: keep setuid, setgid, sticky */
 };
 
+/* Names in a files slot's path, at most: "a/b/c" is 3. */
+#define SLOT_FILE_DEPTH_MAX	8
+
 /* One file of a files slot; the payload is their concatenation. The
- * writer applies mode & 0777, or & 07777 with the slot's special_modes. */
+ * writer applies mode & 0777, or & 07777 with the slot's special_modes.
+ * name is a relative path: names joined by '/', none "", "." or "..",
+ * at most SLOT_FILE_DEPTH_MAX of them; the writer makes the folders on
+ * the way (mode 0755) and refuses anything else (-EINVAL). */
 struct slot_file {
 	const char	*name;
 	uint64_t	 size;

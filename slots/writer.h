@@ -42,6 +42,8 @@ struct slot_writer {
 	char		*parent;
 	char		*aside;		/* <parent>/.<base>.upkit-new */
 	char		*old;		/* <parent>/.<base>.upkit-old */
+	char		**dirs;		/* subfolders made in aside, in order */
+	size_t		 ndirs;
 	int		 committed;
 };
 

@@ -24,6 +24,8 @@ struct err;
 #define BUNDLE_CHUNK_DEFAULT	(1u << 20)
 #define BUNDLE_PAYLOADS_MAX	16
 #define BUNDLE_FILES_MAX	64
+#define BUNDLE_FILE_DEPTH_MAX	8	/* names in a file's path */
+#define BUNDLE_FILE_PATH_MAX	255	/* characters in a file's path */
 
 /* Fixed 64-byte header, big-endian on disk. */
 struct bundle_header {
@@ -47,7 +49,7 @@ struct bundle_chunk {
 };
 
 struct bundle_file {
-	char		*name;		/* plain name, no '/' */
+	char		*name;		/* relative path: bundle_file_path_valid */
 	uint64_t	 size;
 	uint32_t	 mode;		/* permission bits */
 };
@@ -127,6 +129,14 @@ int	sigblock_encode(const struct sigblock *s, uint8_t **out,
  * [A-Za-z0-9._-]{1,64} but "." and "..". 1 if valid. */
 int	bundle_name_valid(const char *s);
 int	bundle_file_name_valid(const char *s);
+/* A files payload's file: file names joined by single '/' (subfolders),
+ * the same rule at every level, so no "", ".", "..", leading or trailing
+ * '/'; at most BUNDLE_FILE_DEPTH_MAX names and BUNDLE_FILE_PATH_MAX
+ * characters. 1 if valid. */
+int	bundle_file_path_valid(const char *s);
+/* 1 if paths a and b cannot both be files of one payload: equal, or one
+ * is a folder on the other's path ("dtb" and "dtb/x.dtb"). */
+int	bundle_file_paths_clash(const char *a, const char *b);
 /* A version: 1..64 characters from [A-Za-z0-9.+~_-]. 1 if valid. */
 int	bundle_version_valid(const char *s);
 /* 1..max printable ASCII characters (0x20..0x7e), so that messages and

@@ -20,6 +20,8 @@
 #include "verify/manifest_rows.h"
 
 #define MODE_DEFAULT	0644u
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
 
 int
 manifest_bad(struct err *e, const char *path, const char *key, const char *what)
@@ -115,6 +117,41 @@ bundle_file_name_valid(const char *s)
 		    strchr("._-", s[i]) != NULL))
 			return 0;
 	return i >= 1;
+}
+
+int
+bundle_file_path_valid(const char *s)
+{
+	char name[BUNDLE_FILE_PATH_MAX + 1];
+	size_t len, n, depth = 0;
+
+	if ((len = strnlen(s, sizeof(name))) > BUNDLE_FILE_PATH_MAX)
+		return 0;
+	/* Every piece between slashes is a file name: a leading, trailing
+	 * or doubled '/' makes an empty one. */
+	for (;;) {
+		n = strcspn(s, "/");
+		memcpy(name, s, n);
+		name[n] = '\0';
+		if (!bundle_file_name_valid(name) ||
+		    ++depth > BUNDLE_FILE_DEPTH_MAX)
+			return 0;
+		if (s[n] == '\0')
+			return 1;
+		s += n + 1;
+	}
+}
+
+int
+bundle_file_paths_clash(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la == lb)
+		return strcmp(a, b) == 0;
+	if (la > lb)
+		return memcmp(a, b, lb) == 0 && a[lb] == '/';
+	return memcmp(a, b, la) == 0 && b[la] == '/';
 }
 
 int
@@ -233,13 +270,17 @@ parse_files(const cJSON *arr, struct bundle_payload *p, const char *ppath,
 		if ((r = get_str(cJSON_GetObjectItemCaseSensitive(f, "name"),
 		    path, "name", &name, e)) < 0)
 			return r;
-		if (!bundle_file_name_valid(name))
-			return manifest_bad(e, path, "name", "not a plain file "
-			    "name ([A-Za-z0-9._-]{1,64}, not . or ..)");
+		if (!bundle_file_path_valid(name))
+			return manifest_bad(e, path, "name", "not a relative "
+			    "path of names [A-Za-z0-9._-]{1,64} (not . or ..), "
+			    "at most " XSTR(BUNDLE_FILE_DEPTH_MAX) " deep and "
+			    XSTR(BUNDLE_FILE_PATH_MAX) " long");
 		for (j = 0; j < i; j++)
-			if (strcmp(p->files[j].name, name) == 0)
+			if (bundle_file_paths_clash(p->files[j].name, name))
 				return manifest_bad(e, path, "name",
-				    "duplicate");
+				    strcmp(p->files[j].name, name) == 0 ?
+				    "duplicate" : "a file and a folder of "
+				    "the same name");
 		if ((r = dup_str(name, &p->files[i].name, path, "name", e)) < 0)
 			return r;
 		p->nfiles = i + 1;

@@ -241,12 +241,34 @@ expect_env()
 }
 
 mk_images "$WS/img" lk
-printf "console=ttyS0 it's \$x\n" >"$WS/img/lk-cmdline"
+# A cmdline that would run a command if it were not quoted right.
+printf '%s\n' "console=ttyS0 it's \$x a=\"b  c\";echo pwned \\" \
+    >"$WS/img/lk-cmdline"
 for _s in A B; do
 	"$BOARDS/qemu-x86_64-efi/mkboot.sh" "$WS/img/lk" "$WS/boot$_s"
 	grub-script-check "$WS/boot$_s/cmdline.cfg" ||
 	    die "mkboot.sh: cmdline.cfg is not a GRUB script"
 done
+# Slot B from a plain --linuxkit bundle of LinuxKit's tar-kernel-initrd
+# output, installed by upkit: cmdline.cfg written by bundle create (the
+# same bytes as mkboot.sh's), ucode.cpio next to initrd.img.
+mkdir -p "$WS/tk"
+cp "$WS/img/lk-kernel" "$WS/tk/kernel"
+cp "$WS/img/lk-initrd.img" "$WS/tk/initrd.img"
+cp "$WS/img/lk-cmdline" "$WS/tk/cmdline"
+gen_bytes 1024 ucode >"$WS/tk/ucode.cpio"
+tar -C "$WS/tk" -cf "$WS/img/tk-initrd.tar" kernel initrd.img cmdline \
+    ucode.cpio
+cp "$WS/img/lk-squashfs.img" "$WS/img/tk-squashfs.img"
+mk_keys "$WS/keys"
+mk_device "$WS/dev" "$WS/keys/root.pem"
+mk_bundle "$WS/keys" "$WS/tk.upk" 2.0.0 --linuxkit "$WS/img/tk"
+run tk update -c "$CFG" --from "$WS/tk.upk" --no-reboot
+expect_rc tk 0
+files_equal "$WS/bootA/cmdline.cfg" "$BOOT_B/cmdline.cfg"
+rm -r "$WS/bootB"
+cp -r "$BOOT_B" "$WS/bootB"
+[ -f "$WS/bootB/ucode.cpio" ] || die "the bundle's boot slot has no ucode.cpio"
 
 B=qemu-x86_64-efi
 # First with attempts left, counter saved, other variables kept.
@@ -254,14 +276,28 @@ esp $B 'BOOT_ORDER=B A' BOOT_A_LEFT=3 BOOT_B_LEFT=1 keep=me
 boot b1
 expect_boot b1 B
 expect_env b1 'BOOT_ORDER=B A' BOOT_A_LEFT=3 BOOT_B_LEFT=0 keep=me
-# The slot's cmdline, through cmdline.cfg, quote and dollar intact.
-grep -Fq "upkit: slot B: console=ttyS0 it's \$x root=PARTLABEL=rootfs-B rootfstype=squashfs rootwait upkit.slot=B" \
+# The slot's cmdline, through the cmdline.cfg upkit wrote, quotes,
+# dollar, semicolon and backslash intact and nothing run.
+grep -Fq "upkit: slot B: console=ttyS0 it's \$x a=\"b  c\";echo pwned \\ root=PARTLABEL=rootfs-B rootfstype=squashfs rootwait upkit.slot=B" \
     "$WS/b1.log" || { cat "$WS/b1.log" >&2; die "b1: wrong kernel cmdline"; }
+! grep -q '^pwned' "$WS/b1.log" || die "b1: the cmdline ran a command"
+# The microcode first, as its own initrd (grub-emu has no initrd
+# command: the script's line says what it loads).
+grep -q '^upkit: initrd ucode.cpio initrd.img$' "$WS/b1.log" ||
+    { cat "$WS/b1.log" >&2; die "b1: ucode.cpio not loaded first"; }
+# and the command under that line loads what it says, in that order.
+grep -A1 'echo "upkit: initrd ucode.cpio initrd.img"' \
+    "$BOARDS/qemu-x86_64-efi/grub.cfg" | tail -n 1 | grep -Eq \
+    '^[[:space:]]*initrd "/\$upkit_slot/ucode.cpio" "/\$upkit_slot/initrd.img"$' ||
+    die "qemu-x86_64-efi: grub.cfg does not load ucode.cpio, then initrd.img"
+
 # B used up: the next boot takes A, from the env the last boot saved.
 mcopy -o -i "$WS/disk.img@@1M" "$WS/b1.env" ::/EFI/BOOT/grubenv
 boot b2
 expect_boot b2 A
 expect_env b2 'BOOT_ORDER=B A' BOOT_A_LEFT=2 BOOT_B_LEFT=0
+grep -q '^upkit: initrd initrd.img$' "$WS/b2.log" ||
+    { cat "$WS/b2.log" >&2; die "b2: initrd.img not loaded"; }
 
 # Every entry of the table, through the real script.
 for _n in 9 8 7 6 5 4 3 2 1; do

@@ -46,11 +46,13 @@ mk_keys "$WS/keys"
 
 # image NAME SEED: an image set in $WS/img/NAME: rootfs.img (incompressible
 # with a run of zeros, so both the data path and the zeroing path
-# write) and the boot files.
+# write) and the boot files, one in a subfolder (the files slot makes and
+# fsyncs it).
 image()
 {
 	_d=$WS/img/$1
-	mkdir -p "$_d/boot"
+	mkdir -p "$_d/boot/dtb"
+	gen_bytes 3000 "$2 dtb" >"$_d/boot/dtb/board.dtb"
 	{
 		gen_bytes $((MIB - 3 * CHUNK)) "$2 rootfs"
 		head -c $((2 * CHUNK)) /dev/zero

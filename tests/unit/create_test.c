@@ -52,7 +52,8 @@ test_inputs(void)
 	struct create_plan p = { 0 };
 	struct err e;
 
-	/* --files: sorted by name, names and subfolders checked. */
+	/* --files: sorted by name, names checked (subfolders:
+	 * lkoutputs_test.c). */
 	sh("mkdir -p fdir && printf bb > fdir/b && printf a > fdir/a.1");
 	CHECK_OK(create_add_files(&p, "boot", at("fdir"), &e), &e);
 	CHECK(p.nsources == 1 && p.sources[0].kind == PAYLOAD_FILES);
@@ -66,7 +67,7 @@ test_inputs(void)
 	CHECK(p.nsources == 1);
 	sh("mkdir -p sub/inner && printf x > sub/f");
 	CHECK(create_add_files(&p, "other", at("sub"), &e) == -EINVAL);
-	CHECK(strstr(e.msg, "sub/inner") != NULL);
+	CHECK(strstr(e.msg, "sub/inner: an empty folder") != NULL);
 	/* A symlink, even to a regular file, is refused by name: it
 	 * would bundle a file from outside the folder. */
 	sh("mkdir -p link && printf x > link/a && printf secret > outside && "
@@ -114,7 +115,7 @@ test_inputs(void)
 	    "tar -C t -cf tk-initrd.tar ./boot && printf D > tk.raw");
 	CHECK_OK(create_add_linuxkit(&p, at("tk"), &e), &e);
 	CHECK(p.nsources == 2);
-	CHECK(p.sources[0].nranges == 3);
+	CHECK(p.sources[0].nranges == 4);	/* and cmdline.cfg */
 	CHECK(strcmp(p.sources[0].ranges[0].name, "kernel") == 0);
 	CHECK(p.sources[0].ranges[0].size == 4);
 	CHECK(strcmp(p.sources[0].ranges[2].name, "cmdline") == 0);

@@ -36,7 +36,9 @@ static const char base[] =
 #define C129 "cccccccccccccccccccccccccccccccccccccccccccccccccccccccc" \
     "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" \
     "cccccccccc"
-#define N65 "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+#define N64 "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+#define N65 N64 "n"
+#define N60 "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
 
 /* Replace the first `from` in base by `to`; expect -EBADMSG and `msg`
  * somewhere in the message. */
@@ -158,7 +160,30 @@ static const struct bad {
 	{ "\"files\":[", "\"files\":[],\"x\":[", "payloads[0]: files" },
 	{ "\"kernel\"", "\"..\"", "payloads[0].files[0]: name" },
 	{ "\"kernel\"", "\".\"", "payloads[0].files[0]: name" },
-	{ "\"kernel\"", "\"a/b\"", "payloads[0].files[0]: name" },
+	/* Paths: the same name rule at every level, no empty, "." or ".."
+	 * level, never absolute, at most 8 deep and 255 long. */
+	{ "\"kernel\"", "\"/kernel\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"kernel/\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"dtb//kernel\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"../kernel\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"dtb/../kernel\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"dtb/../../kernel\"", "files[0]: name" },
+	{ "\"kernel\"", "\"dtb/./kernel\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"./kernel\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"dtb/..\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"dtb/.\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"dtb/a b\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"dtb\\\\kernel\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"dtb/" N65 "\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"" N65 "/kernel\"", "payloads[0].files[0]: name" },
+	{ "\"kernel\"", "\"a/b/c/d/e/f/g/h/i\"", "files[0]: name: not a "
+	    "relative path" },
+	{ "\"kernel\"", "\"" N64 "/" N64 "/" N64 "/" N60 "x\"",
+	    "files[0]: name: not a relative path" },
+	{ "\"cmdline\"", "\"kernel/cmdline\"", "payloads[0].files[1]: name: "
+	    "a file and a folder of the same name" },
+	{ "\"kernel\"", "\"cmdline/kernel\"", "payloads[0].files[1]: name: "
+	    "a file and a folder of the same name" },
 	{ "\"kernel\"", "\"\"", "payloads[0].files[0]: name" },
 	{ "\"kernel\"", "\"" N65 "\"", "payloads[0].files[0]: name" },
 	{ "\"kernel\"", "\"cmdline\"", "payloads[0].files[1]: name: "
@@ -366,6 +391,31 @@ main(void)
 	CHECK(strcmp(m->created, "a\\u0000") == 0);
 	manifest_free(m);
 	free(s);
+	/* Subfolders: 8 deep, 255 long, round trip. */
+	for (i = 0; i < 3; i++) {
+		static const char *const ok[] = {
+			"\"dtb/broadcom/bcm2837-rpi-3-b.dtb\"",
+			"\"a/b/c/d/e/f/g/h\"",
+			"\"" N64 "/" N64 "/" N64 "/" N60 "\"",
+		};
+
+		s = edit("\"kernel\"", ok[i]);
+		CHECK_OK(manifest_parse(s, strlen(s), &m, &e), &e);
+		CHECK(strncmp(m->payloads[0].files[0].name, ok[i] + 1,
+		    strlen(ok[i]) - 2) == 0);
+		CHECK_OK(manifest_encode(m, &enc, &len, &e), &e);
+		CHECK(strcmp(enc, s) == 0);
+		free(enc);
+		manifest_free(m);
+		free(s);
+	}
+	CHECK(bundle_file_path_valid(N64 "/" N64 "/" N64 "/" N60));
+	CHECK(!bundle_file_path_valid(N64 "/" N64 "/" N64 "/" N60 "x"));
+	CHECK(bundle_file_paths_clash("dtb", "dtb/x"));
+	CHECK(bundle_file_paths_clash("dtb/x", "dtb"));
+	CHECK(bundle_file_paths_clash("dtb/x", "dtb/x"));
+	CHECK(!bundle_file_paths_clash("dtb", "dtbx/y"));
+	CHECK(!bundle_file_paths_clash("dtb/x", "dtb/xy"));
 	s = edit(",\"mode\":384", "");
 	CHECK_OK(manifest_parse(s, strlen(s), &m, &e), &e);
 	CHECK(m->payloads[0].files[1].mode == 0644);
