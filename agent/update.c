@@ -37,6 +37,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
@@ -169,6 +170,9 @@ open_device(struct update *u, struct err *e)
 	u->state = u->dev->state;
 	u->booted = u->dev->booted;
 	u->target = u->booted == 'A' ? 'B' : 'A';
+	cli_verbose("update", "config %s, booted slot %c, target slot %c, "
+	    "data %s", u->cfg->path, u->booted, u->target,
+	    u->cfg->data_directory);
 	blame(u, FAIL_CONFIG);
 	return keyfiles_load(u->cfg->keyring_path, u->cfg->keyring_crl,
 	    &u->keyring, e);
@@ -397,8 +401,8 @@ write_slots(struct update *u, struct err *e)
 	    &(struct install_progress){ progress_update, &u->prog }, &u->jr,
 	    &u->fault, e);
 	if (u->ckerr.code != 0)
-		fprintf(stderr, "upkit update: warning: checkpoint not "
-		    "saved: %s\n", u->ckerr.msg);
+		cli_warn("update", "checkpoint not saved: %s",
+		    u->ckerr.msg);
 	if (r == -ECANCELED && stop_signo != 0)
 		return interrupted(u, e);
 	if (r < 0)
@@ -465,14 +469,14 @@ report(struct update *u, const struct err *e)
 	if (u->prog.mode != PROGRESS_JSON) {
 		progress_end(&u->prog);
 		if (e != NULL)
-			fprintf(stderr, "upkit update: %s\n", e->msg);
+			cli_error("update", "%s", e->msg);
 		else
 			printf("installed %s into slot %c; it boots next as a "
 			    "trial (%d attempts)\n", u->m->version, u->target,
 			    u->cfg->boot_attempts);
 		if (e == NULL && u->warn.code != 0)
-			fprintf(stderr, "upkit update: warning: %s: slot %c "
-			    "boots next as a trial all the same\n",
+			cli_warn("update", "%s: slot %c "
+			    "boots next as a trial all the same",
 			    u->warn.msg, u->target);
 		return;
 	}
@@ -524,8 +528,8 @@ done(struct update *u, struct err *e)
 	report(u, NULL);
 	u->exit_code = EXIT_OK;
 	if (!u->o->no_reboot && stop_signo != 0) {
-		fprintf(stderr, "upkit update: %s after the arm: not "
-		    "rebooting\n", stop_signame(stop_signo));
+		cli_error("update", "%s after the arm: not rebooting",
+		    stop_signame(stop_signo));
 	} else if (!u->o->no_reboot && device_reboot(e) < 0) {
 		blame(u, FAIL_OTHER);
 		report(u, e);
@@ -553,7 +557,7 @@ failed(struct update *u, const struct err *e)
 		if (lifecycle_record_failed(u->dev, u->target, &b, e->msg,
 		    u->fault == INSTALL_FAULT_SLOT, source_offset(u->src),
 		    &e2) < 0)
-			fprintf(stderr, "upkit update: warning: %s\n", e2.msg);
+			cli_warn("update", "%s", e2.msg);
 	}
 	/* A verified bundle that did not install is an outcome, reported
 	 * unless the data directory just refused its first save. */
