@@ -154,6 +154,13 @@ blame(struct update *u, enum fail_step step)
 	u->exit_code = exitcode_for(step, 0);
 }
 
+/* The command, as messages name it: install or update. */
+static const char *
+who(const struct update *u)
+{
+	return u->o->name != NULL ? u->o->name : "update";
+}
+
 /* Loads config, state, boot env and keyring: everything read-only. */
 static int
 open_device(struct update *u, struct err *e)
@@ -170,7 +177,7 @@ open_device(struct update *u, struct err *e)
 	u->state = u->dev->state;
 	u->booted = u->dev->booted;
 	u->target = u->booted == 'A' ? 'B' : 'A';
-	cli_verbose("update", "config %s, booted slot %c, target slot %c, "
+	cli_verbose(who(u), "config %s, booted slot %c, target slot %c, "
 	    "data %s", u->cfg->path, u->booted, u->target,
 	    u->cfg->data_directory);
 	blame(u, FAIL_CONFIG);
@@ -401,7 +408,7 @@ write_slots(struct update *u, struct err *e)
 	    &(struct install_progress){ progress_update, &u->prog }, &u->jr,
 	    &u->fault, e);
 	if (u->ckerr.code != 0)
-		cli_warn("update", "checkpoint not saved: %s",
+		cli_warn(who(u), "checkpoint not saved: %s",
 		    u->ckerr.msg);
 	if (r == -ECANCELED && stop_signo != 0)
 		return interrupted(u, e);
@@ -469,13 +476,13 @@ report(struct update *u, const struct err *e)
 	if (u->prog.mode != PROGRESS_JSON) {
 		progress_end(&u->prog);
 		if (e != NULL)
-			cli_error("update", "%s", e->msg);
+			cli_error(who(u), "%s", e->msg);
 		else
 			printf("installed %s into slot %c; it boots next as a "
 			    "trial (%d attempts)\n", u->m->version, u->target,
 			    u->cfg->boot_attempts);
 		if (e == NULL && u->warn.code != 0)
-			cli_warn("update", "%s: slot %c "
+			cli_warn(who(u), "%s: slot %c "
 			    "boots next as a trial all the same",
 			    u->warn.msg, u->target);
 		return;
@@ -528,7 +535,7 @@ done(struct update *u, struct err *e)
 	report(u, NULL);
 	u->exit_code = EXIT_OK;
 	if (!u->o->no_reboot && stop_signo != 0) {
-		cli_error("update", "%s after the arm: not rebooting",
+		cli_error(who(u), "%s after the arm: not rebooting",
 		    stop_signame(stop_signo));
 	} else if (!u->o->no_reboot && device_reboot(e) < 0) {
 		blame(u, FAIL_OTHER);
@@ -557,7 +564,7 @@ failed(struct update *u, const struct err *e)
 		if (lifecycle_record_failed(u->dev, u->target, &b, e->msg,
 		    u->fault == INSTALL_FAULT_SLOT, source_offset(u->src),
 		    &e2) < 0)
-			cli_warn("update", "%s", e2.msg);
+			cli_warn(who(u), "%s", e2.msg);
 	}
 	/* A verified bundle that did not install is an outcome, reported
 	 * unless the data directory just refused its first save. */

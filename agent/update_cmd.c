@@ -80,6 +80,7 @@ parse_args(const struct cli_cmd *cmd, struct update_opts *o, int argc,
 	else if (o->from == NULL)
 		return cli_usage_error(cmd, "--from is required");
 	o->config = cli.config;
+	o->name = cmd->name;
 	return -1;
 }
 

@@ -140,6 +140,9 @@ expect_rc inst 0
 grep -q "^installed 1.0.0 into slot B" "$WS/inst.out" || die "install"
 [ ! -s "$WS/inst.err" ] || die "-q: stderr: $(cat "$WS/inst.err")"
 [ "$(env_get BOOT_ORDER)" = "B A" ] || die "install did not arm B"
+run instbad install -c "$CFG" "$WS/no-such.upk"
+expect_rc instbad 4
+expect_msg instbad "^upkit: install: open $WS/no-such.upk: No such file"
 mk_device "$WS/dev2" "$WS/keys/root.pem"
 run verb -c "$CFG" update -v --from "$WS/b.upk" --no-reboot
 expect_rc verb 0
