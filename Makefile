@@ -53,7 +53,7 @@ AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/daemon.c agent/poll.c \
 	     agent/reporturl.c agent/outbox.c agent/report.c \
 	     agent/outbox_send.c agent/reportcmd.c \
-	     agent/slotmap.c agent/reimage.c
+	     agent/slotmap.c agent/reimage.c agent/cli.c
 MAIN_SRC   = agent/main.c
 SOURCE_SRC = source/source.c source/file.c source/http.c source/answer.c \
 	     source/httphdr.c source/libcurl.c source/fetch.c source/put.c

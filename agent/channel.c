@@ -4,12 +4,12 @@
  * signature, chain and expiry against a keyring and a time.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/exitcode.h"
 #include "agent/keyfiles.h"
@@ -68,10 +68,31 @@ print_text(const char *file, const struct channel *c, const char *id,
 	}
 }
 
+enum { O_CRL = 256 };
+
+static const struct cli_opt verify_opts[] = {
+	{ "keyring", 'k', "PEM", "trusted root certificates (required)" },
+	{ "crl", O_CRL, "CRL", "revoked signer certificates (PEM)" },
+	{ "now", 'n', "TIME", "check the expiry at YYYY-MM-DDTHH:MM:SSZ "
+	    "(UTC), not the clock" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_channel_info = {
+	"channel info", "FILE", "Show a channel's releases, unverified",
+	0, NULL, cmd_channel_info,
+};
+
+const struct cli_cmd cli_channel_verify = {
+	"channel verify", "[OPTIONS] --keyring PEM FILE",
+	"Check a channel's signature and expiry",
+	0, verify_opts, cmd_channel_verify,
+};
+
 int
 cmd_channel_info(int argc, char **argv)
 {
-	static const char use[] = "usage: upkit channel info FILE\n";
+	struct cli_parse p;
 	struct channel *c = NULL;
 	enum fail_step step;
 	char *buf = NULL, id[65], signer[256];
@@ -81,17 +102,12 @@ cmd_channel_info(int argc, char **argv)
 	int r;
 
 	err_clear(&e);
-	optind = 0;
-	if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0)) {
-		fputs(use, stdout);
-		return EXIT_OK;
-	}
-	if (argc != 2 || argv[1][0] == '-') {
-		fputs(use, stderr);
-		return EXIT_USAGE;
-	}
-	file = argv[1];
+	cli_begin(&p, &cli_channel_info, argc, argv);
+	while (cli_next(&p) != -1)
+		;
+	if ((r = cli_end(&p, 1, 1, "FILE")) >= 0)
+		return r;
+	file = argv[optind];
 	if ((r = read_channel(file, &buf, &len, &step, &e)) == 0) {
 		step = FAIL_CHANNEL;
 		if ((r = channel_open((uint8_t *)buf, len, NULL, &c, id,
@@ -100,7 +116,7 @@ cmd_channel_info(int argc, char **argv)
 	}
 	free(buf);
 	if (r < 0) {
-		fprintf(stderr, "upkit: channel info: %s\n", e.msg);
+		cli_error(cli_channel_info.name, "%s", e.msg);
 		return exitcode_for(step, r);
 	}
 	print_text(file, c, id, signer);
@@ -143,55 +159,40 @@ verify_file(const char *file, const struct keyring *k, int64_t now,
 int
 cmd_channel_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "keyring", required_argument, NULL, 'k' },
-		{ "crl", required_argument, NULL, 'c' },
-		{ "now", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char use[] = "usage: upkit channel verify FILE "
-	    "--keyring PEM [--crl CRL] [--now YYYY-MM-DDTHH:MM:SSZ]\n";
 	const char *keyring = NULL, *crl = NULL;
 	struct keyring *k = NULL;
 	int64_t now = (int64_t)time(NULL);
+	struct cli_parse p;
 	struct err e;
 	int c, rc;
 
 	err_clear(&e);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "k:c:n:h", opts, NULL)) != -1) {
+	cli_begin(&p, &cli_channel_verify, argc, argv);
+	while ((c = cli_next(&p)) != -1) {
 		switch (c) {
 		case 'k':
 			keyring = optarg;
 			break;
-		case 'c':
+		case O_CRL:
 			crl = optarg;
 			break;
 		case 'n':
 			if (channel_time_parse(optarg, &now) == 0)
 				break;
-			fprintf(stderr, "upkit: channel verify: --now %s: need "
-			    "YYYY-MM-DDTHH:MM:SSZ (UTC)\n", optarg);
-			return EXIT_USAGE;
-		case 'h':
-			fputs(use, stdout);
-			return EXIT_OK;
-		default:
-			fputs(use, stderr);
-			return EXIT_USAGE;
+			return cli_usage_error(p.cmd, "--now %s: need "
+			    "YYYY-MM-DDTHH:MM:SSZ (UTC)", optarg);
 		}
 	}
-	if (optind + 1 != argc || keyring == NULL) {
-		fputs(use, stderr);
-		return EXIT_USAGE;
-	}
+	if ((rc = cli_end(&p, 1, 1, "FILE")) >= 0)
+		return rc;
+	if (keyring == NULL)
+		return cli_usage_error(p.cmd, "--keyring is required");
 	if ((rc = keyfiles_load(keyring, crl, &k, &e)) < 0) {
-		fprintf(stderr, "upkit: channel verify: %s\n", e.msg);
+		cli_error(cli_channel_verify.name, "%s", e.msg);
 		return exitcode_for(FAIL_CONFIG, rc);
 	}
 	if ((rc = verify_file(argv[optind], k, now, &e)) != EXIT_OK)
-		fprintf(stderr, "upkit: channel verify: FAILED: %s\n", e.msg);
+		cli_error(cli_channel_verify.name, "FAILED: %s", e.msg);
 	keyring_free(k);
 	return rc;
 }

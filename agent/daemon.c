@@ -11,7 +11,6 @@
  * exits 0. --once runs one cycle in the foreground, for cron and tests.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/daemon.h"
@@ -248,11 +248,11 @@ run(const struct daemon_opts *o, const struct config *c)
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ 0x9e3779b9;
-	fprintf(stderr, "upkit daemon: polling %s every %d s\n",
+	cli_info("daemon", "polling %s every %d s",
 	    c->server_channel, c->server_interval);
 	for (;;) {
 		if ((pid = spawn(o, &old)) == -1) {
-			fprintf(stderr, "upkit daemon: fork: %s\n",
+			cli_error("daemon", "fork: %s",
 			    strerror(errno));
 			code = EXIT_FAIL;
 		} else
@@ -268,7 +268,7 @@ run(const struct daemon_opts *o, const struct config *c)
 			wait = daemon_delay((unsigned)c->server_interval,
 			    fails, &rng);
 			wait = until_reboot(c, wait);
-			fprintf(stderr, "upkit daemon: next poll in %u s\n",
+			cli_info("daemon", "next poll in %u s",
 			    wait);
 			/* After the line: printing would fault back in much
 			 * of what shrink() dropped. */
@@ -276,76 +276,64 @@ run(const struct daemon_opts *o, const struct config *c)
 			stop = sleep_for(wait, &set);
 		}
 		if (stop != 0) {
-			fprintf(stderr, "upkit daemon: stopped by %s\n",
+			cli_info("daemon", "stopped by %s",
 			    stop_signame(stop));
 			return EXIT_OK;
 		}
 	}
 }
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: upkit daemon [-c CONFIG] [--once] "
-	    "[--no-reboot]\n");
-}
+enum { O_ONCE = 256, O_NO_REBOOT };
+
+static const struct cli_opt opts[] = {
+	{ "once", O_ONCE, NULL, "one poll cycle, then exit (0: nothing "
+	    "to do, 10: installed)" },
+	{ "no-reboot", O_NO_REBOOT, NULL, "arm an installed release, do "
+	    "not reboot" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_daemon = {
+	"daemon", "[OPTIONS]",
+	"Poll the channel, install, reboot",
+	CLI_CONFIG, opts, cmd_daemon,
+};
 
 int
 cmd_daemon(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "once", no_argument, NULL, '1' },
-		{ "no-reboot", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct daemon_opts o = { NULL, 0 };
 	struct config *c = NULL;
+	struct cli_parse p;
 	struct err e = { 0, "" };
 	int ch, once = 0, r;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			o.config = optarg;
-			break;
-		case '1':
+	cli_begin(&p, &cli_daemon, argc, argv);
+	while ((ch = cli_next(&p)) != -1) {
+		if (ch == O_ONCE)
 			once = 1;
-			break;
-		case 'n':
+		else
 			o.no_reboot = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "upkit daemon: unexpected argument\n");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if ((r = cli_end(&p, 0, 0, NULL)) >= 0)
+		return r;
+	o.config = cli.config;
 	if (once)
 		return daemon_cycle(&o);
 	if (config_load(config_path(o.config), &c, &e) < 0) {
-		fprintf(stderr, "upkit daemon: %s\n", e.msg);
+		cli_error(p.cmd->name, "%s", e.msg);
 		return EXIT_CONFIG;
 	}
 	if (config_reimage(c)) {
-		fprintf(stderr, "upkit daemon: %s: bootloader = none: a "
-		    "machine that is only reimaged has no daemon "
-		    "(docs/reimage.md)\n", c->path);
+		cli_error(p.cmd->name, "%s: bootloader = none: a machine "
+		    "that is only reimaged has no daemon (docs/reimage.md)",
+		    c->path);
 		config_free(c);
 		return EXIT_CONFIG;
 	}
 	if (c->server_channel == NULL) {
-		fprintf(stderr, "upkit daemon: %s: [server] channel: missing "
-		    "(the URL of the channel file to poll)\n", c->path);
+		cli_error(p.cmd->name, "%s: [server] channel: missing "
+		    "(the URL of the channel file to poll)", c->path);
 		config_free(c);
 		return EXIT_CONFIG;
 	}

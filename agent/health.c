@@ -15,7 +15,6 @@
  * its two stores leaves and what finishes it.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/checks.h"
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
@@ -41,12 +41,14 @@ enum health_cmd {
 	HEALTH_RUN,
 	HEALTH_COMMIT,
 	HEALTH_ROLLBACK,
+	HEALTH_MARK_GOOD,
+	HEALTH_MARK_BAD,
 };
 
 struct health {
 	enum health_cmd		 cmd;
 	const char		*name;		/* "health", ... */
-	const char		*config_arg;
+	char			 target;	/* mark-good/bad: the slot */
 	int			 no_reboot;
 	int			 json;
 	struct device		*dev;
@@ -74,7 +76,7 @@ run_checks(struct health *h, struct err *e)
 	ck.deadline = c->health_deadline;
 	ck.slot = h->booted;
 	ck.version = h->dev->state->slot[state_slot_index(h->booted)].version;
-	ck.quiet = h->json;
+	ck.quiet = h->json || cli.verbosity < 0;
 	ck.json = h->checks;
 	ck.reason = h->reason;
 	ck.reason_size = sizeof(h->reason);
@@ -139,7 +141,7 @@ report_error(struct health *h, int code, const struct err *e)
 	char *s;
 
 	if (!h->json) {
-		fprintf(stderr, "upkit %s: %s\n", h->name, e->msg);
+		cli_error(h->name, "%s", e->msg);
 		return;
 	}
 	if ((o = cJSON_CreateObject()) == NULL)
@@ -290,88 +292,181 @@ rollback_run(struct health *h, struct err *e)
 	return do_rollback(h, "manual rollback", EXIT_OK, e);
 }
 
-static void
-usage(const struct health *h, FILE *f)
-{
-	fprintf(f, "usage: upkit %s [-c FILE] %s[--json]\n", h->name,
-	    h->cmd == HEALTH_COMMIT ? "" : "[--no-reboot] ");
-}
+enum { O_NO_REBOOT = 256, O_JSON };
+
+/* --no-reboot first: the tables of commit and mark start after it. */
+static const struct cli_opt opts[] = {
+	{ "no-reboot", O_NO_REBOOT, NULL, "record the rollback, do not "
+	    "reboot" },
+	{ "json", O_JSON, NULL, "one JSON object instead of text" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_health = {
+	"health", "[OPTIONS]",
+	"Check a trial boot: commit or roll back",
+	CLI_CONFIG, opts, cmd_health,
+};
+
+const struct cli_cmd cli_commit = {
+	"commit", "[OPTIONS]", "Commit the trial boot without the checks",
+	CLI_CONFIG, opts + 1, cmd_commit,
+};
+
+const struct cli_cmd cli_rollback = {
+	"rollback", "[OPTIONS]",
+	"Boot the other slot next, and reboot",
+	CLI_CONFIG, opts, cmd_rollback,
+};
+
+const struct cli_cmd cli_mark_good = {
+	"mark-good", "[OPTIONS] [booted|other|A|B]",
+	"RAUC's mark-good: booted commits the trial",
+	CLI_CONFIG, opts + 1, cmd_mark_good,
+};
+
+const struct cli_cmd cli_mark_bad = {
+	"mark-bad", "[OPTIONS] [booted|other|A|B]",
+	"RAUC's mark-bad: a slot out of the boot order",
+	CLI_CONFIG, opts + 1, cmd_mark_bad,
+};
 
 static int
-parse_args(struct health *h, int argc, char **argv)
+parse_args(struct health *h, const struct cli_cmd *cmd, int argc,
+    char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "no-reboot", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
+	struct cli_parse p;
+	int ch, rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			h->config_arg = optarg;
-			break;
-		case 'n':
-			if (h->cmd == HEALTH_COMMIT) {
-				usage(h, stderr);
-				return EXIT_USAGE;
-			}
+	cli_begin(&p, cmd, argc, argv);
+	while ((ch = cli_next(&p)) != -1) {
+		if (ch == O_NO_REBOOT)
 			h->no_reboot = 1;
-			break;
-		case 'j':
+		else
 			h->json = 1;
-			break;
-		case 'h':
-			usage(h, stdout);
-			return EXIT_OK;
-		default:
-			usage(h, stderr);
-			return EXIT_USAGE;
-		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "upkit %s: unexpected argument \"%s\"\n",
-		    h->name, argv[optind]);
-		usage(h, stderr);
-		return EXIT_USAGE;
-	}
+	if (h->cmd != HEALTH_MARK_GOOD && h->cmd != HEALTH_MARK_BAD)
+		return cli_end(&p, 0, 0, NULL);
+	if ((rc = cli_end(&p, 0, 1, NULL)) >= 0)
+		return rc;
+	/* RAUC's words, or a bootname; booted and other are resolved
+	 * once the device says which slot runs. */
+	if (optind == argc || strcmp(argv[optind], "booted") == 0)
+		h->target = 'b';
+	else if (strcmp(argv[optind], "other") == 0)
+		h->target = 'o';
+	else if (strcmp(argv[optind], "A") == 0 ||
+	    strcmp(argv[optind], "B") == 0)
+		h->target = argv[optind][0];
+	else
+		return cli_usage_error(cmd, "%s: expected booted, other, A "
+		    "or B", argv[optind]);
 	return -1;
 }
 
+/* mark-good: booted commits (a trial) or finds it good; other is only
+ * ever found good, as arming it would boot a slot nobody checked. */
 static int
-health_main(enum health_cmd cmd, int argc, char **argv)
+mark_good_run(struct health *h, struct err *e)
 {
-	static const char *const names[] = {
-		[HEALTH_RUN] = "health",
-		[HEALTH_COMMIT] = "commit",
-		[HEALTH_ROLLBACK] = "rollback",
-	};
+	const struct state_slot *t =
+	    &h->dev->state->slot[state_slot_index(h->target)];
+	const struct bootstate *bs = &h->dev->boot;
+
+	h->fail = FAIL_POLICY;
+	if (h->target == h->booted && !str_is(t->status, "bad"))
+		return commit_run(h, e);
+	if (h->target == h->booted)
+		return err_set(e, -EPERM, "slot %c (booted) is marked bad: "
+		    "slot %c boots next; mark-good does not undo a rollback",
+		    h->booted, h->other);
+	/* Good, or never touched by upkit (the factory image), and
+	 * offered by the env: the fallback it already is. */
+	if ((t->status == NULL || str_is(t->status, "good")) &&
+	    strchr(bs->order, h->other) != NULL &&
+	    bs->left[state_slot_index(h->other)] > 0) {
+		report(h, "good", "slot %c (%s) is the fallback already: "
+		    "nothing to do", h->other, or_dash(t->version));
+		return EXIT_OK;
+	}
+	if (str_is(t->status, "trial"))
+		return err_set(e, -EPERM, "slot %c (%s) is armed for a trial "
+		    "boot already and boots next: commit it from that boot "
+		    "(upkit mark-good booted)", h->other, or_dash(t->version));
+	return err_set(e, -EPERM, "slot %c is %s: upkit never arms a slot "
+	    "it has not verified; install a bundle into it instead "
+	    "(slot %c boots next)", h->other, t->status == NULL ||
+	    str_is(t->status, "good") ? "out of the boot order" : t->status,
+	    h->booted);
+}
+
+/* mark-bad: booted is a rollback without a reboot; other takes the
+ * other slot out of the boot order, never leaving the booted one
+ * without a slot to fall back to while it is on trial. */
+static int
+mark_bad_run(struct health *h, struct err *e)
+{
+	const struct state *s = h->dev->state;
+	const struct state_slot *b = &s->slot[state_slot_index(h->booted)];
+	const struct state_slot *o = &s->slot[state_slot_index(h->other)];
+	const struct bootstate *bs = &h->dev->boot;
+	int r;
+
+	h->fail = FAIL_POLICY;
+	h->no_reboot = 1;
+	if (h->target == h->booted)
+		return rollback_run(h, e);
+	if (str_is(b->status, "trial") || str_is(b->status, "bad"))
+		return err_set(e, -EPERM, "slot %c (booted) is %s: marking "
+		    "slot %c bad would leave no slot to fall back to%s",
+		    h->booted, b->status, h->other,
+		    str_is(b->status, "trial") ? "; mark it good first" : "");
+	if (str_is(o->status, "bad") && strchr(bs->order, h->other) ==
+	    NULL) {
+		report(h, "bad", "slot %c is marked bad already: slot %c "
+		    "boots next", h->other, h->booted);
+		return EXIT_OK;
+	}
+	h->fail = FAIL_OTHER;
+	if ((r = lifecycle_mark_other_bad(h->dev, h->booted,
+	    "marked bad by hand (upkit mark-bad)", &h->fail, e)) < 0)
+		return r;
+	report_due(h->dev, h->name);
+	report(h, "bad", "slot %c (%s) marked bad: slot %c boots next",
+	    h->other, or_dash(o->version), h->booted);
+	return EXIT_OK;
+}
+
+static int
+health_main(const struct cli_cmd *cmd, enum health_cmd hc, int argc,
+    char **argv)
+{
 	struct health h;
 	struct err e = { 0, "" };
 	enum device_stage stage = DEVICE_CONFIG;
 	int rc;
 
 	memset(&h, 0, sizeof(h));
-	h.cmd = cmd;
-	h.name = names[cmd];
+	h.cmd = hc;
+	h.name = cmd->name;
 	h.fail = FAIL_OTHER;
-	if ((rc = parse_args(&h, argc, argv)) >= 0)
+	if ((rc = parse_args(&h, cmd, argc, argv)) >= 0)
 		return rc;
-	if (device_open(config_path(h.config_arg), &h.dev, &stage, &e) < 0) {
+	if (device_open(config_path(cli.config), &h.dev, &stage, &e) < 0) {
 		rc = device_exit_code(stage);
 		report_error(&h, rc, &e);
 		return rc;
 	}
 	h.booted = h.dev->booted;
 	h.other = h.booted == 'A' ? 'B' : 'A';
+	if (h.target == 'b' || h.target == 'o')
+		h.target = h.target == 'b' ? h.booted : h.other;
+	cli_verbose(h.name, "config %s, booted slot %c",
+	    h.dev->config->path, h.booted);
 	rc = exitcode_for(FAIL_OTHER, 0);
 	if (device_lock(h.dev, &e) < 0)
 		goto fail;
-	switch (cmd) {
+	switch (hc) {
 	case HEALTH_RUN:
 		rc = health_run(&h, &e);
 		break;
@@ -380,6 +475,12 @@ health_main(enum health_cmd cmd, int argc, char **argv)
 		break;
 	case HEALTH_ROLLBACK:
 		rc = rollback_run(&h, &e);
+		break;
+	case HEALTH_MARK_GOOD:
+		rc = mark_good_run(&h, &e);
+		break;
+	case HEALTH_MARK_BAD:
+		rc = mark_bad_run(&h, &e);
 		break;
 	}
 	if (rc >= 0)
@@ -396,17 +497,29 @@ out:
 int
 cmd_health(int argc, char **argv)
 {
-	return health_main(HEALTH_RUN, argc, argv);
+	return health_main(&cli_health, HEALTH_RUN, argc, argv);
 }
 
 int
 cmd_commit(int argc, char **argv)
 {
-	return health_main(HEALTH_COMMIT, argc, argv);
+	return health_main(&cli_commit, HEALTH_COMMIT, argc, argv);
 }
 
 int
 cmd_rollback(int argc, char **argv)
 {
-	return health_main(HEALTH_ROLLBACK, argc, argv);
+	return health_main(&cli_rollback, HEALTH_ROLLBACK, argc, argv);
+}
+
+int
+cmd_mark_good(int argc, char **argv)
+{
+	return health_main(&cli_mark_good, HEALTH_MARK_GOOD, argc, argv);
+}
+
+int
+cmd_mark_bad(int argc, char **argv)
+{
+	return health_main(&cli_mark_bad, HEALTH_MARK_BAD, argc, argv);
 }

@@ -4,7 +4,6 @@
  * then describe it or check all of it.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +11,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/exitcode.h"
 #include "agent/install.h"
 #include "agent/keyfiles.h"
+#include "agent/progress.h"
 #include "common/err.h"
 #include "common/json.h"
 #include "source/source.h"
@@ -147,47 +148,53 @@ print_json(const char *file, const struct bundle_reader *r, const char *signer)
 	return 0;
 }
 
+enum { O_JSON = 256, O_CRL };
+
+static const struct cli_opt info_opts[] = {
+	{ "json", O_JSON, NULL, "one JSON object instead of text" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_opt verify_opts[] = {
+	{ "keyring", 'k', "PEM", "trusted root certificates (required)" },
+	{ "crl", O_CRL, "CRL", "revoked signer certificates (PEM)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_bundle_info = {
+	"bundle info", "[--json] FILE", "Show a bundle's manifest, unverified",
+	0, info_opts, cmd_bundle_info,
+};
+
+const struct cli_cmd cli_bundle_verify = {
+	"bundle verify", "[OPTIONS] --keyring PEM FILE",
+	"Check a bundle's signature and every chunk",
+	0, verify_opts, cmd_bundle_verify,
+};
+
 int
 cmd_bundle_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char use[] = "usage: upkit bundle info FILE [--json]\n";
 	struct bundle_reader *r = NULL;
 	struct source *src = NULL;
+	struct cli_parse p;
 	const char *file;
 	struct err e;
-	int c, json = 0, rc;
+	int json = 0, rc;
 
 	err_clear(&e);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			fputs(use, stdout);
-			return EXIT_OK;
-		default:
-			fputs(use, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		fputs(use, stderr);
-		return EXIT_USAGE;
-	}
+	cli_begin(&p, &cli_bundle_info, argc, argv);
+	while (cli_next(&p) != -1)
+		json = 1;
+	if ((rc = cli_end(&p, 1, 1, "FILE")) >= 0)
+		return rc;
 	file = argv[optind];
 	if ((rc = source_open(file, NULL, &src, &e)) < 0) {
-		fprintf(stderr, "upkit: %s\n", e.msg);
+		cli_error(NULL, "%s", e.msg);
 		return exitcode_for(FAIL_SOURCE, rc);
 	}
 	if ((rc = bundle_reader_open(src, NULL, &r, &e)) < 0) {
-		fprintf(stderr, "upkit: bundle info: %s\n", e.msg);
+		cli_error(cli_bundle_info.name, "%s", e.msg);
 		rc = install_exit_code(INSTALL_FAULT_OPEN, rc);
 		goto out;
 	}
@@ -211,6 +218,7 @@ verify_all(const char *file, struct bundle_reader *r, struct err *e)
 {
 	const struct manifest *m = bundle_reader_manifest(r);
 	struct slot_writer **writers;
+	struct progress prog;
 	enum install_fault f;
 	size_t i, nchunks = 0;
 	uint64_t bytes = 0;
@@ -219,7 +227,12 @@ verify_all(const char *file, struct bundle_reader *r, struct err *e)
 	if ((writers = calloc(m->npayloads + 1, sizeof(*writers))) == NULL)
 		return exitcode_for(FAIL_OTHER, err_set(e, -ENOMEM,
 		    "%s: out of memory", file));
-	rc = install_payloads(r, writers, NULL, NULL, &f, e);
+	/* What update shows, for the minutes a large bundle takes. */
+	progress_init(&prog, PROGRESS_AUTO);
+	prog.check_only = 1;
+	rc = install_payloads(r, writers,
+	    &(struct install_progress){ progress_update, &prog }, NULL, &f, e);
+	progress_end(&prog);
 	free(writers);
 	if (rc < 0)
 		return install_exit_code(f, rc);
@@ -238,50 +251,33 @@ verify_all(const char *file, struct bundle_reader *r, struct err *e)
 int
 cmd_bundle_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "keyring", required_argument, NULL, 'k' },
-		{ "crl", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char use[] = "usage: upkit bundle verify FILE "
-	    "--keyring PEM [--crl CRL]\n";
 	struct keyring *k = NULL;
 	struct bundle_reader *r = NULL;
 	struct source *src = NULL;
 	const char *file, *keyring = NULL, *crl = NULL;
+	struct cli_parse p;
 	struct err e;
 	int c, rc;
 
 	err_clear(&e);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "k:c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
+	cli_begin(&p, &cli_bundle_verify, argc, argv);
+	while ((c = cli_next(&p)) != -1) {
+		if (c == 'k')
 			keyring = optarg;
-			break;
-		case 'c':
+		else
 			crl = optarg;
-			break;
-		case 'h':
-			fputs(use, stdout);
-			return EXIT_OK;
-		default:
-			fputs(use, stderr);
-			return EXIT_USAGE;
-		}
 	}
-	if (optind + 1 != argc || keyring == NULL) {
-		fputs(use, stderr);
-		return EXIT_USAGE;
-	}
+	if ((rc = cli_end(&p, 1, 1, "FILE")) >= 0)
+		return rc;
+	if (keyring == NULL)
+		return cli_usage_error(p.cmd, "--keyring is required");
 	file = argv[optind];
 	if ((rc = keyfiles_load(keyring, crl, &k, &e)) < 0) {
-		fprintf(stderr, "upkit: bundle verify: %s\n", e.msg);
+		cli_error(cli_bundle_verify.name, "%s", e.msg);
 		return exitcode_for(FAIL_CONFIG, rc);
 	}
 	if ((rc = source_open(file, NULL, &src, &e)) < 0) {
-		fprintf(stderr, "upkit: %s\n", e.msg);
+		cli_error(NULL, "%s", e.msg);
 		rc = exitcode_for(FAIL_SOURCE, rc);
 		goto out;
 	}
@@ -290,7 +286,7 @@ cmd_bundle_verify(int argc, char **argv)
 	else
 		rc = verify_all(file, r, &e);
 	if (rc != EXIT_OK)
-		fprintf(stderr, "upkit: bundle verify: FAILED: %s\n", e.msg);
+		cli_error(cli_bundle_verify.name, "FAILED: %s", e.msg);
 out:
 	bundle_reader_free(r);
 	source_close(src);

@@ -287,6 +287,29 @@ lifecycle_fell_back(struct device *d, char booted, const char *reason,
 }
 
 int
+lifecycle_mark_other_bad(struct device *d, char booted, const char *reason,
+    enum fail_step *stepp, struct err *e)
+{
+	struct bootstate st = d->boot;
+	char other = booted == 'A' ? 'B' : 'A';
+	struct state_slot *o = slot_of(d, other);
+	int r, trial = str_is(o->status, "trial");
+
+	bootstate_mark_bad(&st, other);
+	bootstate_mark_good(&st, booted, d->config->boot_attempts);
+	if ((r = store_changed(d, &st, stepp, e)) < 0)
+		return r;
+	*stepp = FAIL_STATE;
+	if ((r = state_set(&o->status, "bad", e)) < 0)
+		return r;
+	if (!trial)
+		return state_save(d->config->data_directory, d->state, e);
+	if ((r = due(d->state, "rolled-back", other, NULL, e)) < 0)
+		return r;
+	return record(d, other, o->version, "rolled-back", reason, e);
+}
+
+int
 lifecycle_report_done(struct device *d, struct err *e)
 {
 	struct state *s = d->state;

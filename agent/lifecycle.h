@@ -118,6 +118,19 @@ int	lifecycle_rollback(struct device *d, char slot, const char *reason,
 int	lifecycle_fell_back(struct device *d, char booted, const char *reason,
 	    enum fail_step *stepp, struct err *e);
 /*
+ * mark-bad other: the slot that is not booted, by hand. 1: env, one
+ * store (skipped if so already): the other slot out of BOOT_ORDER with
+ * LEFT=0 and, if it was armed, no trial; booted first with full
+ * counters. 2: state.json: the other slot "bad"; if it was the trial,
+ * last result "rolled-back" with reason and a report due. The caller
+ * checks that booted is good. A cut between them: the env no longer
+ * boots the other slot; a trial there is then recorded as a fallback by
+ * the next health run, a good one stays "good" in state.json until the
+ * command is run again.
+ */
+int	lifecycle_mark_other_bad(struct device *d, char booted,
+	    const char *reason, enum fail_step *stepp, struct err *e);
+/*
  * Commit, rollback and fell back each mark a report due ("report_due"
  * in state.json: the result, the slot the update went to, the check) in
  * their own state save, so that the outcome and the duty to report it

@@ -1,105 +1,180 @@
 /*
- * upkit: the command line. A table maps command words to the functions in
- * agent/cmd.h; each command parses its own options and returns its exit
- * code. This is the only place that exits.
+ * upkit: the command line. main() takes the global options that come
+ * before the command word (upkit -c FILE update ...), finds the command
+ * in cli_commands[] (agent/cli.c) and runs it: each command parses its
+ * own options, the globals again among them, and returns its exit code.
+ * A group word alone (upkit bundle) lists the group's commands. This is
+ * the only place that exits.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 
 #ifndef UPKIT_VERSION
 #define UPKIT_VERSION "0.1.0"
 #endif
 
-struct command {
-	const char	*group;		/* NULL for a top-level command */
-	const char	*name;
-	int		(*fn)(int, char **);
-	const char	*help;
+static const struct cli_opt main_opts[] = {
+	{ "version", 'V', NULL, "upkit's version" },
+	{ NULL, 0, NULL, NULL },
 };
 
-static const struct command commands[] = {
-	{ "keys", "create", cmd_keys_create,
-	    "--out DIR [--cn NAME]          make a root CA and a signer" },
-	{ "bundle", "create", cmd_bundle_create,
-	    "--key K --cert C ... -o OUT    build a signed bundle" },
-	{ "bundle", "info", cmd_bundle_info,
-	    "FILE [--json]                  show a bundle's manifest" },
-	{ "bundle", "verify", cmd_bundle_verify,
-	    "FILE --keyring PEM             check signature and every chunk" },
-	{ "channel", "create", cmd_channel_create,
-	    "--key K --cert C ... --out F   sign a channel of releases" },
-	{ "channel", "info", cmd_channel_info,
-	    "FILE                           show a channel's releases" },
-	{ "channel", "verify", cmd_channel_verify,
-	    "FILE --keyring PEM [--now T]   check signature, chain, expiry" },
-	{ NULL, "update", cmd_update,
-	    "--from FILE|- [--no-reboot]    install into the inactive slot" },
-	{ NULL, "status", cmd_status,
-	    "[--json]                       show slots, env and last update" },
-	{ NULL, "health", cmd_health,
-	    "[--no-reboot] [--json]         check a trial boot: commit or "
-	    "roll back" },
-	{ NULL, "commit", cmd_commit,
-	    "[--json]                       keep the trial slot unchecked" },
-	{ NULL, "rollback", cmd_rollback,
-	    "[--no-reboot] [--json]         go back to the other slot" },
-	{ "report", "send", cmd_report_send,
-	    "[-c FILE]                      PUT the outbox's reports" },
-	{ "fleet", "report", cmd_fleet_report,
-	    "DIR [--json]                   sum a folder of reports" },
-	{ NULL, "daemon", cmd_daemon,
-	    "[--once] [--no-reboot]         poll the channel, install, "
-	    "reboot" },
+static const struct cli_cmd cli_main = {
+	"", "[-c FILE] [-q | -v] COMMAND [OPTIONS] [ARGS]\n"
+	    "       upkit help [COMMAND]\n"
+	    "       upkit -V | --version",
+	"", CLI_GLOBAL | CLI_CONFIG, main_opts, NULL,
 };
+
+/* The words of a command's name: "bundle create" is in group "bundle". */
+static int
+in_group(const struct cli_cmd *c, const char *group)
+{
+	size_t n = strlen(group);
+
+	return strncmp(c->name, group, n) == 0 && c->name[n] == ' ';
+}
+
+/* The commands, those of group only when it is not NULL. */
+static void
+list(FILE *f, const char *group)
+{
+	static const char *const heads[] = {
+		"On the device (they read upkit.conf):",
+		"Keys, bundles, channels and reports:",
+	};
+	const struct cli_cmd *const *c;
+	int h, w = 0;
+
+	for (c = cli_commands; *c != NULL; c++)
+		if ((int)strlen((*c)->name) > w)
+			w = (int)strlen((*c)->name);
+	for (h = 0; h < 2; h++) {
+		if (group == NULL)
+			fprintf(f, "\n%s\n", heads[h]);
+		for (c = cli_commands; *c != NULL; c++)
+			if (((*c)->flags & CLI_CONFIG ? 0 : 1) == h &&
+			    (group == NULL || in_group(*c, group)))
+				fprintf(f, "  upkit %-*s  %s\n", w, (*c)->name,
+				    (*c)->summary);
+	}
+}
 
 static void
 usage(FILE *f)
 {
-	size_t i;
+	cli_help(&cli_main, f, 0);
+	list(f, NULL);
+	fprintf(f, "\nGlobal options, before the command or after it:\n"
+	    "  -c, --config FILE  config file of the device commands "
+	    "(default\n"
+	    "                     $UPKIT_CONFIG, else /etc/upkit/upkit.conf)\n"
+	    "  -q, --quiet        errors and warnings only on stderr\n"
+	    "  -v, --verbose      more detail on stderr\n"
+	    "  -h, --help         this help; after a command, its options\n"
+	    "  -V, --version      upkit's version (before the command)\n"
+	    "\n'upkit COMMAND --help' lists a command's options "
+	    "(docs/cli.md).\n");
+}
 
-	fprintf(f, "usage: upkit COMMAND [OPTIONS]\n\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  upkit %s%s%-8s %s\n",
-		    commands[i].group ? commands[i].group : "",
-		    commands[i].group ? " " : "", commands[i].name,
-		    commands[i].help);
-	fprintf(f, "\nDevice commands read /etc/upkit/upkit.conf, "
-	    "or -c FILE, or $UPKIT_CONFIG.\n");
+/* A group word alone, or with --help or an unknown word after it. */
+static int
+group_help(int argc, char **argv)
+{
+	FILE *f = stderr;
+	int rc = EXIT_USAGE;
+
+	if (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0)) {
+		f = stdout;
+		rc = EXIT_OK;
+	} else if (argc > 1)
+		cli_error(argv[0], "unknown command '%s'", argv[1]);
+	else
+		cli_error(argv[0], "a command is needed");
+	fprintf(f, "usage: upkit %s COMMAND [OPTIONS]\n", argv[0]);
+	list(f, argv[0]);
+	return rc;
+}
+
+/* argv[0] is the command's first word. */
+static int
+dispatch(int argc, char **argv)
+{
+	const struct cli_cmd *const *c;
+	int group = 0;
+
+	for (c = cli_commands; *c != NULL; c++) {
+		if (strcmp((*c)->name, argv[0]) == 0)
+			return (*c)->fn(argc, argv);
+		if (!in_group(*c, argv[0]))
+			continue;
+		group = 1;
+		if (argc > 1 && strcmp((*c)->name + strlen(argv[0]) + 1,
+		    argv[1]) == 0)
+			return (*c)->fn(argc - 1, argv + 1);
+	}
+	if (group)
+		return group_help(argc, argv);
+	cli_error(NULL, "unknown command '%s'", argv[0]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+/* upkit help [COMMAND]: what COMMAND --help prints, on stdout. */
+static int
+help(int argc, char **argv)
+{
+	char dash_h[] = "--help", *h[] = { NULL, dash_h, NULL };
+	const struct cli_cmd *const *c;
+	char name[64];
+
+	if (argc == 1) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	snprintf(name, sizeof(name), "%s%s%s", argv[1], argc > 2 ? " " : "",
+	    argc > 2 ? argv[2] : "");
+	for (c = cli_commands; *c != NULL; c++)
+		if (strcmp((*c)->name, name) == 0) {
+			cli_help(*c, stdout, 1);
+			return EXIT_OK;
+		}
+	h[0] = argv[1];
+	return dispatch(2, h);
 }
 
 int
 main(int argc, char **argv)
 {
-	const struct command *c;
-	size_t i;
+	struct cli_parse p;
+	int c;
 
-	if (argc < 2) {
+	cli_begin(&p, &cli_main, argc, argv);
+	while ((c = cli_next(&p)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		printf("upkit %s\n", UPKIT_VERSION);	/* -V */
+		return EXIT_OK;
+	}
+	if (p.rc >= 0)
+		return p.rc;
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		cli_error(NULL, "a command is needed");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		usage(stdout);
-		return EXIT_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0 ||
-	    strcmp(argv[1], "version") == 0) {
+	if (strcmp(argv[0], "help") == 0)
+		return help(argc, argv);
+	if (strcmp(argv[0], "version") == 0) {
 		printf("upkit %s\n", UPKIT_VERSION);
 		return EXIT_OK;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		c = &commands[i];
-		if (c->group == NULL && strcmp(argv[1], c->name) == 0)
-			return c->fn(argc - 1, argv + 1);
-		if (c->group != NULL && strcmp(argv[1], c->group) == 0 &&
-		    argc > 2 && strcmp(argv[2], c->name) == 0)
-			return c->fn(argc - 2, argv + 2);
-	}
-	fprintf(stderr, "upkit: unknown command '%s%s%s'\n", argv[1],
-	    argc > 2 && argv[2][0] != '-' ? " " : "",
-	    argc > 2 && argv[2][0] != '-' ? argv[2] : "");
-	usage(stderr);
-	return EXIT_USAGE;
+	return dispatch(argc, argv);
 }

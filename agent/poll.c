@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/daemon.h"
@@ -76,7 +77,10 @@ outcome(struct cycle *cy, int code, const char *fmt, ...)
 	vsnprintf(cy->result, sizeof(cy->result), fmt, ap);
 	va_end(ap);
 	cy->code = code;
-	fprintf(stderr, "upkit daemon: %s\n", cy->result);
+	if (code == EXIT_OK || code == EXIT_INSTALLED)
+		cli_info("daemon", "%s", cy->result);
+	else
+		cli_error("daemon", "%s", cy->result);
 }
 
 /*
@@ -97,7 +101,7 @@ refused(struct cycle *cy, const char *version)
 		return;
 	if (report_refused(cy->d, version, cy->result) == 0 &&
 	    state_set(&s->refused, cy->result, &e) < 0)
-		fprintf(stderr, "upkit daemon: warning: %s\n", e.msg);
+		cli_warn("daemon", "%s", e.msg);
 }
 
 static int
@@ -128,7 +132,7 @@ record(struct cycle *cy)
 	if (state_set(&s->poll_time, now, &e) < 0 ||
 	    state_set(&s->poll_result, cy->result, &e) < 0 ||
 	    lifecycle_save_daemon(cy->d, &e) < 0)
-		fprintf(stderr, "upkit daemon: warning: %s\n", e.msg);
+		cli_warn("daemon", "%s", e.msg);
 }
 
 /* The release installed by an earlier cycle was committed or rolled
@@ -146,8 +150,8 @@ settle(struct cycle *cy, struct err *e)
 	    str_is(s->last_version, s->pending_version)) {
 		if ((r = state_add_failed(s, s->pending_bundle, e)) < 0)
 			return r;
-		fprintf(stderr, "upkit daemon: %s (bundle %s) rolled back: "
-		    "it is not installed again\n", or_dash(s->pending_version),
+		cli_info("daemon", "%s (bundle %s) rolled back: "
+		    "it is not installed again", or_dash(s->pending_version),
 		    s->pending_bundle);
 	} else if (!str_is(s->last_result, "committed"))
 		return 0;
@@ -285,8 +289,8 @@ accept_channel(struct cycle *cy, struct err *e)
 		    (r = state_set(&s->channel_accepted, now, e)) < 0)
 			return r;
 		s->channel_version = cy->c->version;
-		fprintf(stderr, "upkit daemon: accepted channel %s version "
-		    "%ju (%s)\n", cy->c->name, (uintmax_t)cy->c->version,
+		cli_info("daemon", "accepted channel %s version "
+		    "%ju (%s)", cy->c->name, (uintmax_t)cy->c->version,
 		    cy->id);
 	}
 	return state_set(&s->channel_etag, cy->etag[0] != '\0' ? cy->etag :
@@ -368,7 +372,7 @@ reboot(struct cycle *cy, struct err *e)
 	record(cy);
 	if (cy->o->no_reboot)
 		return;
-	fprintf(stderr, "upkit daemon: rebooting\n");
+	cli_info("daemon", "rebooting");
 	if ((r = device_reboot(e)) < 0)
 		outcome(cy, exitcode_for(FAIL_OTHER, r), "error: %s", e->msg);
 }
@@ -441,7 +445,7 @@ install(struct cycle *cy, struct err *e)
 	r = update_run(&uo);
 	fflush(stdout);
 	if ((r2 = open_locked(cy, e)) != 0) {
-		fprintf(stderr, "upkit daemon: %s\n", e->msg);
+		cli_error("daemon", "%s", e->msg);
 		cy->code = r != 0 ? r : r2;
 		return;
 	}
@@ -450,7 +454,7 @@ install(struct cycle *cy, struct err *e)
 		s = cy->d->state;
 		if ((r2 = state_set(&s->pending_bundle, NULL, e)) < 0 ||
 		    (r2 = state_set(&s->pending_version, NULL, e)) < 0)
-			fprintf(stderr, "upkit daemon: warning: %s\n", e->msg);
+			cli_warn("daemon", "%s", e->msg);
 		install_failed(cy, r, &ue);
 		return;
 	}
@@ -485,11 +489,11 @@ send_reports(const struct config *cfg)
 	if (cfg->report_url == NULL)
 		return;
 	if (outbox_send(cfg, &st, &e) < 0)
-		fprintf(stderr, "upkit daemon: warning: report send: %s (%u "
-		    "sent, %u left in the outbox)\n", e.msg, st.sent, st.left);
+		cli_warn("daemon", "report send: %s (%u "
+		    "sent, %u left in the outbox)", e.msg, st.sent, st.left);
 	else if (st.bad > 0)
-		fprintf(stderr, "upkit daemon: warning: report send: %u "
-		    "unreadable report%s dropped and counted\n", st.bad,
+		cli_warn("daemon", "report send: %u "
+		    "unreadable report%s dropped and counted", st.bad,
 		    st.bad == 1 ? "" : "s");
 }
 
@@ -512,13 +516,13 @@ daemon_cycle(const struct daemon_opts *o)
 	memset(&cy, 0, sizeof(cy));
 	cy.o = o;
 	if ((r = open_locked(&cy, &e)) != 0) {
-		fprintf(stderr, "upkit daemon: %s\n", e.msg);
+		cli_error("daemon", "%s", e.msg);
 		cycle_free(&cy);
 		return r;
 	}
 	if (cy.d->config->server_channel == NULL) {
-		fprintf(stderr, "upkit daemon: %s: [server] channel: missing "
-		    "(the URL of the channel file to poll)\n",
+		cli_error("daemon", "%s: [server] channel: missing "
+		    "(the URL of the channel file to poll)",
 		    cy.d->config->path);
 		cycle_free(&cy);
 		return EXIT_CONFIG;
@@ -539,7 +543,7 @@ daemon_cycle(const struct daemon_opts *o)
 		 * next one is news again. */
 		if (!cy.refused && cy.d != NULL &&
 		    state_set(&cy.d->state->refused, NULL, &e) < 0)
-			fprintf(stderr, "upkit daemon: warning: %s\n", e.msg);
+			cli_warn("daemon", "%s", e.msg);
 	}
 	if (cy.d != NULL) {
 		record(&cy);

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/cli.h"
 #include "agent/progress.h"
 #include "common/json.h"
 
@@ -27,10 +28,16 @@ progress_init(struct progress *p, enum progress_mode mode)
 	memset(p, 0, sizeof(p[0]));
 	if (mode == PROGRESS_AUTO)
 		mode = isatty(STDERR_FILENO) ? PROGRESS_BAR : PROGRESS_LINES;
+	/* -q: nothing on stderr but errors and warnings, whatever
+	 * --progress said; json is stdout's. */
+	if (cli.verbosity < 0 && mode != PROGRESS_JSON)
+		mode = PROGRESS_NONE;
 	p->mode = mode;
 	p->pct[0] = p->pct[1] = -1;
 	p->line_pct = -1;
 	p->start_ms = now_ms();
+	p->line_ms = p->start_ms;
+	p->line_every_ms = PROGRESS_LINE_SECS * 1000;
 }
 
 int
@@ -124,29 +131,39 @@ print_bar(struct progress *p, const char *payload)
 	p->shown = 1;
 }
 
-/* A line each PROGRESS_LINE_STEP percent of the write, and one when the
- * read-back is done. The percentages cover every payload, so the line
- * names none. */
+/* A line each PROGRESS_LINE_STEP percent of the write, or sooner when
+ * line_every_ms passed since the last (a log of a slow download shows it
+ * moves), and one when the read-back is done. The percentages cover
+ * every payload, so the line names none. */
 static void
 print_line(struct progress *p, int k)
 {
+	uint64_t now = now_ms();
 	long left;
 	double r;
 
 	if (k == 0 && p->pct[0] < 100 && p->line_pct >= 0 &&
-	    p->pct[0] / PROGRESS_LINE_STEP == p->line_pct / PROGRESS_LINE_STEP)
+	    p->pct[0] / PROGRESS_LINE_STEP ==
+	    p->line_pct / PROGRESS_LINE_STEP &&
+	    now - p->line_ms < p->line_every_ms)
 		return;
 	if (k == 1 && p->pct[1] < 100)
 		return;
 	if (k == 0)
 		p->line_pct = p->pct[0];
+	p->line_ms = now;
 	r = rate(p, &left);
-	fprintf(stderr, "written %d%% (%.1f of %.1f MiB), %.1f MiB/s",
+	fprintf(stderr, "%s %d%% (%.1f of %.1f MiB), %.1f MiB/s",
+	    p->check_only ? "checked" : "written",
 	    p->pct[0] < 0 ? 0 : p->pct[0], p->written / MIB,
 	    p->total / MIB, r);
 	if (left >= 0 && p->pct[0] < 100)
 		fprintf(stderr, ", %ld s left", left);
-	fprintf(stderr, "; read back %d%%\n", p->pct[1] < 0 ? 0 : p->pct[1]);
+	if (p->check_only)
+		fputc('\n', stderr);
+	else
+		fprintf(stderr, "; read back %d%%\n",
+		    p->pct[1] < 0 ? 0 : p->pct[1]);
 }
 
 /*
@@ -160,6 +177,11 @@ progress_update(void *arg, const char *phase, const char *payload,
 	struct progress *p = arg;
 	int k = strcmp(phase, "write") != 0, pct;
 
+	if (k == 0 && cli.verbosity > 0 && p->mode != PROGRESS_JSON &&
+	    strncmp(p->payload, payload, sizeof(p->payload)) != 0) {
+		snprintf(p->payload, sizeof(p->payload), "%s", payload);
+		progress_step(p, "payload %s", payload);
+	}
 	pct = total ? (int)(done * 100 / total) : 100;
 	if (pct > 100)
 		pct = 100;
@@ -203,6 +225,8 @@ emit(struct progress *p, const char *event, const uint64_t *off,
 	cJSON *o;
 
 	if (p->mode != PROGRESS_JSON) {
+		if (cli.verbosity < 0)
+			return;
 		progress_end(p);
 		if (off != NULL)
 			fprintf(stderr, "%s at byte %llu: %s\n", event,

@@ -6,12 +6,16 @@
  *   and for a download {"event":"cut"|"retry"|"resume","offset":N,...}).
  * - bar: a bar on stderr, redrawn in place: payload, MiB written of the
  *   total, rate, time left, and how much is read back.
- * - lines: one plain line on stderr each time the write passes another
- *   PROGRESS_LINE_STEP percent, for logs and pipes.
+ * - lines: one plain line on stderr, no \r, each time the write passes
+ *   another PROGRESS_LINE_STEP percent, and each time it moved by a
+ *   percent after PROGRESS_LINE_SECS without a line (a slow download),
+ *   for logs and pipes.
  * - none: only the steps.
  * PROGRESS_AUTO is bar when stderr is a TTY, lines otherwise. Steps
  * (progress_step) and download events (progress_event) are lines on
- * stderr in every mode but json.
+ * stderr in every mode but json. With -q (agent/cli.h) the text modes
+ * print nothing; with -v they add a step line when the write moves on
+ * to the next payload.
  */
 #ifndef AGENT_PROGRESS_H
 #define AGENT_PROGRESS_H
@@ -21,6 +25,7 @@
 #include "source/source.h"
 
 #define PROGRESS_LINE_STEP	10	/* percent between lines */
+#define PROGRESS_LINE_SECS	30	/* at most this long without one */
 
 enum progress_mode {
 	PROGRESS_AUTO,
@@ -34,6 +39,11 @@ struct progress {
 	enum progress_mode mode;	/* never AUTO after progress_init */
 	int		pct[2];		/* write, verify; -1 before the first */
 	int		line_pct;	/* lines: last write percent printed */
+	uint64_t	line_ms;	/* lines: when it was printed */
+	uint64_t	line_every_ms;	/* PROGRESS_LINE_SECS, in ms */
+	int		check_only;	/* bundle verify: "checked", no
+					   read-back */
+	char		payload[64];	/* -v: the payload being written */
 	int		shown;		/* a bar line is open */
 	uint64_t	written;	/* bytes written, for rate and time */
 	uint64_t	total;		/* bytes to write */

@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/cmd.h"
+#include "agent/cli.h"
 #include "agent/config.h"
 #include "agent/device.h"
 #include "agent/exitcode.h"
@@ -151,7 +152,8 @@ report(struct reimage *ri, const struct err *e)
 	if (ri->prog.mode != PROGRESS_JSON) {
 		progress_end(&ri->prog);
 		if (e != NULL)
-			fprintf(stderr, "upkit update: %s\n", e->msg);
+			cli_error(ri->o->name != NULL ? ri->o->name : "update",
+			    "%s", e->msg);
 		else
 			printf("reimaged with %s: written, read back and "
 			    "verified; the machine boots it when its firmware "

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/cli.h"
 #include "agent/config.h"
 #include "agent/device.h"
 #include "agent/lifecycle.h"
@@ -160,7 +161,7 @@ keep(struct device *d, const char *cmd, struct report_doc *doc)
 		    (uint64_t)c->outbox_max_kb * 1024, j, &e);
 	cJSON_Delete(j);
 	if (r < 0)
-		fprintf(stderr, "upkit %s: warning: outbox: %s\n", cmd, e.msg);
+		cli_warn(cmd, "outbox: %s", e.msg);
 	return r;
 }
 
@@ -218,8 +219,7 @@ report_due(struct device *d, const char *cmd)
 		    results[i] == REPORT_COMMITTED ? NULL : s->last_reason,
 		    s->due_check);
 	if (lifecycle_report_done(d, &e) < 0)
-		fprintf(stderr, "upkit %s: warning: report due: %s\n", cmd,
-		    e.msg);
+		cli_warn(cmd, "report due: %s", e.msg);
 }
 
 int

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
@@ -32,15 +32,18 @@ static const char *const type_names[] = {
 	[SLOT_FILES] = "files",
 };
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: upkit status [-c FILE] [--json]\n"
-	    "  -c, --config FILE  config file (default $UPKIT_CONFIG or "
-	    CONFIG_DEFAULT_PATH ")\n"
-	    "      --json         one JSON object instead of text\n"
-	    "  -h, --help         this help\n");
-}
+enum { O_JSON = 256 };
+
+static const struct cli_opt opts[] = {
+	{ "json", O_JSON, NULL, "one JSON object instead of text" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_status = {
+	"status", "[OPTIONS]",
+	"Slots, boot env, next boot and last update",
+	CLI_CONFIG, opts, cmd_status,
+};
 
 /*
  * What the install lock adds to state.json as device_open() reconciled
@@ -464,44 +467,20 @@ print_json(const struct view *v)
 int
 cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct device *d = NULL;
 	struct view v;
+	struct cli_parse p;
 	struct err e = { 0, "" };
 	enum device_stage stage = DEVICE_CONFIG;
-	const char *cfgpath = NULL;
-	int ch, json = 0, rc;
+	int json = 0, rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			cfgpath = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "upkit status: unexpected argument \"%s\"\n",
-		    argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (device_open(config_path(cfgpath), &d, &stage, &e) < 0) {
-		fprintf(stderr, "upkit status: %s\n", e.msg);
+	cli_begin(&p, &cli_status, argc, argv);
+	while (cli_next(&p) != -1)
+		json = 1;
+	if ((rc = cli_end(&p, 0, 0, NULL)) >= 0)
+		return rc;
+	if (device_open(config_path(cli.config), &d, &stage, &e) < 0) {
+		cli_error(p.cmd->name, "%s", e.msg);
 		/* The same code as every device command for the same fault:
 		 * a bad upkit.slot= on the cmdline is EXIT_CONFIG. */
 		return device_exit_code(stage);
@@ -513,13 +492,13 @@ cmd_status(int argc, char **argv)
 	rc = EXIT_OK;
 	if (json) {
 		if (print_json(&v) < 0) {
-			fprintf(stderr, "upkit status: out of memory\n");
+			cli_error(p.cmd->name, "out of memory");
 			rc = exitcode_for(FAIL_OTHER, 0);
 		}
 	} else
 		print_text(&v);
 	if (fflush(stdout) == EOF) {
-		perror("upkit status: stdout");
+		cli_error(p.cmd->name, "stdout: %s", strerror(errno));
 		rc = exitcode_for(FAIL_OTHER, 0);
 	}
 	device_free(d);

@@ -37,6 +37,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/device.h"
@@ -155,6 +156,13 @@ blame(struct update *u, enum fail_step step)
 	u->exit_code = exitcode_for(step, 0);
 }
 
+/* The command, as messages name it: install or update. */
+static const char *
+who(const struct update *u)
+{
+	return u->o->name != NULL ? u->o->name : "update";
+}
+
 /* Loads config, state, boot env and keyring: everything read-only. */
 static int
 open_device(struct update *u, struct err *e)
@@ -171,6 +179,9 @@ open_device(struct update *u, struct err *e)
 	u->state = u->dev->state;
 	u->booted = u->dev->booted;
 	u->target = u->booted == 'A' ? 'B' : 'A';
+	cli_verbose(who(u), "config %s, booted slot %c, target slot %c, "
+	    "data %s", u->cfg->path, u->booted, u->target,
+	    u->cfg->data_directory);
 	blame(u, FAIL_CONFIG);
 	return keyfiles_load(u->cfg->keyring_path, u->cfg->keyring_crl,
 	    &u->keyring, e);
@@ -354,8 +365,8 @@ write_slots(struct update *u, struct err *e)
 	    &(struct install_progress){ progress_update, &u->prog }, &u->jr,
 	    &u->fault, e);
 	if (u->ckerr.code != 0)
-		fprintf(stderr, "upkit update: warning: checkpoint not "
-		    "saved: %s\n", u->ckerr.msg);
+		cli_warn(who(u), "checkpoint not saved: %s",
+		    u->ckerr.msg);
 	if (r == -ECANCELED && stop_signo != 0)
 		return interrupted(u, e);
 	if (r < 0)
@@ -422,14 +433,14 @@ report(struct update *u, const struct err *e)
 	if (u->prog.mode != PROGRESS_JSON) {
 		progress_end(&u->prog);
 		if (e != NULL)
-			fprintf(stderr, "upkit update: %s\n", e->msg);
+			cli_error(who(u), "%s", e->msg);
 		else
 			printf("installed %s into slot %c; it boots next as a "
 			    "trial (%d attempts)\n", u->m->version, u->target,
 			    u->cfg->boot_attempts);
 		if (e == NULL && u->warn.code != 0)
-			fprintf(stderr, "upkit update: warning: %s: slot %c "
-			    "boots next as a trial all the same\n",
+			cli_warn(who(u), "%s: slot %c "
+			    "boots next as a trial all the same",
 			    u->warn.msg, u->target);
 		return;
 	}
@@ -481,8 +492,8 @@ done(struct update *u, struct err *e)
 	report(u, NULL);
 	u->exit_code = EXIT_OK;
 	if (!u->o->no_reboot && stop_signo != 0) {
-		fprintf(stderr, "upkit update: %s after the arm: not "
-		    "rebooting\n", stop_signame(stop_signo));
+		cli_error(who(u), "%s after the arm: not rebooting",
+		    stop_signame(stop_signo));
 	} else if (!u->o->no_reboot && device_reboot(e) < 0) {
 		blame(u, FAIL_OTHER);
 		report(u, e);
@@ -518,7 +529,7 @@ failed(struct update *u, const struct err *e)
 		if (lifecycle_record_failed(u->dev, u->target, &b, e->msg,
 		    u->fault == INSTALL_FAULT_SLOT, source_offset(u->src),
 		    &e2) < 0)
-			fprintf(stderr, "upkit update: warning: %s\n", e2.msg);
+			cli_warn(who(u), "%s", e2.msg);
 	}
 	update_free(u);
 	return u->exit_code;

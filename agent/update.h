@@ -15,6 +15,8 @@ struct err;
 
 struct update_opts {
 	const char		*config;	/* -c; NULL: config_path() */
+	const char		*name;		/* in messages ("upkit: NAME:
+						   ..."); NULL: "update" */
 	const char		*from;		/* path, "-" or URL */
 	int			 allow_downgrade;
 	int			 no_reboot;

@@ -1,90 +1,110 @@
 /*
- * `upkit update`: the command line of the install (agent/update.c).
+ * `upkit update` and its alias `upkit install FILE|URL` (RAUC's "rauc
+ * install", SWUpdate's "swupdate -i"): the command line of the install
+ * (agent/update.c). The two share one option table; install takes the
+ * bundle as its operand instead of --from.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/update.h"
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: upkit update [-c CONFIG] --from FILE|URL|- "
-	    "[--allow-downgrade] [--no-reboot]\n"
-	    "       [--json | --progress auto|bar|lines|none]\n");
-}
+enum { O_DOWNGRADE = 256, O_NO_REBOOT, O_JSON, O_PROGRESS };
+
+/* --from first: install's table starts after it. */
+static const struct cli_opt opts[] = {
+	{ "from", 'f', "FILE|URL|-", "the bundle: a file, an http(s) URL, "
+	    "or - for stdin (required)" },
+	{ "allow-downgrade", O_DOWNGRADE, NULL, "install a version not "
+	    "newer than the installed one (never below the security floor)" },
+	{ "no-reboot", O_NO_REBOOT, NULL, "arm the slot, do not reboot" },
+	{ "json", O_JSON, NULL, "one JSON event a line on stdout" },
+	{ "progress", O_PROGRESS, "MODE", "auto, bar, lines or none "
+	    "(default auto: bar on a TTY, else lines)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_update = {
+	"update", "[OPTIONS] --from FILE|URL|-",
+	"Install a bundle into the inactive slot, arm it",
+	CLI_CONFIG, opts, cmd_update,
+};
+
+const struct cli_cmd cli_install = {
+	"install", "[OPTIONS] FILE|URL|-",
+	"update --from FILE|URL|-, as rauc install",
+	CLI_CONFIG, opts + 1, cmd_install,
+};
 
 /* -1 to go on, else the exit code. */
 static int
-parse_args(struct update_opts *o, int argc, char **argv)
+parse_args(const struct cli_cmd *cmd, struct update_opts *o, int argc,
+    char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "allow-downgrade", no_argument, NULL, 'D' },
-		{ "no-reboot", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "progress", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	struct cli_parse p;
+	int c, rc;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:f:h", opts, NULL)) != -1) {
+	cli_begin(&p, cmd, argc, argv);
+	while ((c = cli_next(&p)) != -1) {
 		switch (c) {
-		case 'c':
-			o->config = optarg;
-			break;
 		case 'f':
 			o->from = optarg;
 			break;
-		case 'D':
+		case O_DOWNGRADE:
 			o->allow_downgrade = 1;
 			break;
-		case 'n':
+		case O_NO_REBOOT:
 			o->no_reboot = 1;
 			break;
-		case 'j':
+		case O_JSON:
 			o->progress = PROGRESS_JSON;
 			break;
-		case 'p':
-			if (o->progress != PROGRESS_JSON &&
-			    progress_mode_parse(optarg, &o->progress) == 0)
-				break;
-			fprintf(stderr, "upkit update: --progress %s: %s\n",
-			    optarg, o->progress == PROGRESS_JSON ? "not with "
-			    "--json" : "expected auto, bar, lines or none");
-			usage(stderr);
-			return EXIT_USAGE;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		case O_PROGRESS:
+			if (o->progress == PROGRESS_JSON)
+				return cli_usage_error(cmd, "--progress: not "
+				    "with --json");
+			if (progress_mode_parse(optarg, &o->progress) < 0)
+				return cli_usage_error(cmd, "--progress %s: "
+				    "expected auto, bar, lines or none",
+				    optarg);
+			break;
 		}
 	}
-	if (optind != argc || o->from == NULL) {
-		fprintf(stderr, "upkit update: %s\n", o->from == NULL ?
-		    "--from is required" : "unexpected argument");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if ((rc = cli_end(&p, cmd == &cli_install, cmd == &cli_install,
+	    "FILE|URL|-")) >= 0)
+		return rc;
+	if (cmd == &cli_install)
+		o->from = argv[optind];
+	else if (o->from == NULL)
+		return cli_usage_error(cmd, "--from is required");
+	o->config = cli.config;
+	o->name = cmd->name;
 	return -1;
 }
 
-int
-cmd_update(int argc, char **argv)
+static int
+run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct update_opts o;
 	int r;
 
 	memset(&o, 0, sizeof(o));
 	o.progress = PROGRESS_AUTO;
-	if ((r = parse_args(&o, argc, argv)) >= 0)
+	if ((r = parse_args(cmd, &o, argc, argv)) >= 0)
 		return r;
 	return update_run(&o);
+}
+
+int
+cmd_update(int argc, char **argv)
+{
+	return run(&cli_update, argc, argv);
+}
+
+int
+cmd_install(int argc, char **argv)
+{
+	return run(&cli_install, argc, argv);
 }

@@ -8,13 +8,13 @@
  * durably. Every exit code comes from agent/exitcode.c.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/exitcode.h"
 #include "agent/keyfiles.h"
@@ -32,21 +32,36 @@
 enum { O_KEY = 256, O_CERT, O_CHAIN, O_KEYRING, O_CRL, O_NAME, O_VERSION,
     O_EXPIRES, O_EXPIRES_IN, O_NOW, O_RELEASE };
 
-static const struct option opts[] = {
-	{ "key", required_argument, NULL, O_KEY },
-	{ "cert", required_argument, NULL, O_CERT },
-	{ "chain", required_argument, NULL, O_CHAIN },
-	{ "keyring", required_argument, NULL, O_KEYRING },
-	{ "crl", required_argument, NULL, O_CRL },
-	{ "name", required_argument, NULL, O_NAME },
-	{ "version", required_argument, NULL, O_VERSION },
-	{ "expires", required_argument, NULL, O_EXPIRES },
-	{ "expires-in", required_argument, NULL, O_EXPIRES_IN },
-	{ "now", required_argument, NULL, O_NOW },
-	{ "release", required_argument, NULL, O_RELEASE },
-	{ "out", required_argument, NULL, 'o' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_opt opts[] = {
+	{ "key", O_KEY, "KEY", "the signer's private key (PEM; required)" },
+	{ "cert", O_CERT, "CERT", "the signer's certificate (PEM; "
+	    "required)" },
+	{ "chain", O_CHAIN, "PEM", "intermediate certificates to embed" },
+	{ "keyring", O_KEYRING, "PEM", "verify each bundle against these "
+	    "roots (required)" },
+	{ "crl", O_CRL, "CRL", "revoked signer certificates (PEM)" },
+	{ "name", O_NAME, "NAME", "the channel's name (required)" },
+	{ "version", O_VERSION, "N", "the channel's version, above the "
+	    "last published (required)" },
+	{ "expires", O_EXPIRES, "TIME", "expiry, YYYY-MM-DDTHH:MM:SSZ "
+	    "(UTC); or:" },
+	{ "expires-in", O_EXPIRES_IN, "N{d,h,m,s}", "expiry from now "
+	    "(30d)" },
+	{ "now", O_NOW, "TIME", "the time to count from, "
+	    "YYYY-MM-DDTHH:MM:SSZ (default: the clock)" },
+	{ "release", O_RELEASE, "SPEC", "COMPATIBLE=BUNDLE.upk, then any of "
+	    ",url=URL ,rollout=PERCENT ,window=HH:MM-HH:MM; once or more "
+	    "(required)" },
+	{ "out", 'o', "FILE", "the channel file to write (required)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_channel_create = {
+	"channel create", "[OPTIONS] --key KEY --cert CERT --keyring PEM\n"
+	    "    --name NAME --version N {--expires TIME | --expires-in N}\n"
+	    "    --release COMPATIBLE=BUNDLE.upk[,...]... --out FILE",
+	"Sign a channel of releases",
+	0, opts, cmd_channel_create,
 };
 
 /* One --release, and the bundle file it names. */
@@ -66,19 +81,6 @@ struct args {
 	int64_t			 expires_in;	/* seconds, or 0: --expires */
 	struct rel_arg		 ra[CHANNEL_RELEASES_MAX];
 };
-
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: upkit channel create --key KEY --cert CERT "
-	    "[--chain PEM]\n"
-	    "    --keyring PEM [--crl CRL] --name NAME --version N\n"
-	    "    {--expires YYYY-MM-DDTHH:MM:SSZ | --expires-in N{d,h,m,s}}\n"
-	    "    [--now YYYY-MM-DDTHH:MM:SSZ]\n"
-	    "    --release COMPATIBLE=BUNDLE.upk[,url=URL][,rollout=PERCENT]"
-	    "[,window=HH:MM-HH:MM]...\n"
-	    "    --out FILE\n");
-}
 
 /* "25", "12.5", "0.01" (0..100, up to two decimals) to basis points. */
 static int
@@ -264,34 +266,26 @@ option(int c, const char *arg, struct args *a, struct err *e)
 static int
 parse_args(int argc, char **argv, struct args *a)
 {
+	struct cli_parse p;
 	struct err e;
 	int c, r;
 
 	err_clear(&e);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return EXIT_OK;
-		}
-		if (c == '?' || c == ':') {
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+	cli_begin(&p, &cli_channel_create, argc, argv);
+	while ((c = cli_next(&p)) != -1) {
 		if ((r = option(c, optarg, a, &e)) < 0) {
-			fprintf(stderr, "upkit: channel create: %s\n", e.msg);
+			cli_error(p.cmd->name, "%s", e.msg);
 			return exitcode_for(FAIL_ARGS, r);
 		}
 	}
-	if (optind != argc || a->out == NULL || a->sg.key == NULL ||
-	    a->sg.cert == NULL || a->keyring == NULL || a->c.name == NULL ||
-	    !a->have_version || !a->have_expires || a->c.nreleases == 0) {
-		fprintf(stderr, "upkit: channel create: need --key, --cert, "
-		    "--keyring, --name, --version, --expires or --expires-in, "
-		    "--out and at least one --release\n");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if ((r = cli_end(&p, 0, 0, NULL)) >= 0)
+		return r;
+	if (a->out == NULL || a->sg.key == NULL || a->sg.cert == NULL ||
+	    a->keyring == NULL || a->c.name == NULL || !a->have_version ||
+	    !a->have_expires || a->c.nreleases == 0)
+		return cli_usage_error(p.cmd, "need --key, --cert, --keyring, "
+		    "--name, --version, --expires or --expires-in, --out and "
+		    "at least one --release");
 	/* The expiry against --now, or the clock: after every option, as
 	 * --now may come last. */
 	if (!a->have_now)
@@ -299,8 +293,8 @@ parse_args(int argc, char **argv, struct args *a)
 	if (a->expires_in != 0)
 		a->c.expires = a->now + a->expires_in;
 	if (a->c.expires <= a->now) {
-		fprintf(stderr, "upkit: channel create: the expiry is already "
-		    "past (not after %s)\n", a->have_now ? "--now" :
+		cli_error(cli_channel_create.name, "the expiry is already "
+		    "past (not after %s)", a->have_now ? "--now" :
 		    "the clock");
 		return EXIT_USAGE;
 	}
@@ -502,7 +496,7 @@ build(struct args *a)
 	summary(a);
 out:
 	if (r < 0)
-		fprintf(stderr, "upkit: channel create: %s\n", e.msg);
+		cli_error(cli_channel_create.name, "%s", e.msg);
 	free(json);
 	create_signer_clear(&pm);
 	keyring_free(k);
@@ -518,7 +512,7 @@ cmd_channel_create(int argc, char **argv)
 	int rc;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		fprintf(stderr, "upkit: channel create: out of memory\n");
+		cli_error(cli_channel_create.name, "out of memory");
 		return EXIT_FAIL;
 	}
 	memset(rels, 0, sizeof(rels));

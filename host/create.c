@@ -5,13 +5,13 @@
  * agent/exitcode.c.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/exitcode.h"
 #include "common/err.h"
@@ -21,22 +21,37 @@
 enum { O_KEY = 256, O_CERT, O_CHAIN, O_COMPAT, O_VERSION, O_SECVER,
     O_CHUNK, O_LEVEL, O_THREADS, O_LINUXKIT, O_IMAGE, O_FILES };
 
-static const struct option opts[] = {
-	{ "key", required_argument, NULL, O_KEY },
-	{ "cert", required_argument, NULL, O_CERT },
-	{ "chain", required_argument, NULL, O_CHAIN },
-	{ "compatible", required_argument, NULL, O_COMPAT },
-	{ "version", required_argument, NULL, O_VERSION },
-	{ "security-version", required_argument, NULL, O_SECVER },
-	{ "chunk-size", required_argument, NULL, O_CHUNK },
-	{ "level", required_argument, NULL, O_LEVEL },
-	{ "threads", required_argument, NULL, O_THREADS },
-	{ "linuxkit", required_argument, NULL, O_LINUXKIT },
-	{ "image", required_argument, NULL, O_IMAGE },
-	{ "files", required_argument, NULL, O_FILES },
-	{ "output", required_argument, NULL, 'o' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_opt opts[] = {
+	{ "key", O_KEY, "KEY", "the signer's private key (PEM; required)" },
+	{ "cert", O_CERT, "CERT", "the signer's certificate (PEM; "
+	    "required)" },
+	{ "chain", O_CHAIN, "PEM", "intermediate certificates to embed" },
+	{ "compatible", O_COMPAT, "STR", "the devices it is for, as their "
+	    "[system] compatible (required)" },
+	{ "version", O_VERSION, "VER", "the release's version (required)" },
+	{ "security-version", O_SECVER, "N", "devices never go below N "
+	    "once committed (default 0)" },
+	{ "chunk-size", O_CHUNK, "BYTES", "bytes a chunk, a multiple of "
+	    "4096 (default 1 MiB)" },
+	{ "level", O_LEVEL, "N", "zstd level, 1..22 (default 19)" },
+	{ "threads", O_THREADS, "N", "compress on N threads, 1..256 "
+	    "(default: the CPUs)" },
+	{ "linuxkit", O_LINUXKIT, "PREFIX", "the payloads of a LinuxKit "
+	    "build, PREFIX-kernel and the rest" },
+	{ "image", O_IMAGE, "CLASS=FILE", "a raw image for slot class "
+	    "CLASS" },
+	{ "files", O_FILES, "CLASS=DIR", "a folder's regular files for "
+	    "slot class CLASS" },
+	{ "output", 'o', "OUT.upk", "the bundle to write (required)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_bundle_create = {
+	"bundle create", "[OPTIONS] --key KEY --cert CERT\n"
+	    "    --compatible STR --version VER\n    {--linuxkit PREFIX | --image CLASS=FILE | "
+	    "--files CLASS=DIR}... -o OUT.upk",
+	"Build a signed bundle",
+	0, opts, cmd_bundle_create,
 };
 
 /* What the command line asks for. */
@@ -72,17 +87,6 @@ created_time(char out[32], struct err *e)
 	gmtime_r(&t, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return 0;
-}
-
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: upkit bundle create --key KEY --cert CERT "
-	    "[--chain PEM]\n"
-	    "    --compatible STR --version VER [--security-version N]\n"
-	    "    [--chunk-size BYTES] [--level N] [--threads N]\n"
-	    "    {--linuxkit PREFIX | --image CLASS=FILE | "
-	    "--files CLASS=DIR}... -o OUT.upk\n");
 }
 
 static int
@@ -213,12 +217,13 @@ input_option(int c, char *arg, struct args *a, struct err *e)
 static int
 parse_args(int argc, char **argv, struct args *a)
 {
+	struct cli_parse p;
 	struct err e;
 	int c, r;
 
 	err_clear(&e);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	cli_begin(&p, &cli_bundle_create, argc, argv);
+	while ((c = cli_next(&p)) != -1) {
 		r = 0;
 		switch (c) {
 		case O_KEY:
@@ -250,31 +255,19 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'o':
 			a->out = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
 		}
 		if (r < 0) {
-			fprintf(stderr, "upkit: bundle create: %s\n", e.msg);
+			cli_error(p.cmd->name, "%s", e.msg);
 			return exitcode_for(FAIL_CREATE_INPUT, r);
 		}
 	}
-	if (optind != argc || a->out == NULL || a->sg.key == NULL ||
-	    a->sg.cert == NULL || a->m.compatible == NULL ||
-	    a->m.version == NULL || a->plan.nsources == 0) {
-		if (optind != argc)
-			fprintf(stderr, "upkit: bundle create: unexpected "
-			    "argument %s\n", argv[optind]);
-		else
-			fprintf(stderr, "upkit: bundle create: need --key, "
-			    "--cert, --compatible, --version, -o and at least "
-			    "one input\n");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if ((r = cli_end(&p, 0, 0, NULL)) >= 0)
+		return r;
+	if (a->out == NULL || a->sg.key == NULL || a->sg.cert == NULL ||
+	    a->m.compatible == NULL || a->m.version == NULL ||
+	    a->plan.nsources == 0)
+		return cli_usage_error(p.cmd, "need --key, --cert, "
+		    "--compatible, --version, -o and at least one input");
 	return -1;
 }
 
@@ -298,17 +291,17 @@ cmd_bundle_create(int argc, char **argv)
 		goto out;
 	rc = EXIT_USAGE;
 	if (created_time(created, &e) < 0) {
-		fprintf(stderr, "upkit: bundle create: %s\n", e.msg);
+		cli_error(cli_bundle_create.name, "%s", e.msg);
 		goto out;
 	}
 	a.m.created = created;
 	if (create_precheck(&a.m, &e) < 0) {
-		fprintf(stderr, "upkit: bundle create: %s\n", e.msg);
+		cli_error(cli_bundle_create.name, "%s", e.msg);
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((r = create_bundle(a.out, &a.plan, &a.o, &a.sg, &a.m, &e)) < 0) {
-		fprintf(stderr, "upkit: bundle create: %s\n", e.msg);
+		cli_error(cli_bundle_create.name, "%s", e.msg);
 		rc = exitcode_for(FAIL_CREATE, r);
 		goto out;
 	}

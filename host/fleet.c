@@ -9,7 +9,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "agent/exitcode.h"
 #include "common/err.h"
@@ -147,7 +147,7 @@ add_file(struct fleet *f, const char *path)
 	f->files++;
 	memset(&r, 0, sizeof(r));
 	if (file_read(path, REPORT_MAX, &text, &len, &e) < 0) {
-		fprintf(stderr, "upkit fleet report: %s\n", e.msg);
+		cli_error(cli_fleet_report.name, "%s", e.msg);
 		f->malformed++;
 		return 0;
 	}
@@ -159,7 +159,7 @@ add_file(struct fleet *f, const char *path)
 		row_free(&r);
 		if (strcmp(why, "out of memory") == 0)
 			return -ENOMEM;
-		fprintf(stderr, "upkit fleet report: %s: not a report (%s)\n",
+		cli_error(cli_fleet_report.name, "%s: not a report (%s)",
 		    path, why);
 		f->malformed++;
 		return 0;
@@ -414,7 +414,7 @@ report(const char *dir, int json)
 
 	memset(&f, 0, sizeof(f));
 	if ((r = fleet_read(dir, &f, &e)) < 0) {
-		fprintf(stderr, "upkit fleet report: %s\n", e.msg);
+		cli_error(cli_fleet_report.name, "%s", e.msg);
 		rc = exitcode_for(r == -ENOMEM ? FAIL_OTHER : FAIL_SOURCE, r);
 		goto out;
 	}
@@ -428,7 +428,7 @@ report(const char *dir, int json)
 	else
 		print_text(&f, t, n, newest(&f));
 	if (r < 0) {
-		fprintf(stderr, "upkit fleet report: out of memory\n");
+		cli_error(cli_fleet_report.name, "out of memory");
 		rc = exitcode_for(FAIL_OTHER, r);
 	}
 out:
@@ -439,41 +439,27 @@ out:
 	return rc;
 }
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: upkit fleet report DIR [--json]\n");
-}
+static const struct cli_opt opts[] = {
+	{ "json", 256, NULL, "one JSON object instead of text" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_fleet_report = {
+	"fleet report", "[--json] DIR",
+	"Sum a folder of device reports",
+	0, opts, cmd_fleet_report,
+};
 
 int
 cmd_fleet_report(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch, json = 0;
+	struct cli_parse p;
+	int json = 0, rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "upkit fleet report: %s\n", optind == argc ?
-		    "DIR is required" : "unexpected argument");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	cli_begin(&p, &cli_fleet_report, argc, argv);
+	while (cli_next(&p) != -1)
+		json = 1;
+	if ((rc = cli_end(&p, 1, 1, "DIR")) >= 0)
+		return rc;
 	return report(argv[optind], json);
 }

@@ -3,13 +3,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/cli.h"
 #include "agent/cmd.h"
 #include "common/err.h"
 #include "common/io.h"
@@ -21,12 +21,20 @@ struct keyfile {
 	char		*pem;
 };
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: upkit keys create --out DIR [--cn NAME] "
-	    "[--force]\n");
-}
+static const struct cli_opt opts[] = {
+	{ "out", 'o', "DIR", "write root.pem, root.key, signer.pem and "
+	    "signer.key here (required)" },
+	{ "cn", 'n', "NAME", "the certificates' common name (default "
+	    "upkit)" },
+	{ "force", 'f', NULL, "replace key files that exist" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_keys_create = {
+	"keys create", "[OPTIONS] --out DIR",
+	"Make a root CA (the keyring) and a signer",
+	0, opts, cmd_keys_create,
+};
 
 /* Private keys must never exist, even for a moment, with a wider mode:
  * create with the mode (O_EXCL unless forced), never chmod afterwards.
@@ -57,8 +65,8 @@ refuse_existing(const char *out, const struct keyfile *kf, int force)
 	for (i = 0; i < 4 && !force; i++) {
 		snprintf(path, sizeof(path), "%s/%s", out, kf[i].name);
 		if (lstat(path, &st) == 0) {
-			fprintf(stderr, "upkit: %s exists; use --force to "
-			    "replace it\n", path);
+			cli_usage_error(&cli_keys_create, "%s exists; use "
+			    "--force to replace it", path);
 			return -1;
 		}
 	}
@@ -91,13 +99,6 @@ write_keys(const char *out, const char *cn, struct keyfile *kf, int force,
 int
 cmd_keys_create(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "cn", required_argument, NULL, 'n' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct keyfile kf[4] = {
 		{ "root.pem", 0644, NULL },
 		{ "root.key", 0600, NULL },
@@ -107,11 +108,12 @@ cmd_keys_create(int argc, char **argv)
 	const char *out = NULL, *cn = "upkit";
 	struct err e;
 	size_t i;
+	struct cli_parse p;
 	int c, force = 0, rc = EXIT_FAIL;
 
 	err_clear(&e);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:n:fh", opts, NULL)) != -1) {
+	cli_begin(&p, &cli_keys_create, argc, argv);
+	while ((c = cli_next(&p)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
@@ -122,22 +124,18 @@ cmd_keys_create(int argc, char **argv)
 		case 'f':
 			force = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
 		}
 	}
-	if (out == NULL || optind != argc || cn[0] == '\0') {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if ((c = cli_end(&p, 0, 0, NULL)) >= 0)
+		return c;
+	if (out == NULL)
+		return cli_usage_error(p.cmd, "--out is required");
+	if (cn[0] == '\0')
+		return cli_usage_error(p.cmd, "--cn: an empty name");
 	if (refuse_existing(out, kf, force) < 0)
 		return EXIT_USAGE;
 	if (write_keys(out, cn, kf, force, &e) < 0) {
-		fprintf(stderr, "upkit: keys create: %s\n", e.msg);
+		cli_error(p.cmd->name, "%s", e.msg);
 		goto out;
 	}
 	for (i = 0; i < 4; i++)

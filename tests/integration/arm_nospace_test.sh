@@ -47,7 +47,7 @@ grep -q "^installed 2.0.0 into slot B; it boots next as a trial" \
     "$WS/update.out" || die "update said: $(cat "$WS/update.out")"
 n=$(grep -c '^upkit' "$WS/update.err" || true)
 [ "$n" -eq 1 ] || { cat "$WS/update.err" >&2; die "$n lines from upkit"; }
-expect_msg update "^upkit update: warning: .*state\.json.*No space left.*slot B boots next"
+expect_msg update "^upkit: update: warning: .*state\.json.*No space left.*slot B boots next"
 grep -qi "failed" "$WS/update.out" "$WS/update.err" &&
     die "update reported a failure for an install that boots next"
 

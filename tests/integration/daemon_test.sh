@@ -201,7 +201,7 @@ RC=$?
 set -e
 [ "$RC" -ne 0 ] && [ "$RC" -ne 10 ] ||
     die "stall: exit $RC after a failed fetch: $(cat "$WS/stall.err")"
-grep -q "upkit daemon: error: .*stable.upc" "$WS/stall.err" ||
+grep -q "upkit: daemon: error: .*stable.upc" "$WS/stall.err" ||
     die "stall: $(cat "$WS/stall.err")"
 grep -q '"committed"' "$DATA/state.json" ||
     die "stall: the poll undid the commit: $(cat "$DATA/state.json")"
@@ -474,7 +474,7 @@ polled back2 "skipped: 2.0.0 \\(bundle [0-9a-f]+\\) rolled back on this device"
 [ "$(env_get BOOT_ORDER)" = A ] || die "back2: BOOT_ORDER $(env_get BOOT_ORDER)"
 [ "$(grep -c "report send" "$WS/back2.err")" -eq 1 ] ||
     die "back2: not one report line: $(cat "$WS/back2.err")"
-grep -Eq "^upkit daemon: warning: report send: PUT $H/busy/dev-1/1\.json: answered 503" \
+grep -Eq "^upkit: daemon: warning: report send: PUT $H/busy/dev-1/1\.json: answered 503" \
     "$WS/back2.err" || die "back2: $(cat "$WS/back2.err")"
 [ "$(ls "$DATA/outbox" | grep -cE '^[0-9]{10}\.json$')" -eq 1 ] ||
     die "back2: the rollback's report left the outbox"

@@ -141,7 +141,7 @@ run down report send -c "$CFG"
 expect_rc down 1
 [ "$(grep -c . "$WS/down.err")" -eq 1 ] ||
     die "down: not one line: $(cat "$WS/down.err")"
-expect_msg down "^upkit report send: PUT http://127\.0\.0\.1:$NGINX_HTTP/reports/dev-2/.*(refused|connect)"
+expect_msg down "^upkit: report send: PUT http://127\.0\.0\.1:$NGINX_HTTP/reports/dev-2/.*(refused|connect)"
 grep -q '^sent 0 reports, 1 left' "$WS/down.out" ||
     die "down: $(cat "$WS/down.out")"
 [ "$(nreports)" -eq 1 ] || die "a failed send lost the report"
@@ -195,7 +195,7 @@ expect_rc full 0
 grep -q 'committed' "$WS/full.out" || die "full: $(cat "$WS/full.out")"
 [ "$(grep -c . "$WS/full.err")" -eq 1 ] ||
     die "full: not one line: $(cat "$WS/full.err")"
-expect_msg full "^upkit health: warning: outbox: report 2 dropped: .*No space left on device"
+expect_msg full "^upkit: health: warning: outbox: report 2 dropped: .*No space left on device"
 [ "$(nreports)" -eq 0 ] || die "full: $(reports) left"
 [ "$(env_get BOOT_ORDER)" = "B A" ] || die "full: B not committed"
 run status5 status -c "$CFG"
@@ -300,7 +300,7 @@ LD_PRELOAD=$SHIM NOSPACE_PATH=$DATA/state.json.tmp NOSPACE_SKIP=1 \
 RC=$?
 set -e
 expect_rc cut7 0
-expect_msg cut7 "^upkit health: warning: report due: .*No space left on device"
+expect_msg cut7 "^upkit: health: warning: report due: .*No space left on device"
 grep -q '"report_due"' "$DATA/state.json" || die "no report due saved"
 rm -f "$OUTBOX"/0*.json
 run after7 health -c "$CFG" --no-reboot
@@ -330,7 +330,7 @@ echo '{"format": 1, "device": "broken"' >"$F/dev-4/broken.json"
 echo 'not json either' >"$F/ignored.txt"
 run fleet fleet report "$F"
 expect_rc fleet 0
-grep -q "^upkit fleet report: $F/dev-4/broken.json: not a report" \
+grep -q "^upkit: fleet report: $F/dev-4/broken.json: not a report" \
     "$WS/fleet.err" || die "fleet: $(cat "$WS/fleet.err")"
 grep -q '^reports:  6 files, 1 malformed$' "$WS/fleet.out" ||
     die "fleet: $(head -1 "$WS/fleet.out")"

@@ -150,13 +150,13 @@ device nocert ca="$TLS_DIR/ca.pem"
 snapshot nocert
 run nocert update -c "$CFG" --from "$M/b.upk" --no-reboot
 expect_rc nocert 4
-expect_msg nocert "^upkit update: GET $M/b.upk: 400 Bad Request"
+expect_msg nocert "^upkit: update: GET $M/b.upk: 400 Bad Request"
 same_as nocert
 device wrongpin ca="$TLS_DIR/ca.pem" pin="$(tls_pin "$TLS_DIR/ca.pem")"
 snapshot wrongpin
 run wrongpin update -c "$CFG" --from "$S/b.upk" --no-reboot
 expect_rc wrongpin 4
-expect_msg wrongpin "^upkit update: GET $S/b.upk: .*public key does not match"
+expect_msg wrongpin "^upkit: update: GET $S/b.upk: .*public key does not match"
 same_as wrongpin
 
 # A chunk tampered on the server: the signature holds, the chunk's hash
@@ -168,7 +168,7 @@ device tamper
 sum_a=$(sha256sum <"$ROOT_A")
 run tamper update -c "$CFG" --from "$H/t.upk" --no-reboot
 expect_rc tamper 5
-expect_msg tamper "^upkit update: $H/t.upk: payload [a-z]+: chunk [0-9]+: "
+expect_msg tamper "^upkit: update: $H/t.upk: payload [a-z]+: chunk [0-9]+: "
 [ "$(env_get BOOT_ORDER)" = "A" ] || die "tamper: BOOT_ORDER is \
 '$(env_get BOOT_ORDER)', expected A"
 [ "$(env_get BOOT_B_LEFT)" = 0 ] || die "tamper: B not marked bad"
@@ -179,13 +179,13 @@ device missing
 snapshot missing
 run missing update -c "$CFG" --from "$H/none.upk" --no-reboot
 expect_rc missing 4
-expect_msg missing "^upkit update: GET $H/none.upk: 404 Not Found$"
+expect_msg missing "^upkit: update: GET $H/none.upk: 404 Not Found$"
 same_as missing
 
 device wrongca ca="$TLS_DIR/other-ca.pem"
 snapshot wrongca
 run wrongca update -c "$CFG" --from "$S/b.upk" --no-reboot
 expect_rc wrongca 4
-expect_msg wrongca "^upkit update: GET $S/b.upk: .*certificate"
+expect_msg wrongca "^upkit: update: GET $S/b.upk: .*certificate"
 same_as wrongca
 echo "update over HTTP and HTTPS: cuts resumed, tampering and bad servers refused"

@@ -342,13 +342,13 @@ test_errors(void)
 
 	CHECK(status("--bogus", NULL, NULL, NULL) == EXIT_USAGE);
 	CHECK(status("-c", cfg, "extra", NULL) == EXIT_USAGE);
-	CHECK(strstr(errout, "unexpected argument \"extra\"") != NULL);
+	CHECK(strstr(errout, "upkit: status: unexpected argument 'extra'") != NULL);
 	CHECK(status("-h", NULL, NULL, NULL) == EXIT_OK);
 	CHECK(strstr(out, "usage: upkit status") != NULL);
 
 	snprintf(path, sizeof(path), "%s/missing.conf", dir);
 	CHECK(status("-c", path, NULL, NULL) == EXIT_CONFIG);
-	CHECK(strncmp(errout, "upkit status: open ", 19) == 0);
+	CHECK(strncmp(errout, "upkit: status: open ", 20) == 0);
 	CHECK(strstr(errout, path) != NULL);
 	CHECK(device_open(path, &d, &stage, &e) == -ENOENT);
 	CHECK(d == NULL && stage == DEVICE_CONFIG);
@@ -365,7 +365,7 @@ test_errors(void)
 	    envcfg);
 	CHECK(system(text) == 0);
 	CHECK(status("-c", cfg, NULL, NULL) == EXIT_BOOTENV);
-	CHECK(strstr(errout, "upkit status: ") != NULL);
+	CHECK(strstr(errout, "upkit: status: ") != NULL);
 	CHECK(strstr(errout, "BOOT_ORDER \"A C\"") != NULL);
 
 	/* So is a fw_env.config naming a missing env file. */
@@ -373,7 +373,7 @@ test_errors(void)
 	    ENV_SIZE);
 	write_str(envcfg, text);
 	CHECK(status("-c", cfg, NULL, NULL) == EXIT_BOOTENV);
-	CHECK(strstr(errout, "upkit status: u-boot env ") != NULL);
+	CHECK(strstr(errout, "upkit: status: u-boot env ") != NULL);
 	CHECK(device_open(cfg, &d, &stage, &e) < 0);
 	CHECK(d == NULL && stage == DEVICE_BOOTENV);
 	snprintf(text, sizeof(text), "%s 0x0 0x%x\n", env, ENV_SIZE);
@@ -395,7 +395,7 @@ test_errors(void)
 	write_str(cmdline, "upkit.slot=C\n");
 	CHECK(status("-c", cfg, NULL, NULL) == EXIT_CONFIG);
 	CHECK(device_exit_code(DEVICE_CMDLINE) == EXIT_CONFIG);
-	CHECK(strstr(errout, "upkit status: ") != NULL);
+	CHECK(strstr(errout, "upkit: status: ") != NULL);
 	CHECK(device_open(cfg, &d, &stage, &e) == -EBADMSG);
 	CHECK(stage == DEVICE_CMDLINE);
 	write_str(cmdline, "upkit.slot=B\n");
