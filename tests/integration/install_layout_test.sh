@@ -57,12 +57,14 @@ done <"$WS/expected"
 cmp -s "$UPKIT" "$R/usr/bin/upkit" || die "installed binary differs"
 cmp -s "$TOP/dist/upkit.conf" "$R/etc/upkit/upkit.conf" ||
     die "/etc/upkit/upkit.conf is not dist/upkit.conf"
-# Every doc is there, and nothing is left unsubstituted.
+# Every doc is there, and no service file is left unsubstituted.
 for d in "$TOP"/docs/*.md; do
 	[ -f "$R/usr/share/doc/upkit/$(basename "$d")" ] ||
 	    die "install: no doc $(basename "$d")"
 done
-! grep -rlI '@[A-Z][A-Z]*@' "$R" >"$WS/left" || die "unsubstituted: $(cat "$WS/left")"
+! grep -rl '@[A-Z][A-Z]*@' "$R/usr/lib/systemd" \
+    "$R/usr/share/doc/upkit/examples" >"$WS/left" ||
+    die "unsubstituted: $(cat "$WS/left")"
 grep -qx 'ExecStart=/usr/bin/upkit daemon' \
     "$R/usr/lib/systemd/system/upkit-daemon.service" ||
     die "upkit-daemon.service does not run /usr/bin/upkit daemon"

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The manuals (docs/man/*.scd, built by make man with scdoc): man
 # --warnings has nothing to say about them; upkit(8) has a section for
-# every command of agent/main.c's table naming every option its --help
-# prints, names every long option of every getopt table in the source,
+# every command upkit --help lists, naming every option its --help
+# prints, names every long option of every option table in the source,
 # and has the global options of upkit --help.
 set -eu
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,11 +37,28 @@ options()
 	    sed 's/^[][ |,{(]*//' | sort -u
 }
 
-# The commands: agent/main.c's table rows, { GROUP|NULL, "NAME", cmd_...
-sed -n 's/^[[:space:]]*{ *\(NULL\|"\([a-z-]*\)"\), *"\([a-z-]*\)", *cmd_.*/\2 \3/p' \
-    "$TOP/agent/main.c" | sed 's/^ //' >"$WS/commands"
+# The commands, from upkit --help: of a line "  upkit WORD [WORD] ...",
+# the two words, else the one, whose --help prints "usage: upkit WORDS".
+is_command()
+{
+	# shellcheck disable=SC2086 # words on purpose
+	"$UPKIT" $1 --help 2>/dev/null | head -n 1 |
+	    grep -q "^usage: upkit $1\( \|\$\)"
+}
+"$UPKIT" --help >"$WS/ghelp.all" 2>&1 || die "upkit --help failed"
+sed -n 's/^ *upkit \([a-z][a-z-]*\)  *\([a-z][a-z-]*\).*/\1 \2/p;
+    s/^ *upkit \([a-z][a-z-]*\)\( .*\)\{0,1\}$/\1/p' "$WS/ghelp.all" |
+    while read -r w1 w2; do
+	if [ -n "${w2:-}" ] && is_command "$w1 $w2"; then
+		echo "$w1 $w2"
+	elif is_command "$w1"; then
+		echo "$w1"
+	fi
+done | sort -u >"$WS/commands"
 [ "$(wc -l <"$WS/commands")" -ge 15 ] ||
-    die "agent/main.c: found only $(wc -l <"$WS/commands") commands"
+    die "upkit --help: found only $(wc -l <"$WS/commands") commands"
+awk '/^# GLOBAL OPTIONS$/ { on = 1; next } /^# / { on = 0 } on' "$SCD" \
+    >"$WS/global"
 n=0
 while read -r cmd; do
 	section "upkit $cmd" >"$WS/section"
@@ -50,16 +67,22 @@ while read -r cmd; do
 	"$UPKIT" $cmd --help >"$WS/help" 2>&1 || die "upkit $cmd --help failed"
 	options "$WS/help" >"$WS/opts"
 	grep -qx -- --help "$WS/opts" || echo --help >>"$WS/opts"
+	# Its own options in its section; the global ones (-c, -q, -v,
+	# -h, taken after the command too) there or under GLOBAL OPTIONS.
 	while read -r o; do
 		grep -qF -- "*$o*" "$WS/section" ||
+		    grep -qF -- "*$o*" "$WS/global" ||
 		    die "upkit.8, upkit $cmd: $o (from --help) not described"
 		n=$((n + 1))
 	done <"$WS/opts"
 done <"$WS/commands"
 
 # Every long option any command parses, --help or not.
-cat "$TOP"/agent/*.c "$TOP"/host/*.c |
-    sed -n 's/.*{ *"\([a-z][a-z-]*\)", *\(no\|required\|optional\)_argument.*/\1/p' |
+# Rows of a struct option ({ "name", no_argument, ...) or of a struct
+# cli_opt ({ "name", 'x' or O_NAME, NULL or "ARG", ...).
+cat "$TOP"/agent/*.c "$TOP"/host/*.c | sed -n -E \
+    -e 's/.*\{ *"([a-z][a-z-]*)", *(no|required|optional)_argument.*/\1/p' \
+    -e "s/.*\\{ *\"([a-z][a-z-]*)\", *('.'|[A-Z_][A-Z0-9_]*|[0-9]+), *(NULL|\").*/\\1/p" |
     sort -u >"$WS/long"
 [ "$(wc -l <"$WS/long")" -ge 30 ] || die "found only $(wc -l <"$WS/long") long options"
 while read -r o; do
@@ -67,10 +90,7 @@ while read -r o; do
 done <"$WS/long"
 
 # The global options upkit --help names (its lines but the commands').
-"$UPKIT" --help >"$WS/ghelp.all" 2>&1 || die "upkit --help failed"
 grep -v '^ *upkit [a-z]' "$WS/ghelp.all" >"$WS/ghelp" || true
-awk '/^# GLOBAL OPTIONS$/ { on = 1; next } /^# / { on = 0 } on' "$SCD" \
-    >"$WS/global"
 options "$WS/ghelp" >"$WS/gopts"
 while read -r o; do
 	grep -qF -- "*$o*" "$WS/global" ||

@@ -150,11 +150,13 @@ RC=$?
 set -e
 expect_rc daemon 0
 plain "$WS/daemon.err"
-grep -v '^upkit daemon: ' "$WS/daemon.err" >"$WS/other" &&
+# "upkit daemon: " or "upkit: daemon: " (agent/cli.h's prefix).
+PFX='^upkit:\{0,1\} daemon: '
+grep -v "$PFX" "$WS/daemon.err" >"$WS/other" &&
     die "daemon: lines without its prefix: $(cat "$WS/other")"
 for want in "polling http://127.0.0.1:1/none.upc" "error: GET" \
     "next poll in" "stopped by $SIG"; do
-	grep -q "^upkit daemon: $want" "$WS/daemon.err" ||
+	grep -q "$PFX$want" "$WS/daemon.err" ||
 	    die "daemon: no \"$want\" line: $(cat "$WS/daemon.err")"
 done
 [ ! -s "$WS/daemon.out" ] || die "daemon: wrote on stdout"
