@@ -51,6 +51,8 @@ cleanup()
 	set +e
 	# shellcheck disable=SC2086 # a list of package names
 	$APT purge upkit $EXTRA >"$WS/purge.trap" 2>&1
+	# It was not there before (checked above), whatever purge did.
+	rm -rf /var/lib/upkit
 	(exit "$_crc")
 	ws_cleanup
 }
