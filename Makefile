@@ -323,7 +323,7 @@ deb: deps-core
 	mkdir -p $(DEB_SRC)
 	tar -cf - --exclude=./build --exclude=./.git . | tar -xf - -C $(DEB_SRC)
 	cd $(DEB_SRC) && $(DEB_ENV) dpkg-buildpackage -us -uc -b -jauto
-	lintian --fail-on error build/deb/*.changes
+	lintian --fail-on error --display-info build/deb/*.changes
 
 # check builds and tests the package in the plain build only: under
 # SAN=1 or TSAN=1 the package would hold the plain binary again.
