@@ -15,10 +15,16 @@ ARCH=$(dpkg --print-architecture)
 set -- "$TOP"/build/deb/upkit_*_"$ARCH".deb
 [ -f "$1" ] || skip "no build/deb/upkit_*_$ARCH.deb: make deb builds it"
 DEB=$1
+
+# pkg_there: dpkg knows a upkit package, installed or its configuration.
+pkg_there()
+{
+	dpkg-query -W -f='${Status}' upkit 2>/dev/null |
+	    grep -q 'installed\|config-files'
+}
+
 # What this test removes afterwards must not be there before it.
-if dpkg-query -W -f='${Status}' upkit 2>/dev/null | grep -q 'installed\|config-files'; then
-	skip "a upkit package is installed here: not touched"
-fi
+! pkg_there || skip "a upkit package is installed here: not touched"
 for p in /usr/bin/upkit /etc/upkit /var/lib/upkit; do
 	[ ! -e "$p" ] || skip "$p exists: not touched"
 done
@@ -43,8 +49,10 @@ grep -qx /etc/upkit/upkit.conf "$WS/conffiles" ||
     die "$DEB: /etc/upkit/upkit.conf is not a conffile"
 
 # Whatever else apt-get would install goes again in the trap.
-LANG=C $APT -s install "$DEB" >"$WS/sim" 2>&1 || die "apt-get -s: $(cat "$WS/sim")"
-EXTRA=$(sed -n 's/^Inst \([^ ]*\) .*/\1/p' "$WS/sim" | grep -vx upkit | tr '\n' ' ')
+LANG=C $APT -s install "$DEB" >"$WS/sim" 2>&1 ||
+    die "apt-get -s: $(cat "$WS/sim")"
+EXTRA=$(sed -n 's/^Inst \([^ ]*\) .*/\1/p' "$WS/sim" | grep -vx upkit |
+    tr '\n' ' ')
 cleanup()
 {
 	_crc=$?
@@ -89,13 +97,13 @@ sh "$TESTS/demo.sh" /usr/bin/upkit >"$WS/demo" 2>&1 ||
 # directory the agent filled.
 mkdir -p /var/lib/upkit
 echo '{}' >/var/lib/upkit/state.json
-$APT remove upkit >"$WS/remove" 2>&1 || die "apt-get remove: $(tail -n 5 "$WS/remove")"
+$APT remove upkit >"$WS/remove" 2>&1 ||
+    die "apt-get remove: $(tail -n 5 "$WS/remove")"
 [ ! -e /usr/bin/upkit ] || die "remove left /usr/bin/upkit"
 [ -f /etc/upkit/upkit.conf ] || die "remove took the configuration"
-$APT purge upkit >"$WS/purge" 2>&1 || die "apt-get purge: $(tail -n 5 "$WS/purge")"
-if dpkg-query -W -f='${Status}' upkit 2>/dev/null | grep -q 'installed\|config-files'; then
-	die "after purge: $(dpkg-query -W -f='${Status}' upkit)"
-fi
+$APT purge upkit >"$WS/purge" 2>&1 ||
+    die "apt-get purge: $(tail -n 5 "$WS/purge")"
+! pkg_there || die "after purge: $(dpkg-query -W -f='${Status}' upkit)"
 for p in /usr/bin/upkit /etc/upkit /var/lib/upkit \
     /usr/share/doc/upkit /usr/share/man/man8/upkit.8.gz $UNITS; do
 	[ ! -e "$p" ] || die "purge left $p"

@@ -74,4 +74,5 @@ grep -q '"compatible":[[:space:]]*"example-board"' "$WS/full.out" ||
     die "status --json: not the example's compatible"
 grep -q '"name":[[:space:]]*"boot.1"' "$WS/full.out" ||
     die "status --json: the commented files slots were not read"
-echo "example config: $(wc -l <"$WS/keys") keys in it and in upkit.conf(5); parses"
+echo "example config: $(wc -l <"$WS/keys") keys in it and in" \
+    "upkit.conf(5); parses"

@@ -12,7 +12,8 @@ need make man scdoc groff
 ws_init
 SCD=$TOP/docs/man/upkit.8.scd
 
-make -s -C "$TOP" man >"$WS/make.out" 2>&1 || die "make man: $(cat "$WS/make.out")"
+make -s -C "$TOP" man >"$WS/make.out" 2>&1 ||
+    die "make man: $(cat "$WS/make.out")"
 for page in upkit.8 upkit.conf.5; do
 	# As lintian checks a manual page.
 	LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 \
@@ -80,11 +81,13 @@ done <"$WS/commands"
 # Every long option any command parses, --help or not.
 # Rows of a struct option ({ "name", no_argument, ...) or of a struct
 # cli_opt ({ "name", 'x' or O_NAME, NULL or "ARG", ...).
+VAL="('.'|[A-Z_][A-Z0-9_]*|[0-9]+)"
 cat "$TOP"/agent/*.c "$TOP"/host/*.c | sed -n -E \
     -e 's/.*\{ *"([a-z][a-z-]*)", *(no|required|optional)_argument.*/\1/p' \
-    -e "s/.*\\{ *\"([a-z][a-z-]*)\", *('.'|[A-Z_][A-Z0-9_]*|[0-9]+), *(NULL|\").*/\\1/p" |
+    -e "s/.*\\{ *\"([a-z][a-z-]*)\", *$VAL, *(NULL|\").*/\\1/p" |
     sort -u >"$WS/long"
-[ "$(wc -l <"$WS/long")" -ge 30 ] || die "found only $(wc -l <"$WS/long") long options"
+[ "$(wc -l <"$WS/long")" -ge 30 ] ||
+    die "found only $(wc -l <"$WS/long") long options"
 while read -r o; do
 	grep -qF -- "*--$o*" "$SCD" || die "upkit.8: --$o is not described"
 done <"$WS/long"

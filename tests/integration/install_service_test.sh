@@ -17,7 +17,8 @@ UPKIT=$(cd "$(dirname "$UPKIT")" && pwd)/$(basename "$UPKIT")
 # pages that exist, as they do once packaged.
 P=$WS/prefix
 make -s -C "$TOP" install PREFIX="$P" SYSCONFDIR="$P/etc" \
-    UPKIT_BIN="$UPKIT" >"$WS/make.out" 2>&1 || die "make install: $(cat "$WS/make.out")"
+    UPKIT_BIN="$UPKIT" >"$WS/make.out" 2>&1 ||
+    die "make install: $(cat "$WS/make.out")"
 U=$P/lib/systemd/system EX=$P/share/doc/upkit/examples
 MANPATH=$P/share/man systemd-analyze verify "$U/upkit-health.service" \
     "$U/upkit-daemon.service" >"$WS/verify" 2>&1 ||
