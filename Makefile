@@ -231,9 +231,110 @@ bench: deps-core all $(B)/tests/sha256bench
 	SHA256BENCH=$(abspath $(B)/tests/sha256bench) \
 	    sh tests/bench.sh $(abspath $(B)/upkit)
 
-install: $(B)/upkit
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(B)/upkit $(DESTDIR)$(BINDIR)/upkit
+# Install layout, manuals, service files and the Debian package
+# (docs/packaging.md). make install [DESTDIR=...] [PREFIX=...];
+# install-strip strips the binary. The configuration stays in /etc
+# whatever the prefix: the agent reads /etc/upkit/upkit.conf by default.
+SYSCONFDIR ?= /etc
+DATADIR	?= $(PREFIX)/share
+MANDIR	?= $(DATADIR)/man
+DOCDIR	?= $(DATADIR)/doc/upkit
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UPKIT_BIN ?= $(B)/upkit
+STRIPPROG ?= $(if $(filter %-gcc,$(CC)),$(CC:%-gcc=%-strip),strip)
+INSTALL_STRIP =
+MAN	 = build/man/upkit.8 build/man/upkit.conf.5
+UNITS	 = upkit-health.service upkit-daemon.service
+OPENRC	 = upkit-health upkit-daemon
+DOCS	 = README.md $(sort $(wildcard docs/*.md))
+# scdoc and man-db for the manuals, systemd-analyze for the units,
+# debhelper and lintian for make deb.
+DEPS_PKG = scdoc man-db groff-base systemd debhelper lintian dpkg-dev
+DEPS_CORE += $(DEPS_PKG)
+# @BINDIR@ in the service files becomes where the binary is installed.
+fill_in	 = sed 's|@BINDIR@|$(BINDIR)|g' $(1) >$(2).tmp && \
+	   chmod $(3) $(2).tmp && mv $(2).tmp $(2)
+
+.PHONY: man install-strip install-openrc uninstall deb
+man: $(MAN)
+
+# The date in the footer: SOURCE_DATE_EPOCH, else the source's commit.
+build/man/%: docs/man/%.scd
+	@mkdir -p $(@D)
+	t=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct -- $< 2>/dev/null)}; \
+	    if [ -n "$$t" ]; then SOURCE_DATE_EPOCH=$$t; \
+	    export SOURCE_DATE_EPOCH; fi; scdoc <$< >$@.tmp && mv $@.tmp $@
+
+install: $(UPKIT_BIN) $(MAN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(DOCDIR)/examples/openrc \
+	    $(DESTDIR)$(SYSCONFDIR)/upkit/health.d
+	install -m 0755 $(INSTALL_STRIP) $(UPKIT_BIN) $(DESTDIR)$(BINDIR)/upkit
+	install -m 0644 build/man/upkit.8 $(DESTDIR)$(MANDIR)/man8/upkit.8
+	install -m 0644 build/man/upkit.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/upkit.conf.5
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)
+	for u in $(UNITS); do $(call fill_in,dist/systemd/$$u.in, \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/$$u,0644) || exit 1; done
+	for s in $(OPENRC); do $(call fill_in,dist/openrc/$$s.in, \
+	    $(DESTDIR)$(DOCDIR)/examples/openrc/$$s,0644) || exit 1; done
+	$(call fill_in,dist/inittab.in,$(DESTDIR)$(DOCDIR)/examples/inittab,0644)
+	install -m 0644 dist/upkit.conf $(DESTDIR)$(DOCDIR)/examples/upkit.conf
+	@# An edited configuration is never overwritten.
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/upkit/upkit.conf ]; then \
+	    echo "kept $(DESTDIR)$(SYSCONFDIR)/upkit/upkit.conf"; else \
+	    install -m 0644 dist/upkit.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/upkit/upkit.conf; fi
+	@# Written by the command-line work; installed once it is there.
+	if [ -f dist/bash-completion/upkit ]; then \
+	    install -d $(DESTDIR)$(BASHCOMPDIR) && install -m 0644 \
+	    dist/bash-completion/upkit $(DESTDIR)$(BASHCOMPDIR)/upkit; fi
+
+install-strip:
+	$(MAKE) install INSTALL_STRIP="-s --strip-program=$(STRIPPROG)"
+
+# OpenRC (Alpine, Gentoo): the scripts into /etc/init.d.
+install-openrc:
+	install -d $(DESTDIR)$(SYSCONFDIR)/init.d
+	for s in $(OPENRC); do $(call fill_in,dist/openrc/$$s.in, \
+	    $(DESTDIR)$(SYSCONFDIR)/init.d/$$s,0755) || exit 1; done
+
+# Everything install put there but the configuration and health.d's
+# checks, which are the user's.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/upkit $(DESTDIR)$(MANDIR)/man8/upkit.8 \
+	    $(DESTDIR)$(MANDIR)/man5/upkit.conf.5 \
+	    $(DESTDIR)$(BASHCOMPDIR)/upkit \
+	    $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS)) \
+	    $(addprefix $(DESTDIR)$(SYSCONFDIR)/init.d/,$(OPENRC))
+	rm -rf $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/upkit/health.d 2>/dev/null
+
+# The .deb, built by dpkg-buildpackage from debian/ in a copy of the tree
+# (build/deb/src), so that its outputs land in build/deb and nothing in
+# the tree changes; then lintian, which fails it on any error. The
+# package gets Debian's build flags (hardening, no -Werror), not those
+# of this make: its CFLAGS and MAKEFLAGS stay out.
+DEB_SRC	 = build/deb/src
+DEB_ENV	 = env -u CFLAGS -u CPPFLAGS -u LDFLAGS -u MAKEFLAGS -u MFLAGS \
+	   -u MAKELEVEL -u B -u SAN -u TSAN
+deb: deps-core
+	rm -rf build/deb
+	mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./build --exclude=./.git . | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && $(DEB_ENV) dpkg-buildpackage -us -uc -b -jauto
+	lintian --fail-on error --display-info build/deb/*.changes
+
+# check builds and tests the package in the plain build only: under
+# SAN=1 or TSAN=1 the package would hold the plain binary again.
+check: $(MAN)
+ifeq ($(SAN)$(TSAN),)
+check: deb
+else
+INTEG	:= $(filter-out tests/integration/deb_test.sh,$(INTEG))
+endif
 
 clean:
 	rm -rf build
