@@ -24,6 +24,17 @@ grep -q 'Class:[[:space:]]*ELF32' "$WS/elf" &&
     grep -q 'Machine:[[:space:]]*ARM$' "$WS/elf" &&
     grep -q 'hard-float ABI' "$WS/elf" ||
     { cat "$WS/elf" >&2; die "$BUILD/upkit: not an armhf binary"; }
+# With a 64-bit time_t and off_t (the Makefile's flags for 32-bit
+# targets): glibc's 64-bit entry points, and none of the 32-bit ones.
+readelf --dyn-syms -W "$BUILD/upkit" |
+    awk '{ sub(/@.*/, "", $8); print $8 }' | sort -u >"$WS/syms"
+for s in __time64 __clock_gettime64 pwrite64 pread64 open64; do
+	grep -qx "$s" "$WS/syms" || die "$BUILD/upkit: no $s"
+done
+for s in time clock_gettime gmtime_r pwrite pread open lseek fstat \
+    ftruncate; do
+	! grep -qx "$s" "$WS/syms" || die "$BUILD/upkit: calls 32-bit $s"
+done
 
 qemu_unit qemu-arm cortex-a7 "$BIN"
 n=$QEMU_UNIT_N
