@@ -8,10 +8,19 @@ WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wwrite-strings -Wundef -Wpointer-arith -Wswitch-enum
 PKGS	 = libzstd libubootenv libcjson
 # libcurl: its header only; source/libcurl.c dlopen()s it on the first URL.
-CPPFLAGS += -I. -D_GNU_SOURCE \
+# mbedtls: the system's unless MBEDTLS_CFLAGS and MBEDTLS_LIBS say where
+# (make mbedtls3).
+CPPFLAGS += $(MBEDTLS_CFLAGS) -I. -D_GNU_SOURCE \
 	   $(shell pkg-config --cflags libcurl $(PKGS) 2>/dev/null)
+# A 32-bit target (armhf) gets a 64-bit off_t, for slots past 4 GiB, and
+# a 64-bit time_t (docs/portability.md). Not a 64-bit one: there they
+# change no type but rename open, pwrite and the rest to their *64
+# aliases, which the tests' preload shims do not catch.
+ifeq ($(shell echo __SIZEOF_LONG__ | $(CC) -E -P - 2>/dev/null),4)
+CPPFLAGS += -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
+endif
 LDLIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linih -lxxhash \
-	   -lmbedtls -lmbedx509 -lmbedcrypto -lpthread	# mbedtls 2.28: no .pc
+	   $(MBEDTLS_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
 
 ifeq ($(SAN),1)
 B	?= build/san
@@ -83,6 +92,13 @@ DEPS_E2E = qemu-system-x86 qemu-system-arm qemu-user ovmf u-boot-qemu \
 	   libubootenv-dev:arm64 libcjson-dev:arm64 libinih-dev:arm64 \
 	   libxxhash-dev:arm64
 
+# DEPS_PORTS: the armhf cross toolchain and :armhf libraries (make
+# armhf), and the keyring that checks trixie's mbedtls (make mbedtls3).
+DEPS_PORTS = gcc-arm-linux-gnueabihf libc6-dev-armhf-cross \
+	   libmbedtls-dev:armhf libcurl4-openssl-dev:armhf libzstd-dev:armhf \
+	   libubootenv-dev:armhf libcjson-dev:armhf libinih-dev:armhf \
+	   libxxhash-dev:armhf debian-archive-keyring
+
 # $(call install_missing,PACKAGES): apt-get installs the ones missing,
 # quietly, and says nothing when all are there.
 define install_missing
@@ -98,6 +114,7 @@ define install_missing
 endef
 
 .PHONY: all deps deps-core check unit demo bench fuzz install clean e2e soak arm64
+.PHONY: armhf mbedtls3
 all: $(B)/upkit
 
 $(B)/%.o: %.c
@@ -183,7 +200,9 @@ deps-core:
 deps: deps-core
 	@dpkg --print-foreign-architectures | grep -qx arm64 || \
 	    dpkg --add-architecture arm64
-	$(call install_missing,$(DEPS_E2E))
+	@dpkg --print-foreign-architectures | grep -qx armhf || \
+	    dpkg --add-architecture armhf
+	$(call install_missing,$(DEPS_E2E) $(DEPS_PORTS))
 
 unit: $(UNIT_BIN)
 
@@ -194,10 +213,11 @@ ifeq ($(SAN)$(TSAN),)
 E2E_RUN	 = $(E2E)
 endif
 check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/badwrite.so \
-    $(B)/tests/nospace.so $(if $(E2E_RUN),arm64) $(TOOLS)
+    $(B)/tests/nospace.so $(if $(E2E_RUN),arm64 armhf mbedtls3) $(TOOLS)
 	UPKIT=$(abspath $(B)/upkit) FUZZ_DIR=$(abspath build/fuzz) \
 	    SHIM_DIR=$(abspath $(B)/tests) TOOL_DIR=$(abspath $(B)/tests) \
 	    sh tests/run.sh $(UNIT_BIN) $(INTEG) $(E2E_RUN)
+	$(if $(E2E_RUN),$(M3_CHECK))
 
 e2e: deps $(B)/upkit arm64
 	UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
@@ -218,6 +238,44 @@ arm64:
 	PKG_CONFIG_LIBDIR=$(ARM64_PC) $(MAKE) B=build/arm64 \
 	    CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar SAN= TSAN= \
 	    build/arm64/upkit unit
+
+# upkit and the unit tests for 32-bit Arm (armhf: ARMv7 with hard float,
+# the boards of docs/portability.md), run under qemu-arm by
+# tests/e2e/armhf_unit_test.sh: Debian's cross compiler and :armhf libs.
+ARMHF_PC = /usr/lib/arm-linux-gnueabihf/pkgconfig:/usr/share/pkgconfig
+armhf:
+	PKG_CONFIG_LIBDIR=$(ARMHF_PC) $(MAKE) B=build/armhf \
+	    CC=arm-linux-gnueabihf-gcc AR=arm-linux-gnueabihf-ar SAN= TSAN= \
+	    build/armhf/upkit unit
+
+# The same upkit built against mbedtls 3.6 (Debian 13's), beside the
+# system's 2.28. tests/mbedtls3/fetch.sh downloads trixie's packages with
+# an apt setup of its own under build/trixie and unpacks them there; the
+# build takes their headers with -isystem and their libraries with an
+# rpath into that folder, so these binaries run here and nothing is
+# installed. check runs the unit and integration tests on it, in the
+# plain build only (docs/portability.md).
+M3_ROOT	 = build/trixie/root
+M3_LIB	 = $(abspath $(M3_ROOT))/usr/lib/$(shell \
+	   dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
+build/trixie/stamp: tests/mbedtls3/fetch.sh
+	sh tests/mbedtls3/fetch.sh build/trixie
+	touch $@
+
+mbedtls3: build/trixie/stamp
+	$(MAKE) B=build/mbedtls3 SAN= TSAN= \
+	    MBEDTLS_CFLAGS="-isystem $(abspath $(M3_ROOT))/usr/include" \
+	    MBEDTLS_LIBS="-L$(M3_LIB) -Wl,-rpath,$(M3_LIB) \
+	    -Wl,--disable-new-dtags" \
+	    build/mbedtls3/upkit unit
+
+# The fuzz test is left out: its targets are the plain build's.
+M3_CHECK = UPKIT=$(abspath build/mbedtls3/upkit) \
+	   MBEDTLS3_LIB=$(M3_LIB) \
+	   SHIM_DIR=$(abspath $(B)/tests) TOOL_DIR=$(abspath $(B)/tests) \
+	   sh tests/run.sh tests/mbedtls3/linked_test.sh \
+	   $(patsubst tests/unit/%.c,build/mbedtls3/tests/%,$(UNIT_SRC)) \
+	   $(filter-out %/fuzz_test.sh,$(INTEG))
 
 demo: deps-core all
 	sh tests/demo.sh $(abspath $(B)/upkit)

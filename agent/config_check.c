@@ -5,6 +5,7 @@
  * path) and a data directory that survives a reboot.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,7 @@ config_check_data_directory(const struct config *c, struct err *e)
 {
 	struct statfs sf;
 	char path[4096], *slash;
+	uint32_t magic;
 
 	if (c->data_volatile)
 		return 0;
@@ -289,11 +291,14 @@ config_check_data_directory(const struct config *c, struct err *e)
 		else
 			*slash = '\0';
 	}
-	if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)
+	/* f_type is a long on 64-bit targets but an int on 32-bit ones,
+	 * where RAMFS_MAGIC does not fit: the magics are 32 bits. */
+	magic = (uint32_t)sf.f_type;
+	if (magic == TMPFS_MAGIC || magic == RAMFS_MAGIC)
 		return err_set(e, -EINVAL, "%s: data-directory %s is on %s, "
 		    "which is empty after a reboot: use persistent storage, "
 		    "or set [system] data-directory-volatile = yes if that "
 		    "is intended", c->path, c->data_directory,
-		    sf.f_type == TMPFS_MAGIC ? "tmpfs" : "ramfs");
+		    magic == TMPFS_MAGIC ? "tmpfs" : "ramfs");
 	return 0;
 }

@@ -9,6 +9,12 @@
 #include "common/err.h"
 #include "common/io.h"
 
+/* Slots, bundles and images pass 4 GiB, and (off_t)off below must not
+ * wrap: 32-bit targets get a 64-bit off_t from -D_FILE_OFFSET_BITS=64
+ * (Makefile, docs/portability.md). */
+_Static_assert(sizeof(off_t) == 8, "upkit needs a 64-bit off_t: build "
+    "with -D_FILE_OFFSET_BITS=64");
+
 int
 write_all(int fd, const void *buf, size_t len)
 {

@@ -4,8 +4,9 @@
  * sign_keys_create() makes a fleet's root and signer. Certificates are
  * written by mbedtls and then rebuilt without the NULL parameter mbedtls
  * 2.28 puts in ecdsa-with-SHA256 (RFC 5758 3.2 wants none). Written
- * against the mbedtls APIs that are the same in 2.28 and 3.x; the few
- * calls that changed are under MBEDTLS_VERSION_MAJOR.
+ * against the mbedtls APIs that are the same in 2.28 and 3.6; the few
+ * calls that changed are under the version that changed them (verify/mbed.h
+ * lists the versions the build accepts).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -26,7 +27,7 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/rsa.h>
 #include <mbedtls/x509_crt.h>
-#if MBEDTLS_VERSION_MAJOR < 3
+#if MBEDTLS_VERSION_NUMBER < 0x03040000	/* no set_serial_raw */
 #include <mbedtls/bignum.h>
 #endif
 
@@ -86,7 +87,7 @@ static int
 pk_sign_sha256(mbedtls_pk_context *pk, const unsigned char hash[32],
     unsigned char *sig, size_t size, size_t *siglen, struct rng *g)
 {
-#if MBEDTLS_VERSION_MAJOR >= 3
+#if MBEDTLS_VERSION_MAJOR >= 3	/* 3.0: the signature buffer's size */
 	return mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, 32, sig, size,
 	    siglen, mbedtls_ctr_drbg_random, &g->drbg);
 #else
@@ -107,7 +108,7 @@ load_key(mbedtls_pk_context *pk, const void *key, size_t keylen,
 
 	if ((buf = mbed_nul_copy(key, keylen)) == NULL)
 		return err_set(e, -ENOMEM, "sign: key");
-#if MBEDTLS_VERSION_MAJOR >= 3
+#if MBEDTLS_VERSION_MAJOR >= 3	/* 3.0: an RNG for blinding */
 	r = mbedtls_pk_parse_key(pk, buf, keylen + 1, NULL, 0,
 	    mbedtls_ctr_drbg_random, &g->drbg);
 #else
@@ -162,7 +163,7 @@ sign_digest(mbedtls_pk_context *pk, mbedtls_x509_crt *crt, struct rng *g,
 	char msg[128];
 	int r;
 
-#if MBEDTLS_VERSION_MAJOR >= 3
+#if MBEDTLS_VERSION_MAJOR >= 3	/* 3.0: an RNG for blinding */
 	r = mbedtls_pk_check_pair(&crt->pk, pk, mbedtls_ctr_drbg_random,
 	    &g->drbg);
 #else
@@ -182,7 +183,7 @@ sign_digest(mbedtls_pk_context *pk, mbedtls_x509_crt *crt, struct rng *g,
 		s->alg = SIG_RSA_PSS_SHA256;
 		/* PSS with the salt as long as the hash (32 bytes), which
 		 * is what the verifier expects. */
-#if MBEDTLS_VERSION_MAJOR >= 3
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000	/* pk_sign_ext: 3.2 */
 		r = mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS, pk,
 		    MBEDTLS_MD_SHA256, digest, 32, sig, size, &s->siglen,
 		    mbedtls_ctr_drbg_random, &g->drbg);
@@ -281,7 +282,7 @@ set_serial(mbedtls_x509write_cert *w, struct rng *g)
 	if ((r = mbedtls_ctr_drbg_random(&g->drbg, raw, sizeof(raw))) != 0)
 		return r;
 	raw[0] = (raw[0] & 0x7f) | 0x40;
-#if MBEDTLS_VERSION_MAJOR >= 3
+#if MBEDTLS_VERSION_NUMBER >= 0x03040000	/* set_serial_raw: 3.4 */
 	return mbedtls_x509write_crt_set_serial_raw(w, raw, sizeof(raw));
 #else
 	{

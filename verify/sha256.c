@@ -13,16 +13,21 @@
 #include <cpuid.h>
 #include <immintrin.h>
 #define SHA256_ENGINE	"x86-sha"
+#define SHA256_HW	1
 #elif defined(__aarch64__)
 #include <arm_neon.h>
 #include <sys/auxv.h>
 #define SHA256_ENGINE	"armv8-sha2"
+#define SHA256_HW	1
 #endif
 
 #include "verify/sha256.h"
 
+#ifdef SHA256_HW
 /* The round constants: the first 32 bits of the fractional parts of the
- * cube roots of the first 64 primes. */
+ * cube roots of the first 64 primes. Only the instruction paths below use
+ * them: elsewhere (32-bit Arm, other CPUs) blocks() is never called and
+ * digest.c hashes with mbedtls. */
 static const uint32_t K[64] __attribute__((aligned(16))) = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5,
 	0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -41,6 +46,7 @@ static const uint32_t K[64] __attribute__((aligned(16))) = {
 	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
 	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
+#endif
 
 /* The initial hash value: the first 32 bits of the fractional parts of
  * the square roots of the first 8 primes. */

@@ -1,7 +1,8 @@
 /*
  * verify/trust: certificate chains and signatures with mbedtls, the
  * checking side only (signing is host/sign.c). Written against the
- * mbedtls_md/pk/x509_crt APIs that are the same in 2.28 and 3.x.
+ * mbedtls_md/pk/x509_crt APIs that are the same in 2.28 and 3.6; the
+ * versions accepted are listed in verify/mbed.h.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -106,20 +107,24 @@ fail:
 
 /* Whether the CRL's signature verifies with root's key, under the same
  * profile as certificates. mbedtls checks this only while it verifies a
- * chain, where a bad CRL would look like the signer's fault. */
+ * chain, where a bad CRL would look like the signer's fault. mbedtls 3
+ * made the signature fields private and offers no accessor; they are
+ * read through MBEDTLS_PRIVATE() (verify/mbed.h). */
 static int
 crl_signed_by(const mbedtls_x509_crl *c, const mbedtls_x509_crt *root)
 {
+	const mbedtls_md_type_t md_type = c->MBEDTLS_PRIVATE(sig_md);
+	const mbedtls_x509_buf *sig = &c->MBEDTLS_PRIVATE(sig);
 	const mbedtls_md_info_t *md;
 	unsigned char hash[MBEDTLS_MD_MAX_SIZE];
 
-	if ((profile.allowed_mds & MBEDTLS_X509_ID_FLAG(c->sig_md)) == 0 ||
-	    (md = mbedtls_md_info_from_type(c->sig_md)) == NULL ||
+	if ((profile.allowed_mds & MBEDTLS_X509_ID_FLAG(md_type)) == 0 ||
+	    (md = mbedtls_md_info_from_type(md_type)) == NULL ||
 	    mbedtls_md(md, c->tbs.p, c->tbs.len, hash) != 0)
 		return 0;
-	return mbedtls_pk_verify_ext(c->sig_pk, c->sig_opts,
-	    (mbedtls_pk_context *)&root->pk, c->sig_md, hash,
-	    mbedtls_md_get_size(md), c->sig.p, c->sig.len) == 0;
+	return mbedtls_pk_verify_ext(c->MBEDTLS_PRIVATE(sig_pk),
+	    c->MBEDTLS_PRIVATE(sig_opts), (mbedtls_pk_context *)&root->pk,
+	    md_type, hash, mbedtls_md_get_size(md), sig->p, sig->len) == 0;
 }
 
 int

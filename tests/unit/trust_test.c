@@ -95,7 +95,7 @@ mkcert(mbedtls_pk_context *subj, mbedtls_pk_context *iss, const char *sname,
 	mbedtls_x509write_cert w;
 	unsigned char buf[8192];
 	char *s;
-#if MBEDTLS_VERSION_MAJOR < 3
+#if MBEDTLS_VERSION_NUMBER < 0x03040000	/* no set_serial_raw */
 	mbedtls_mpi serial;
 
 	mbedtls_mpi_init(&serial);
@@ -108,9 +108,12 @@ mkcert(mbedtls_pk_context *subj, mbedtls_pk_context *iss, const char *sname,
 	mbedtls_x509write_crt_set_issuer_key(&w, iss);
 	CHECK(mbedtls_x509write_crt_set_subject_name(&w, sname) == 0);
 	CHECK(mbedtls_x509write_crt_set_issuer_name(&w, iname) == 0);
-#if MBEDTLS_VERSION_MAJOR >= 3
+#if MBEDTLS_VERSION_NUMBER >= 0x03040000
 	{
-		unsigned char raw[2] = { 0, (unsigned char)serial_no++ };
+		/* set_serial_raw writes the bytes as they are: DER wants
+		 * no leading 0x00 before a byte below 0x80 (OpenSSL 3
+		 * refuses such a certificate), so the first byte is 1. */
+		unsigned char raw[2] = { 1, (unsigned char)serial_no++ };
 
 		CHECK(mbedtls_x509write_crt_set_serial_raw(&w, raw, 2) == 0);
 	}
