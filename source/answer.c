@@ -133,6 +133,12 @@ http_check_answer(struct http_source *h, const char *body, size_t len)
 	const struct answer *a = &h->ans;
 	int r;
 
+	/* A connection cut inside the headers can end the transfer without
+	 * an error: what came is not an answer, whatever it lacks (an
+	 * ETag, or the status line itself). A cut, then, to be resumed. */
+	if (!a->ended)
+		return http_retry_later(h, -ECONNRESET, "answer cut in its "
+		    "headers");
 	if (a->status != 200 && a->status != 206)
 		return check_status(h, body, len);
 	if (a->toolong)
@@ -170,6 +176,11 @@ http_header_cb(char *b, size_t size, size_t n, void *arg)
 		if (httphdr_status(b, len, &a->status, a->reason,
 		    sizeof(a->reason)) < 0)
 			a->status = 0;
+		return len;
+	}
+	if ((len == 2 && b[0] == '\r' && b[1] == '\n') ||
+	    (len == 1 && b[0] == '\n')) {
+		a->ended = 1;
 		return len;
 	}
 	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {

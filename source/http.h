@@ -21,6 +21,8 @@ struct answer {
 	char	etag[256];
 	char	lastmod[64];
 	int	toolong;		/* a kept header did not fit */
+	int	ended;			/* the empty line after the headers
+					   came: the answer is whole */
 };
 
 struct http_source {

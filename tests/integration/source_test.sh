@@ -108,6 +108,18 @@ sent=$(nginx_bytes /cut.upk)
 echo "20 cuts: nginx sent $sent bytes for $SIZE"
 cutproxy_stop
 
+# A cut inside an answer's headers (the resumed 206's, which start at
+# byte 1000000 of what the proxy sent: its status line, before its ETag,
+# after it) is a cut like any other, never "changed on the server": an
+# answer is judged only once its headers have ended.
+for k in 3 40 90 130 170 200 230; do
+	cutproxy_start "$NGINX_HTTP" -c 1000000 -c $((1000000 + k))
+	fetch hdrcut --backoff 5 "http://127.0.0.1:$PROXY_PORT/cut.upk"
+	cutproxy_stop
+	expect_rc hdrcut 0
+	files_equal "$WS/hdrcut" "$WS/www/b.upk"
+done
+
 # Cuts in the TLS stream.
 cutproxy_start "$NGINX_HTTPS" -r "3:5:$SIZE"
 fetch tlscut --ca "$CA" --backoff 5 "https://127.0.0.1:$PROXY_PORT/tls.upk"
