@@ -19,7 +19,7 @@
 #include "verify/bundle.h"
 
 enum { O_KEY = 256, O_CERT, O_CHAIN, O_COMPAT, O_VERSION, O_SECVER,
-    O_CHUNK, O_LEVEL, O_THREADS, O_LINUXKIT, O_IMAGE, O_FILES };
+    O_CHUNK, O_LEVEL, O_THREADS, O_LINUXKIT, O_IMAGE, O_FILES, O_UKI };
 
 static const struct option opts[] = {
 	{ "key", required_argument, NULL, O_KEY },
@@ -34,6 +34,7 @@ static const struct option opts[] = {
 	{ "linuxkit", required_argument, NULL, O_LINUXKIT },
 	{ "image", required_argument, NULL, O_IMAGE },
 	{ "files", required_argument, NULL, O_FILES },
+	{ "uki", required_argument, NULL, O_UKI },
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -82,7 +83,7 @@ usage(FILE *f)
 	    "    --compatible STR --version VER [--security-version N]\n"
 	    "    [--chunk-size BYTES] [--level N] [--threads N]\n"
 	    "    {--linuxkit PREFIX | --image CLASS=FILE | "
-	    "--files CLASS=DIR}... -o OUT.upk\n");
+	    "--files CLASS=DIR | --uki FILE}... -o OUT.upk\n");
 }
 
 static int
@@ -192,7 +193,8 @@ number_option(int c, const char *arg, struct args *a, struct err *e)
 	return 0;
 }
 
-/* --linuxkit PREFIX, --image CLASS=FILE and --files CLASS=DIR. */
+/* --linuxkit PREFIX, --image CLASS=FILE, --files CLASS=DIR and --uki
+ * FILE. */
 static int
 input_option(int c, char *arg, struct args *a, struct err *e)
 {
@@ -200,6 +202,8 @@ input_option(int c, char *arg, struct args *a, struct err *e)
 
 	if (c == O_LINUXKIT)
 		return create_add_linuxkit(&a->plan, arg, e);
+	if (c == O_UKI)
+		return create_add_uki(&a->plan, arg, e);
 	if (split_input(arg, &class, &path) < 0)
 		return err_set(e, -EINVAL, "--%s %s: expected CLASS=%s",
 		    c == O_IMAGE ? "image" : "files", arg,
@@ -245,6 +249,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_LINUXKIT:
 		case O_IMAGE:
 		case O_FILES:
+		case O_UKI:
 			r = input_option(c, optarg, a, &e);
 			break;
 		case 'o':
