@@ -339,6 +339,11 @@ create_add_uki(struct create_plan *p, const char *path, struct err *e)
 	}
 	if ((r = esp_find_uki(&io, (uint64_t)st.st_size, x, EXTENTS_MAX, &nx,
 	    name, sizeof(name), e)) < 0) {
+		/* What the file holds is wrong, not its reading: an input
+		 * the option does not take (exit 2, as --image's). */
+		if (r == -EBADMSG || r == -EFBIG || r == -ENOENT ||
+		    r == -E2BIG)
+			r = e->code = -EINVAL;
 		err_prefix(e, "%s", path);
 		goto out;
 	}

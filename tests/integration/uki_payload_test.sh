@@ -98,13 +98,15 @@ create()
 }
 
 # refused NAME REGEX ARG...: bundle create refuses with one line naming
-# the input (the last ARG) and matching REGEX; no bundle is written.
+# the input (the last ARG) and matching REGEX, exit 2 (a missing file:
+# 4); no bundle is written.
 refused()
 {
 	_n=$1 _re=$2
 	shift 2
 	create "$_n" "$@"
 	[ "$RC" -ne 0 ] || die "$_n: bundle create took $*"
+	[ "$_n" = missing ] || expect_rc "$_n" 2
 	[ "$(wc -l <"$WS/$_n.err")" -eq 1 ] ||
 	    die "$_n: more than one line: $(cat "$WS/$_n.err")"
 	eval "_in=\${$#}"
@@ -275,21 +277,9 @@ run up.rawuki update -c "$CFG" --from "$WS/rawuki.upk" --no-reboot
 expect_msg up.rawuki 'payload uki is raw but slot uki.1 is uki'
 expect_names "upkit-1-A.efi upkit-B.off" "after the raw payload"
 
-# --- 4. A power cut after each durable step on the ESP (the badwrite
-# shim kills upkit right after its K-th syncfs there): mark bad, the
-# UKI writer's steps, the store, the arm's rename.
-powercut()
-{
-	_n=$1 _k=$2
-	shift 2
-	set +e
-	ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0 \
-	LD_PRELOAD=$SHIM KILLSYNC_PATH=$ESP KILLSYNC_AT=$_k "$UPKIT" "$@" \
-	    >"$WS/$_n.out" 2>"$WS/$_n.err"
-	RC=$?
-	set -e
-}
-
+# --- 4. A power cut after each durable step on the ESP (powercut in
+# tests/efiloader.sh: the badwrite shim kills upkit right after its K-th
+# syncfs there): mark bad, the UKI writer's steps, the store, the arm.
 k=1
 while :; do
 	factory
