@@ -201,7 +201,7 @@ map_slots(struct update *u, struct err *e)
 		if ((s = config_slot(u->cfg, pl->class, u->target)) == NULL)
 			return err_set(e, -EPERM, "payload %s: this device has "
 			    "no %s slot", pl->name, pl->class);
-		/* A UKI slot takes a files payload of one file (slots/uki.c). */
+		/* A UKI slot takes a files payload of one file (uki.c). */
 		if ((pl->kind == PAYLOAD_FILES) != (s->type != SLOT_RAW))
 			return err_set(e, -EPERM, "payload %s is %s but slot "
 			    "%s is %s", pl->name,

@@ -59,10 +59,13 @@ mk_esp()
 	[ $# -gt 0 ] || return 0
 	mmd -i "$_o" ::/EFI/Linux
 	for _u in "$@"; do
-		[ "$_u" = - ] || mcopy -i "$_o" "$_u" "::/EFI/Linux/$(basename "$_u")"
+		[ "$_u" = - ] ||
+		    mcopy -i "$_o" "$_u" "::/EFI/Linux/$(basename "$_u")"
 	done
 }
 
+ESP_TYPE=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
+LINUX_TYPE=0FC63DAF-8483-4772-8E79-3D69D8477DE4
 # mk_gpt OUT ESP TYPE...: a GPT disk of one 40 MiB partition a TYPE
 # (esp, linux), from 1 MiB on; the ESP image is copied into each esp.
 mk_gpt()
@@ -75,8 +78,8 @@ mk_gpt()
 		echo "label: gpt"
 		for _t in "$@"; do
 			case $_t in
-			esp)	echo "size=40MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B" ;;
-			linux)	echo "size=40MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4" ;;
+			esp)	echo "size=40MiB, type=$ESP_TYPE" ;;
+			linux)	echo "size=40MiB, type=$LINUX_TYPE" ;;
 			esac
 		done
 	} | sfdisk -q "$_o" >/dev/null || die "sfdisk $_o"
