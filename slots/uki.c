@@ -37,12 +37,21 @@
 
 #define LINUX_DIR	"EFI/Linux"
 
+/* "dir/name" in a new buffer, or NULL. */
+static char *
+join(const char *dir, const char *name)
+{
+	char *p;
+
+	return asprintf(&p, "%s/%s", dir, name) == -1 ? NULL : p;
+}
+
 int
 uki_open(struct slot_writer *w, const struct slot_file *files,
     size_t nfiles, struct err *e)
 {
 	struct efi_entry parked = { .slot = w->bootname };
-	char name[EFI_NAME_MAX];
+	char name[EFI_NAME_MAX], aside[16];
 	struct stat st;
 	int r;
 
@@ -59,14 +68,12 @@ uki_open(struct slot_writer *w, const struct slot_file *files,
 	efi_name_format(&parked, name);
 	/* The aside name: not *.efi and starting with ".", so neither
 	 * systemd-boot nor the backend's scan takes it for an entry. */
-	if (asprintf(&w->parent, "%s/" LINUX_DIR, w->device) == -1 ||
-	    asprintf(&w->aside, "%s/.upkit-%c.new", w->parent,
-	    w->bootname) == -1 ||
-	    asprintf(&w->old, "%s/%s", w->parent, name) == -1 ||
-	    (w->files[0].path = strdup(w->aside)) == NULL) {
-		w->parent = w->aside = w->old = NULL;
+	snprintf(aside, sizeof(aside), ".upkit-%c.new", w->bootname);
+	if ((w->parent = join(w->device, LINUX_DIR)) == NULL ||
+	    (w->aside = join(w->parent, aside)) == NULL ||
+	    (w->old = join(w->parent, name)) == NULL ||
+	    (w->files[0].path = strdup(w->aside)) == NULL)
 		return err_set(e, -ENOMEM, "slot %s: out of memory", w->name);
-	}
 	r = stat(w->parent, &st) == -1 ? -errno :
 	    !S_ISDIR(st.st_mode) ? -ENOTDIR : 0;
 	if (r < 0)
