@@ -45,14 +45,14 @@ VERIFY_SRC = verify/bundle.c verify/manifest.c verify/manifest_rows.c \
 	     verify/digest.c verify/sha256.c verify/frame.c verify/reader.c \
 	     verify/rollout.c verify/channel.c verify/channel_body.c
 SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
-	     slots/blockdev.c \
+	     slots/blockdev.c slots/uki.c \
 	     slots/boot/bootstate.c slots/boot/bootenv.c \
 	     slots/boot/uboot.c slots/boot/grub.c slots/boot/grubenv.c \
 	     slots/boot/efi.c slots/boot/efiname.c slots/boot/efivar.c \
 	     slots/boot/efistore.c slots/boot/efiosrel.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
 	     host/sign.c host/keys.c host/tar.c host/channel.c host/fleet.c \
-	     host/lkoutputs.c
+	     host/lkoutputs.c host/esp.c host/fat.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c agent/checkpoint.c agent/keyfiles.c \

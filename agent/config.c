@@ -118,6 +118,7 @@ static const struct {
 } slot_types[] = {
 	{ "raw", SLOT_RAW },
 	{ "files", SLOT_FILES },
+	{ "uki", SLOT_UKI },
 };
 
 
@@ -293,8 +294,8 @@ set_value(struct parse *p, const char *sec, const struct key *k, void *base,
 				return 1;
 			}
 		}
-		return config_fail(p, "[%s] %s: \"%s\" is not raw or files",
-		    sec, k->name, val);
+		return config_fail(p, "[%s] %s: \"%s\" is not raw, files or "
+		    "uki", sec, k->name, val);
 	case KIND_BOOTNAME:
 		if ((val[0] != 'A' && val[0] != 'B') || val[1] != '\0')
 			return config_fail(p, "[%s] %s: \"%s\" is not A or B",
@@ -415,15 +416,23 @@ check_slots(struct parse *p)
 	 * sense; report them at the later of the two lines. */
 	for (i = 0; i < c->nslots; i++) {
 		s = &c->slots[i];
-		if (s->type == SLOT_FILES && s->device[0] != '/')
+		if (s->type != SLOT_RAW && s->device[0] != '/')
 			return err_set(p->e, -EINVAL, "%s:%d: [slot.%s] "
 			    "device: \"%s\" is not an absolute path (type "
-			    "files)",
+			    "%s)",
 			    c->path, p->slot_key_line[i][0], s->name,
-			    s->device);
+			    s->device, s->type == SLOT_UKI ? "uki" : "files");
+		/* A UKI slot is a file the efi backend names (docs/efi.md). */
+		if (s->type == SLOT_UKI && strcmp(c->bootloader, "efi") != 0)
+			return err_set(p->e, -EINVAL, "%s: [slot.%s] type: uki "
+			    "needs bootloader = efi (systemd-boot), not %s",
+			    c->path, s->name, c->bootloader);
 		for (j = 0; j < i; j++) {
 			t = &c->slots[j];
-			if (strcmp(s->class, t->class) == 0 &&
+			/* Two UKI slots of one bootname would both be the
+			 * file upkit-X.off. */
+			if ((strcmp(s->class, t->class) == 0 ||
+			    (s->type == SLOT_UKI && t->type == SLOT_UKI)) &&
 			    s->bootname == t->bootname)
 				return err_set(p->e, -EINVAL, "%s:%d: "
 				    "[slot.%s] bootname: %c is also the "

@@ -158,7 +158,10 @@ against_slots(const struct config *c, const struct storage *st, size_t i,
 
 	for (j = 0; j < c->nslots; j++) {
 		t = &c->slots[j];
-		if (j == i || (target == '\0' && j > i))
+		/* A UKI slot's storage is a name in the ESP's UKI folder,
+		 * which every slot is checked against (against_owned). */
+		if (j == i || (target == '\0' && j > i) ||
+		    t->type == SLOT_UKI)
 			continue;
 		r = 0;
 		rel = identity_compare(st->slot[i], st->slot[j]);
@@ -218,6 +221,26 @@ against_owned(const struct config *c, const struct storage *st, size_t i,
 	return 0;
 }
 
+/* A UKI slot writes into the ESP the efi backend reads: its device must
+ * be that folder ([efi] esp), whatever its spelling. */
+static int
+uki_is_esp(const struct config *c, const struct storage *st, size_t i,
+    const char *where, struct err *e)
+{
+	const struct slot *s = &c->slots[i];
+	struct identity *esp;
+	int r;
+
+	if ((r = identity_open(c->efi_esp, &esp, e)) < 0)
+		return err_prefix(e, "%s: [efi] esp", c->path);
+	r = identity_compare(st->slot[i], esp) == IDENTITY_SAME ? 0 :
+	    err_set(e, -EINVAL, "%s%s: [slot.%s] device: %s is not the ESP "
+	    "of [efi] esp (%s): a UKI slot is a file in the ESP systemd-boot "
+	    "boots from", c->path, where, s->name, s->device, c->efi_esp);
+	identity_free(esp);
+	return r;
+}
+
 int
 config_check_storage(const struct config *c, const int *lines, char target,
     struct err *e)
@@ -248,7 +271,10 @@ config_check_storage(const struct config *c, const int *lines, char target,
 		if (target != '\0' && c->slots[i].bootname != target)
 			continue;
 		line_at(lines, i, where, sizeof(where));
-		if ((r = against_slots(c, &st, i, target, where, e)) == 0)
+		if (c->slots[i].type == SLOT_UKI)
+			r = uki_is_esp(c, &st, i, where, e);
+		else if ((r = against_slots(c, &st, i, target, where,
+		    e)) == 0)
 			r = against_owned(c, &st, i, where, e);
 	}
 out:

@@ -39,11 +39,13 @@ slotmap_open(const struct config *cfg, const struct manifest *m,
 		if ((s = config_slot(cfg, pl->class, target)) == NULL)
 			return err_set(e, -EPERM, "payload %s: this device has "
 			    "no %s slot", pl->name, pl->class);
-		if ((pl->kind == PAYLOAD_FILES) != (s->type == SLOT_FILES))
+		/* A UKI slot takes a files payload of one file (uki.c). */
+		if ((pl->kind == PAYLOAD_FILES) != (s->type != SLOT_RAW))
 			return err_set(e, -EPERM, "payload %s is %s but slot "
 			    "%s is %s", pl->name,
 			    pl->kind == PAYLOAD_FILES ? "files" : "raw",
-			    s->name, s->type == SLOT_FILES ? "files" : "raw");
+			    s->name, s->type == SLOT_FILES ? "files" :
+			    s->type == SLOT_UKI ? "uki" : "raw");
 		for (i = 0; i < pl->nfiles; i++) {
 			files[i].name = pl->files[i].name;
 			files[i].size = pl->files[i].size;

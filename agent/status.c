@@ -30,6 +30,7 @@
 static const char *const type_names[] = {
 	[SLOT_RAW] = "raw",
 	[SLOT_FILES] = "files",
+	[SLOT_UKI] = "uki",
 };
 
 enum { O_JSON = 256 };

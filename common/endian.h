@@ -1,6 +1,7 @@
 /*
  * common/endian: the bundle's integers are big-endian on disk. Read and
  * write them byte by byte, so alignment and host order never matter.
+ * The getle*() read the little-endian fields of GPT and FAT images.
  */
 #ifndef COMMON_ENDIAN_H
 #define COMMON_ENDIAN_H
@@ -47,6 +48,25 @@ put64(uint8_t *p, uint64_t v)
 {
 	put32(p, (uint32_t)(v >> 32));
 	put32(p + 4, (uint32_t)v);
+}
+
+/* Little-endian, for the on-disk formats of others: GPT, FAT, PE. */
+static inline uint16_t
+getle16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t
+getle32(const uint8_t *p)
+{
+	return (uint32_t)getle16(p) | (uint32_t)getle16(p + 2) << 16;
+}
+
+static inline uint64_t
+getle64(const uint8_t *p)
+{
+	return (uint64_t)getle32(p) | (uint64_t)getle32(p + 4) << 32;
 }
 
 #endif /* COMMON_ENDIAN_H */

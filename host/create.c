@@ -19,7 +19,7 @@
 #include "verify/bundle.h"
 
 enum { O_KEY = 256, O_CERT, O_CHAIN, O_COMPAT, O_VERSION, O_SECVER,
-    O_CHUNK, O_LEVEL, O_THREADS, O_LINUXKIT, O_IMAGE, O_FILES };
+    O_CHUNK, O_LEVEL, O_THREADS, O_LINUXKIT, O_IMAGE, O_FILES, O_UKI };
 
 static const struct cli_opt opts[] = {
 	{ "key", O_KEY, "KEY", "the signer's private key (PEM; required)" },
@@ -42,6 +42,8 @@ static const struct cli_opt opts[] = {
 	    "CLASS" },
 	{ "files", O_FILES, "CLASS=DIR", "a folder's regular files for "
 	    "slot class CLASS" },
+	{ "uki", O_UKI, "FILE", "a UKI for slot class uki: the file, or "
+	    "the one in an ESP or GPT disk image" },
 	{ "output", 'o', "OUT.upk", "the bundle to write (required)" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -49,7 +51,7 @@ static const struct cli_opt opts[] = {
 const struct cli_cmd cli_bundle_create = {
 	"bundle create", "[OPTIONS] --key KEY --cert CERT\n"
 	    "    --compatible STR --version VER\n    {--linuxkit PREFIX | --image CLASS=FILE | "
-	    "--files CLASS=DIR}... -o OUT.upk",
+	    "--files CLASS=DIR | --uki FILE}...\n    -o OUT.upk",
 	"Build a signed bundle",
 	0, opts, cmd_bundle_create,
 };
@@ -196,7 +198,8 @@ number_option(int c, const char *arg, struct args *a, struct err *e)
 	return 0;
 }
 
-/* --linuxkit PREFIX, --image CLASS=FILE and --files CLASS=DIR. */
+/* --linuxkit PREFIX, --image CLASS=FILE, --files CLASS=DIR and --uki
+ * FILE. */
 static int
 input_option(int c, char *arg, struct args *a, struct err *e)
 {
@@ -204,6 +207,8 @@ input_option(int c, char *arg, struct args *a, struct err *e)
 
 	if (c == O_LINUXKIT)
 		return create_add_linuxkit(&a->plan, arg, e);
+	if (c == O_UKI)
+		return create_add_uki(&a->plan, arg, e);
 	if (split_input(arg, &class, &path) < 0)
 		return err_set(e, -EINVAL, "--%s %s: expected CLASS=%s",
 		    c == O_IMAGE ? "image" : "files", arg,
@@ -250,6 +255,7 @@ parse_args(int argc, char **argv, struct args *a)
 		case O_LINUXKIT:
 		case O_IMAGE:
 		case O_FILES:
+		case O_UKI:
 			r = input_option(c, optarg, a, &e);
 			break;
 		case 'o':

@@ -11,6 +11,7 @@
 
 #include "host/assemble.h"
 #include "host/compress.h"
+#include "host/esp.h"
 #include "host/inputs.h"
 
 #endif /* HOST_CREATE_H */

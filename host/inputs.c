@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "common/err.h"
+#include "host/esp.h"
 #include "host/inputs.h"
 #include "host/lkoutputs.h"
 #include "host/tar.h"
@@ -107,6 +108,22 @@ range_add(struct create_source *s, const char *name, const char *path,
 	}
 	s->nranges++;
 	return 0;
+}
+
+int
+create_add_range(struct create_plan *p, const char *class,
+    enum payload_kind kind, const char *origin, const char *name,
+    const char *path, uint64_t off, uint64_t size, uint32_t mode,
+    struct err *e)
+{
+	struct create_source *s;
+	int r;
+
+	if ((r = source_new(p, class, kind, origin, &s, e)) < 0)
+		return r;
+	if ((r = range_add(s, name, path, off, size, mode, e)) < 0)
+		plan_drop(p);
+	return r;
 }
 
 static int
@@ -444,7 +461,14 @@ create_add_linuxkit(struct create_plan *p, const char *prefix,
 	if ((r = pick_one(prefix, disk, path, sizeof(path), e)) < 0)
 		return r;
 	if (r == 1) {
-		if ((r = create_add_image(p, "disk", path, e)) < 0)
+		/* raw-efi's ESP holds the UKI: that is the payload
+		 * (host/esp.h); to reimage, --image disk=FILE. */
+		if (strlen(path) >= 8 &&
+		    strcmp(path + strlen(path) - 8, "-efi.img") == 0)
+			r = create_add_uki(p, path, e);
+		else
+			r = create_add_image(p, "disk", path, e);
+		if (r < 0)
 			return r;
 		any = 1;
 	}

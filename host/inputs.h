@@ -50,11 +50,17 @@ int	create_add_files(struct create_plan *p, const char *class,
 	    const char *dir, struct err *e);
 /* PREFIX-kernel/-initrd.img/-cmdline, PREFIX-initrd.tar or the rpi3
  * output PREFIX.tar -> boot (with cmdline.cfg made from the cmdline,
- * host/lkoutputs.h); PREFIX-squashfs.img or -erofs.img -> rootfs;
- * PREFIX-efi.img, -bios.img or PREFIX.raw -> disk. -ENOENT if none
- * exists; -EINVAL naming an output no slot can take (ISO, qcow2, ...)
- * and what to build instead. */
+ * host/lkoutputs.h); PREFIX-squashfs.img or -erofs.img -> rootfs; the
+ * UKI in PREFIX-efi.img -> uki (host/esp.h); -bios.img or PREFIX.raw ->
+ * disk. -ENOENT if none exists; -EINVAL naming an output no slot can
+ * take (ISO, qcow2, ...) and what to build instead. */
 int	create_add_linuxkit(struct create_plan *p, const char *prefix,
+	    struct err *e);
+/* One source of one range: a file, or a stretch of one (offset and size
+ * in path), named name in the payload. */
+int	create_add_range(struct create_plan *p, const char *class,
+	    enum payload_kind kind, const char *origin, const char *name,
+	    const char *path, uint64_t off, uint64_t size, uint32_t mode,
 	    struct err *e);
 void	create_plan_clear(struct create_plan *p);	/* frees, re-inits */
 

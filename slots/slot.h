@@ -4,6 +4,9 @@
  * device, partition or image file) or files (a folder of plain files on
  * the boot partition, replaced as a whole).
  *
+ * A third storage, uki, is one file in the ESP's EFI/Linux: the slot's
+ * unified kernel image for systemd-boot (slots/uki.c, docs/efi.md).
+ *
  * A writer takes uncompressed bytes at offsets of the payload (pwrite
  * style, so several threads may write disjoint ranges), refuses to go
  * past the slot's size, fsyncs in slot_writer_finish(), then reads back
@@ -24,6 +27,7 @@ struct slot_writer;		/* opaque */
 enum slot_type {
 	SLOT_RAW,
 	SLOT_FILES,
+	SLOT_UKI,	/* device: the ESP; takes a files payload of one file */
 };
 
 struct slot {
@@ -83,7 +87,8 @@ int	slot_writer_read(struct slot_writer *w, void *buf, size_t len,
  * storage holds even before slot_writer_finish(). Safe from any thread. */
 int	slot_writer_direct(struct slot_writer *w);
 /* Files slots: atomically replaces the slot folder with what was written
- * (rename, fsync the parent). Raw slots: nothing to do. */
+ * (rename, fsync the parent). UKI slots: renames the UKI written aside
+ * to the slot's parked name (docs/efi.md). Raw slots: nothing to do. */
 int	slot_writer_commit(struct slot_writer *w, struct err *e);
 /* Closes; a files slot not committed has its aside folder removed. */
 void	slot_writer_free(struct slot_writer *w);	/* accepts NULL */

@@ -1,7 +1,8 @@
 /*
  * Slot writers behind slot.h: this file checks every range against the
  * payload size and hands the call to the slot's type, the raw writer
- * (slots/raw.c) or the files writer (slots/files.c). See slots/writer.h.
+ * (slots/raw.c), the files writer (slots/files.c) or the UKI writer
+ * (slots/uki.c). See slots/writer.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,9 @@ slot_writer_open(const struct slot *s, uint64_t size,
 	case SLOT_FILES:
 		r = files_open(w, files, nfiles, e);
 		break;
+	case SLOT_UKI:
+		r = uki_open(w, files, nfiles, e);
+		break;
 	default:
 		r = err_set(e, -EINVAL, "slot %s: unknown type %d", s->name,
 		    (int)s->type);
@@ -72,6 +76,8 @@ transfer(struct slot_writer *w, const void *src, void *dst, size_t len,
 		    (unsigned long long)off, (unsigned long long)w->size);
 	if (w->type == SLOT_RAW)
 		return raw_transfer(w, src, dst, len, off, e);
+	if (w->type == SLOT_UKI)
+		return uki_transfer(w, src, dst, len, off, e);
 	return files_transfer(w, src, dst, len, off, e);
 }
 
@@ -100,6 +106,8 @@ slot_writer_sync(struct slot_writer *w, struct err *e)
 {
 	if (w->type == SLOT_RAW)
 		return raw_sync(w, e);
+	if (w->type == SLOT_UKI)
+		return uki_sync(w, e);
 	return files_sync(w, e);
 }
 
@@ -122,6 +130,8 @@ slot_writer_commit(struct slot_writer *w, struct err *e)
 {
 	if (w->type == SLOT_RAW)
 		return 0;
+	if (w->type == SLOT_UKI)
+		return uki_commit(w, e);
 	return files_commit(w, e);
 }
 
@@ -134,6 +144,8 @@ slot_writer_free(struct slot_writer *w)
 		raw_close(w);
 	else if (w->type == SLOT_FILES)
 		files_close(w);
+	else if (w->type == SLOT_UKI)
+		uki_close(w);
 	free(w->name);
 	free(w->device);
 	free(w);

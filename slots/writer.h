@@ -3,11 +3,14 @@
  * struct with a raw half (slots/raw.c: a block device or image file,
  * O_DIRECT, zero ranges) and a files half (slots/files.c: a folder
  * written aside and swapped in by rename). writer.c checks ranges and
- * dispatches on the slot's type; it never looks inside a half.
+ * dispatches on the slot's type; it never looks inside a half. A third
+ * half, slots/uki.c, writes one UKI into the ESP; it moves bytes with
+ * files_transfer().
  */
 #ifndef SLOTS_WRITER_H
 #define SLOTS_WRITER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +48,14 @@ struct slot_writer {
 	char		**dirs;		/* subfolders made in aside, in order */
 	size_t		 ndirs;
 	int		 committed;
+	/* uki: files[0] is the UKI written aside, in parent (EFI/Linux)
+	 * under aside; old is the slot's parked name, its place after the
+	 * commit. The first write prepares (slots/uki.c), under lock. */
+	pthread_mutex_t	 lock;
+	int		 locked;	/* lock initialised */
+	int		 ready;		/* prepared: aside is open */
+	int		 prep_err;	/* a failed prepare, for every write */
+	int		 renaming;	/* the commit's rename was tried */
 };
 
 /*
@@ -71,6 +82,14 @@ int	files_transfer(struct slot_writer *w, const void *src, void *dst,
 int	files_sync(struct slot_writer *w, struct err *e);
 int	files_commit(struct slot_writer *w, struct err *e);
 void	files_close(struct slot_writer *w);
+
+int	uki_open(struct slot_writer *w, const struct slot_file *files,
+	    size_t nfiles, struct err *e);
+int	uki_transfer(struct slot_writer *w, const void *src, void *dst,
+	    size_t len, uint64_t off, struct err *e);
+int	uki_sync(struct slot_writer *w, struct err *e);
+int	uki_commit(struct slot_writer *w, struct err *e);
+void	uki_close(struct slot_writer *w);
 
 /* One transfer on fd through the page cache, for both halves: writes
  * src, or drops the range's cached pages and reads into dst, so a read

@@ -1,7 +1,8 @@
 # tests/efiloader.sh: systemd-boot and upkit's store on the ESP, as
 # docs/efi.md states them, for the tests that boot an efi device:
 # efi_env_test.sh and the power-cut simulator (tests/powercut.sh).
-# Needs LNX (ESP/EFI/Linux), VARS (the efivarfs folder), ESP and die.
+# Needs LNX (ESP/EFI/Linux), VARS (the efivarfs folder), ESP and die;
+# powercut also SHIM (badwrite.so), UPKIT and WS.
 
 GUID=4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
 
@@ -63,4 +64,19 @@ store_trial()
 		printf '%s %s\n' "$(sed -n 's/^seq=//p' "$_c")" \
 		    "$(sed -n 's/^UPKIT_TRIAL=//p' "$_c")"
 	done | sort -n | tail -n 1 | cut -s -d' ' -f2
+}
+
+# powercut NAME K ARG...: runs upkit ARG... killed right after its K-th
+# syncfs under ESP (badwrite.so's KILLSYNC_*: a power cut after a durable
+# step); as run, RC is 137 when the cut happened.
+powercut()
+{
+	_n=$1 _k=$2
+	shift 2
+	set +e
+	ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0 \
+	LD_PRELOAD=$SHIM KILLSYNC_PATH=$ESP KILLSYNC_AT=$_k "$UPKIT" "$@" \
+	    >"$WS/$_n.out" 2>"$WS/$_n.err"
+	RC=$?
+	set -e
 }

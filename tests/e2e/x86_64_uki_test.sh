@@ -6,8 +6,11 @@
 # LoaderEntrySelected names. Scenarios (issue 12):
 #  a. the real loader boots upkit's UKI and exports the id docs/efi.md
 #     says (v252: the file name as found, lower case, counter included);
-#     an update A -> B arms B as upkit-2-B+3.efi, the loader counts the
-#     try, B passes health, commits (no counter);
+#     an update A -> B, made with --linuxkit from a raw-efi NAME-efi.img
+#     and NAME-squashfs.img, writes B's UKI (the bundle's, byte for byte
+#     on the ESP) and root, arms B as upkit-2-B+3.efi, the loader counts
+#     the try and boots the new UKI (its command line says so), B passes
+#     health, commits (no counter);
 #  b. B's health check fails: rollback, B parked, A boots;
 #  c. B panics before upkit runs: the loader renames B's UKI at each try
 #     (+2-1, +1-2, +0-3), then boots A (+0 sorts last), and upkit on A
@@ -68,6 +71,13 @@ echo "console=ttyS0 panic=-1 quiet" >"$WS/out/uki-cmdline"
 STUB=$STUB sh "$BOARD/mkuki.sh" "$WS/out/uki" "$WS/uki.efi" ||
     die "mkuki.sh"
 objdump -h "$WS/uki.efi" | grep -q '\.osrel' || die "uki.efi has no .osrel"
+# The bundles' UKI (upkit.conf has uki slots): the same kernel and
+# initrd, a command line that tells it apart in the guest.
+cp "$WS/out/uki-kernel" "$WS/out/uki2-kernel"
+cp "$WS/out/uki-initrd.img" "$WS/out/uki2-initrd.img"
+echo "console=ttyS0 panic=-1 quiet upkit.e2e.uki=2" >"$WS/out/uki2-cmdline"
+STUB=$STUB sh "$BOARD/mkuki.sh" "$WS/out/uki2" "$WS/uki2.efi" ||
+    die "mkuki.sh uki2"
 
 # mk_root NAME VERSION KIND: the squashfs root $WS/out/NAME-squashfs.img.
 # KIND: good (one passing check), badhealth (a failing check), panic
@@ -105,21 +115,52 @@ mk_root()
 	rm -rf "$_r"
 }
 
-# mk_bdisk NAME: signs NAME's root (2.0.0) as a bundle on a raw disk
-# $WS/NAME.bdisk; BSIZE_NAME holds the bundle's size.
+# mk_bdisk NAME [ARG...]: signs NAME's root (2.0.0) and uki2.efi as a
+# bundle on a raw disk $WS/NAME.bdisk, or the inputs ARG...; BSIZE_NAME
+# holds the bundle's size.
 mk_bdisk()
 {
-	mk_bundle "$WS/keys" "$WS/$1.upk" 2.0.0 \
-	    --image "rootfs=$WS/out/$1-squashfs.img"
-	e2e_rawdisk "$WS/$1.upk" "$WS/$1.bdisk"
-	eval "BSIZE_$1=$(filesize "$WS/$1.upk")"
+	_n=$1
+	shift
+	[ $# -gt 0 ] || set -- --image "rootfs=$WS/out/$_n-squashfs.img" \
+	    --uki "$WS/uki2.efi"
+	# Level 3: the UKI (kernel, initrd) compresses little, and level 19
+	# of it cost the build more than the smaller bundle saves.
+	mk_bundle "$WS/keys" "$WS/$_n.upk" 2.0.0 --level 3 "$@"
+	e2e_rawdisk "$WS/$_n.upk" "$WS/$_n.bdisk"
+	eval "BSIZE_$_n=$(filesize "$WS/$_n.upk")"
+}
+
+# LinuxKit's raw-efi output as its make-efi writes it: GPT, one ESP with
+# systemd-boot, loader.conf and one UKI; beside it the squashfs root.
+mk_rawefi()
+{
+	truncate -s 48M "$WS/lk-esp.img"
+	mkfs.vfat -n ESP "$WS/lk-esp.img" >/dev/null || die "mkfs.vfat"
+	mmd -i "$WS/lk-esp.img" ::/EFI ::/EFI/BOOT ::/EFI/Linux ::/loader
+	mcopy -i "$WS/lk-esp.img" "$SDBOOT" ::/EFI/BOOT/BOOTX64.EFI
+	mcopy -i "$WS/lk-esp.img" "$BOARD/loader.conf" ::/loader/loader.conf
+	mcopy -i "$WS/lk-esp.img" "$WS/uki2.efi" ::/EFI/Linux/linuxkit.efi
+	truncate -s 50M "$1-efi.img"
+	echo 'label: gpt
+start=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B' |
+	    sfdisk -q "$1-efi.img" >/dev/null || die "sfdisk raw-efi"
+	dd if="$WS/lk-esp.img" of="$1-efi.img" bs=1M seek=1 conv=notrunc \
+	    status=none
+	rm -f "$WS/lk-esp.img"
 }
 
 mk_root factory 1.0.0 good
 mk_root good 2.0.0 good
 mk_root badhealth 2.0.0 badhealth
 mk_root panic 2.0.0 panic
-mk_bdisk good
+mkdir -p "$WS/lk"
+mk_rawefi "$WS/lk/good"
+mv "$WS/out/good-squashfs.img" "$WS/lk/good-squashfs.img"
+mk_bdisk good --linuxkit "$WS/lk/good"
+"$UPKIT" bundle info "$WS/good.upk" | grep -q '^payload uki: class uki' ||
+    die "--linuxkit took no UKI out of good-efi.img"
+rm -rf "$WS/lk"
 mk_bdisk badhealth
 mk_bdisk panic
 e2e_time "UKI, images and bundles built"
@@ -192,7 +233,8 @@ install_step()
 	EOF
 }
 
-STATUS_STEP='echo "UPKIT-E2E status $(upkit status --json | tr -d "\n\t ")"'
+STATUS_STEP='echo "UPKIT-E2E status $(upkit status --json | tr -d "\n\t ")"
+echo "UPKIT-E2E cmdline $(cat /proc/cmdline)"'
 
 # entry NAME: the LoaderEntrySelected the initrd saw in boot NAME.
 entry()
@@ -242,12 +284,18 @@ expect_booted a1 A
 e2e_expect a1 '"result":"installed".*"target":"B"'
 e2e_expect a1 '^UPKIT-E2E reboot'
 expect_uki a1 "$WS/a.img" "upkit-1-A.efi upkit-2-B+3.efi"
+# The UKI the guest's vfat holds is the bundle's, byte for byte.
+mcopy -n -i "$WS/a.img@@$ESP_OFF" ::/EFI/Linux/upkit-2-B+3.efi "$WS/b.efi"
+cmp -s "$WS/b.efi" "$WS/uki2.efi" ||
+    e2e_fail a1 "B's UKI on the ESP is not the bundle's"
+rm -f "$WS/b.efi"
 cp --sparse=always "$WS/a.img" "$WS/a1.img"	# B armed: for d
 echo "$STATUS_STEP" | boot a2 "$WS/a.img"
 # v252 exports the id before it counts the try.
 expect_entry a2 'upkit-2-b+3.efi'
 expect_booted a2 B
 e2e_expect a2 'booted=B version=2\.0\.0'
+e2e_expect a2 '^UPKIT-E2E cmdline .*upkit\.e2e\.uki=2'
 e2e_expect a2 '"result":"committed"'
 e2e_expect a2 'UPKIT-E2E status .*"rootfs.1"[^}]*"version":"2\.0\.0","state":"good"'
 expect_uki a2 "$WS/a.img" "upkit-1-A.efi upkit-2-B.efi"
@@ -325,8 +373,11 @@ PARK='echo "UPKIT-E2E parked"; exec tail -f /dev/null'
 { install_step good --no-reboot; echo "$PARK"; } >"$WS/step"
 kill_at d1 "$VEND" "$WS/good.bdisk" <"$WS/step"
 expect_booted d1 A
+# B's UKI: parked, written aside (docs/efi.md, "The UKI payload"), or
+# armed, whichever the signal came after.
 case $(uki "$WS/d.img") in
 "upkit-1-A.efi upkit-B.off"|"upkit-1-A.efi upkit-2-B+3.efi") ;;
+".upkit-B.new upkit-1-A.efi"|"upkit-1-A.efi") ;;
 *) e2e_fail d1 "EFI/Linux after the kill: $(uki "$WS/d.img")" ;;
 esac
 {

@@ -182,20 +182,8 @@ expect_rc own 3
 grep -q 'UKI folder of \[efi\] esp' "$WS/own.err" ||
     die "no word of the UKI folder: $(cat "$WS/own.err")"
 
-# --- Power cuts: after each durable step (a syncfs on the ESP).
-# powercut NAME K ARG...: runs upkit ARG... killed after the K-th syncfs;
-# RC 137 when the cut happened.
-powercut()
-{
-	_n=$1 _k=$2
-	shift 2
-	set +e
-	ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0 \
-	LD_PRELOAD=$SHIM KILLSYNC_PATH=$ESP KILLSYNC_AT=$_k "$UPKIT" "$@" \
-	    >"$WS/$_n.out" 2>"$WS/$_n.err"
-	RC=$?
-	set -e
-}
+# --- Power cuts: after each durable step (a syncfs on the ESP;
+# powercut in tests/efiloader.sh).
 
 sweeps=0
 k=1

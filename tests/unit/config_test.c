@@ -42,7 +42,7 @@ static const struct bad bad[] = {
 	{ BASE "[slot.rootfs.0]\nbootname = AB\n", -EINVAL,
 	    ":9: [slot.rootfs.0] bootname: \"AB\" is not A or B" },
 	{ BASE "[slot.rootfs.0]\ntype = ext4\n", -EINVAL,
-	    ":9: [slot.rootfs.0] type: \"ext4\" is not raw or files" },
+	    ":9: [slot.rootfs.0] type: \"ext4\" is not raw, files or uki" },
 	{ "[system]\nbootloader = lilo\n", -EINVAL,
 	    ":2: [system] bootloader: \"lilo\" is not supported "
 	    "(supported: uboot" },
