@@ -216,8 +216,9 @@ check: deps $(B)/upkit $(UNIT_BIN) $(FUZZ_BIN) $(B)/tests/badwrite.so \
     $(B)/tests/nospace.so $(if $(E2E_RUN),arm64 armhf mbedtls3) $(TOOLS)
 	UPKIT=$(abspath $(B)/upkit) FUZZ_DIR=$(abspath build/fuzz) \
 	    SHIM_DIR=$(abspath $(B)/tests) TOOL_DIR=$(abspath $(B)/tests) \
-	    sh tests/run.sh $(UNIT_BIN) $(INTEG) $(E2E_RUN)
-	$(if $(E2E_RUN),$(M3_CHECK))
+	    $(if $(E2E_RUN),$(M3_ENV)) \
+	    sh tests/run.sh $(UNIT_BIN) $(INTEG) $(E2E_RUN) \
+	    $(if $(E2E_RUN),tests/mbedtls3/suite_test.sh)
 
 e2e: deps $(B)/upkit arm64
 	UPKIT=$(abspath $(B)/upkit) sh tests/run.sh $(E2E)
@@ -269,13 +270,9 @@ mbedtls3: build/trixie/stamp
 	    -Wl,--disable-new-dtags" \
 	    build/mbedtls3/upkit unit
 
-# The fuzz test is left out: its targets are the plain build's.
-M3_CHECK = UPKIT=$(abspath build/mbedtls3/upkit) \
-	   MBEDTLS3_LIB=$(M3_LIB) \
-	   SHIM_DIR=$(abspath $(B)/tests) TOOL_DIR=$(abspath $(B)/tests) \
-	   sh tests/run.sh tests/mbedtls3/linked_test.sh \
-	   $(patsubst tests/unit/%.c,build/mbedtls3/tests/%,$(UNIT_SRC)) \
-	   $(filter-out %/fuzz_test.sh,$(INTEG))
+# tests/mbedtls3/suite_test.sh: the tests again with the 3.6 build.
+M3_ENV	 = M3_UPKIT=$(abspath build/mbedtls3/upkit) MBEDTLS3_LIB=$(M3_LIB) \
+	   M3_UNIT="$(patsubst tests/unit/%.c,$(abspath build/mbedtls3/tests)/%,$(UNIT_SRC))"
 
 demo: deps-core all
 	sh tests/demo.sh $(abspath $(B)/upkit)
