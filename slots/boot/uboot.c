@@ -397,14 +397,19 @@ out:
 	return r;
 }
 
-/* Whether store_one() stores this env: one copy, on a file or block
- * device at an offset from its start. */
+/*
+ * Whether store_one() stores this env: one copy, on a file or block
+ * device at an offset from its start. Not MTD or UBI (an erase first),
+ * nor an eMMC boot partition (libubootenv lifts its force_ro first).
+ */
 static int
 store_is_own(const struct bootenv *b)
 {
 	return b->copies == 1 && b->off >= 0 && b->size > 5 &&
 	    strncmp(b->dev, "/dev/mtd", 8) != 0 &&
-	    strncmp(b->dev, "/dev/ubi", 8) != 0;
+	    strncmp(b->dev, "/dev/ubi", 8) != 0 &&
+	    !(strncmp(b->dev, "/dev/mmcblk", 11) == 0 &&
+	    strstr(b->dev, "boot") != NULL);
 }
 
 static int
