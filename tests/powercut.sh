@@ -221,9 +221,9 @@ pc_envfiles()
 # medium is tried as: every proper subset of its changed 512-byte
 # sectors when they are at most 3, else the in-order ones (none, the
 # first, the first two...) and each sector alone (SOAK=1); in a short
-# sweep none (the save lost), the first sector alone and all but the
-# last (a sector that reached the medium is taken whole), the other
-# files as saved. The board then boots again
+# sweep only the first sector alone (none, the save lost, boots as the
+# first boot did), the other files as saved; a sector that reached the
+# medium is taken whole. The board then boots again
 # from that env, and the slot it picks must hold a complete image.
 # Then the save is put back whole, and BOOTED, HOW and PC_MISSING are
 # the first boot's. Appends the cuts it tried to $WS/pc.savecuts.
@@ -257,16 +257,16 @@ pc_boot_cut()
 			# Every subset of up to 3 sectors (SOAK=1); past
 			# that, the save written in order, cut after each
 			# sector (masks 0, 1, 3, ...), and each sector
-			# alone. A short sweep: lost, the first sector
-			# alone, all but the last.
+			# alone. A short sweep: the first sector alone (the
+			# CRC, and with two copies the flag); the save lost
+			# boots as the first boot did.
 			if [ $((_m & (_m + 1))) -ne 0 ] &&
 			    { [ "${SOAK:-0}" != 1 ] || { [ "$_n" -gt 3 ] &&
 			    [ $((_m & (_m - 1))) -ne 0 ]; }; }; then
 				_m=$((_m + 1))
 				continue
 			fi
-			if [ "${SOAK:-0}" != 1 ] && [ "$_m" -gt 1 ] &&
-			    [ "$_m" -ne $(((1 << (_n - 1)) - 1)) ]; then
+			if [ "${SOAK:-0}" != 1 ] && [ "$_m" != 1 ]; then
 				_m=$((_m + 1))
 				continue
 			fi
