@@ -51,7 +51,12 @@ pc_record()
 	done
 	_asan=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0
 	set +e
-	env ASAN_OPTIONS="$_asan" LD_PRELOAD="$PC_SHIM" \
+	# MALLOC_PERTURB_: glibc's malloc() returns bytes that are not
+	# zero, as a long-running process's heap may, so that a store that
+	# writes memory it never set (libubootenv's single copy did: docs/
+	# powercut.md) shows on every run, not only under ASan.
+	env ASAN_OPTIONS="$_asan" MALLOC_PERTURB_="${PC_PERTURB:-170}" \
+	    LD_PRELOAD="$PC_SHIM" \
 	    POWERLOG_OUT="$WS/$_n.log" POWERLOG_WATCH="$_watch" "$@" \
 	    >"$WS/$_n.rec.out" 2>"$WS/$_n.rec.err"
 	RC=$?
@@ -216,22 +221,14 @@ pc_envfiles()
 # medium is tried as: every proper subset of its changed 512-byte
 # sectors when they are at most 3, else the in-order ones (none, the
 # first, the first two...) and each sector alone (SOAK=1); in a short
-# sweep only the in-order ones (none: the save lost; a sector that reached
-# it is taken whole), the other files as saved. The board then boots again
+# sweep only the first sector alone (none, the save lost, boots as the
+# first boot did), the other files as saved; a sector that reached the
+# medium is taken whole. The board then boots again
 # from that env, and the slot it picks must hold a complete image.
 # Then the save is put back whole, and BOOTED, HOW and PC_MISSING are
 # the first boot's. Appends the cuts it tried to $WS/pc.savecuts.
 pc_boot_cut()
 {
-	# A short sweep cuts the save only after a cut of an env store:
-	# every run plans those alike, while the stride's other picks vary
-	# with the install threads' order (an open finding behind one of
-	# them: docs/powercut.md, "Open").
-	if [ "${SOAK:-0}" != 1 ] &&
-	    ! printf '%s\n' "${PC_REC:-}" | grep -Eq "$PC_STORES"; then
-		$BOOT
-		return
-	fi
 	_files=$(pc_envfiles)
 	_j=0
 	for _f in $_files; do
@@ -258,12 +255,18 @@ pc_boot_cut()
 		_m=0
 		while [ "$_m" -lt $(((1 << _n) - 1)) ]; do
 			# Every subset of up to 3 sectors (SOAK=1); past
-			# that, and in a short sweep, the save written in
-			# order, cut after each sector (masks 0, 1, 3, ...),
-			# and (SOAK=1) each sector alone.
+			# that, the save written in order, cut after each
+			# sector (masks 0, 1, 3, ...), and each sector
+			# alone. A short sweep: the first sector alone (the
+			# CRC, and with two copies the flag); the save lost
+			# boots as the first boot did.
 			if [ $((_m & (_m + 1))) -ne 0 ] &&
 			    { [ "${SOAK:-0}" != 1 ] || { [ "$_n" -gt 3 ] &&
 			    [ $((_m & (_m - 1))) -ne 0 ]; }; }; then
+				_m=$((_m + 1))
+				continue
+			fi
+			if [ "${SOAK:-0}" != 1 ] && [ "$_m" != 1 ]; then
 				_m=$((_m + 1))
 				continue
 			fi
@@ -339,33 +342,117 @@ pc_tally()
 	echo "$1 $2" >>"$PC_TALLY"
 }
 
+# pc_keys NAME: $WS/NAME.keys, one line per line of $WS/NAME.plan: "HASH
+# KEY", KEY naming the cut by what it is rather than by its place in the
+# log, which the install threads' order changes from run to run: record
+# K's kind, offsets and path (below $WS), its ordinal among the records
+# so described, and the variant (docs/powercut.md, "The short sweep").
+pc_keys()
+{
+	"$PC_TOOL" dump "$WS/$1.log" >"$WS/$1.dump"
+	awk -v ws="$WS" -v devs="${PC_DEVICES:-}" '
+	BEGIN {
+		for (i = 1; i < 256; i++)
+			ord[sprintf("%c", i)] = i
+		ndev = split(devs, dev, " ")
+	}
+	function swap(s, from, to,   i) {
+		while ((i = index(s, from)) > 0)
+			s = substr(s, 1, i - 1) to substr(s, i + length(from))
+		return s
+	}
+	# Paths below $WS; a block device by its place in $PC_DEVICES.
+	function rel(s,   i) {
+		for (i = 1; i <= ndev; i++)
+			s = swap(s, dev[i], "device" i)
+		return swap(s, ws, "")
+	}
+	function hash(s,   i, x) {
+		x = 5381
+		for (i = 1; i <= length(s); i++)
+			x = (x * 33 + ord[substr(s, i, 1)]) % 4294967291
+		return x
+	}
+	FNR == NR {
+		k = $1
+		sub(/^[0-9]+ /, "")
+		sub(/ covers [0-9]+/, "")
+		d = rel($0)
+		desc[k] = d " #" (++seen[d])
+		next
+	}
+	{
+		v = $0
+		sub(/^[0-9]+ [0-9]+ . /, "", v)
+		sub(/ \([0-9]+ pending\).*/, "", v)
+		# A tear by its kind: the write torn is the newest pending
+		# one, whose length the threads order changes.
+		if (split(v, t, "[ /]") == 3 && t[1] ~ /^tear-/) {
+			if (t[1] == "tear-tail")
+				v = t[1] " last"
+			else if (t[2] == 1)
+				v = t[1] " first"
+			else if (t[2] == t[3] - 1)
+				v = t[1] " all-but-last"
+			else
+				v = t[1] " half"
+		}
+		key = ($1 == 0 ? "start" : desc[$1]) " " v
+		printf "%.0f %s\n", hash(key), key
+	}' "$WS/$1.dump" "$WS/$1.plan" >"$WS/$1.keys"
+}
+
 # pc_sweep NAME CHECK [MODEL]: every distinct cut of the log of NAME,
 # each applied to $DEV and checked by the function CHECK, which prints
 # the outcome on its last line or dies. A failure names the cut. A short
-# sweep (no SOAK=1) takes $PC_SHORT cuts spread over the log, the last
-# one, and every cut right after a write to the boot env (the stores a
-# tear can mix).
+# sweep (no SOAK=1) takes the $PC_SHORT cuts whose keys hash lowest (the
+# same cuts on every run), the last one, every cut right after a write
+# to the boot env (the stores a tear can mix), and the cuts $PC_MUST
+# names for NAME (regression cases, "NAME KEY" a line). $PC_KEY, if
+# set, is the one cut to take (a key as a failure names it).
 pc_sweep()
 {
 	_n=$1 _check=$2 _model=${3:-ext4}
 	"$PC_TOOL" plan -m "$_model" "$WS/$_n.snap" "$WS/$_n.log" \
 	    >"$WS/$_n.plan" 2>"$WS/$_n.plan.err" || die "$_n: plan failed"
-	_total=$(wc -l <"$WS/$_n.plan")
-	_stride=1
-	[ "${SOAK:-0}" = 1 ] || _stride=$(((_total + PC_SHORT - 1) / PC_SHORT))
-	[ "$_stride" -ge 1 ] || _stride=1
-	_i=0 _done=0
+	pc_keys "$_n"
+	sort -n -k1,1 -s "$WS/$_n.keys" | head -n "$PC_SHORT" |
+	    cut -d' ' -f2- >"$WS/$_n.picks"
+	printf '%s\n' "${PC_MUST:-}" | sed -n "s/^$_n //p" >"$WS/$_n.must"
+	cut -d' ' -f2- "$WS/$_n.keys" >"$WS/$_n.allkeys"
+	while read -r _m; do
+		grep -qxF "$_m" "$WS/$_n.allkeys" ||
+		    die "$_n: no cut \"$_m\" in the plan (PC_MUST)"
+	done <"$WS/$_n.must"
+	cat "$WS/$_n.must" >>"$WS/$_n.picks"
+	# "1 KEY" for a cut to take, "0 KEY" for one to leave, a tab, the
+	# plan's line.
+	PC_KEY=${PC_KEY:-} PC_STORES=$PC_STORES awk -v soak="${SOAK:-0}" \
+	    -v total="$(wc -l <"$WS/$_n.plan")" '
+	FILENAME == ARGV[1] { pick[$0] = 1; next }
+	FILENAME == ARGV[2] { sub(/^[0-9]+ /, ""); key[FNR] = $0; next }
+	{
+		k = key[FNR]
+		rest = $0
+		sub(/^[0-9]+ [0-9]+ /, "", rest)
+		if (ENVIRON["PC_KEY"] != "")
+			take = k == ENVIRON["PC_KEY"]
+		else
+			take = soak == 1 || FNR == total || (k in pick) ||
+			    rest ~ ENVIRON["PC_STORES"]
+		print (take ? 1 : 0) " " k "\t" $0
+	}' "$WS/$_n.picks" "$WS/$_n.keys" "$WS/$_n.plan" >"$WS/$_n.todo"
+	_tab=$(printf '\t')
+	_done=0
 	: >"$WS/$_n.seen"
 	_t0=$(date +%s%N)
-	while read -r _k _v _rest; do
-		_i=$((_i + 1))
-		[ $(((_i - 1) % _stride)) -eq 0 ] || [ "$_i" -eq "$_total" ] ||
-		    printf '%s\n' "$_rest" |
-		    grep -Eq "$PC_STORES" ||
-		    continue
-		pc_cut "$_n" "$_k" "$_v" "$_model" "$_check" "$_rest"
+	while IFS=$_tab read -r _key _line; do
+		[ "${_key%% *}" = 1 ] || continue
+		_r=${_line#* }
+		pc_cut "$_n" "${_line%% *}" "${_r%% *}" "$_model" "$_check" \
+		    "${_r#* }" "${_key#* }"
 		_done=$((_done + 1))
-	done <"$WS/$_n.plan"
+	done <"$WS/$_n.todo"
 	_t1=$(date +%s%N)
 	echo "$_n: $(sed 's/^powercut: //' "$WS/$_n.plan.err");" \
 	    "checked $_done in $(((_t1 - _t0) / 1000000)) ms" >&2
@@ -374,7 +461,7 @@ pc_sweep()
 	    >>"$WS/pc.distinct"
 }
 
-# pc_cut NAME K V MODEL CHECK WHAT: one cut, applied and checked.
+# pc_cut NAME K V MODEL CHECK WHAT KEY: one cut, applied and checked.
 pc_cut()
 {
 	_h=$("$PC_TOOL" apply -m "$4" "$WS/$1.snap" "$WS/$1.log" "$2" "$3" \
@@ -385,7 +472,7 @@ pc_cut()
 		return 0
 	fi
 	echo "$_h" >>"$WS/$1.seen"
-	PC_CUT="$1 cut $2 $3 ($6)" PC_NAME=$1 PC_MODEL=$4 PC_REC=$6
+	PC_CUT="$1 cut $2 $3 [$7] ($6)" PC_NAME=$1 PC_MODEL=$4
 	_o=$("$5") || die "$PC_CUT: $_o"
 	pc_tally "$1" "$(printf '%s\n' "$_o" | tail -n 1)"
 }

@@ -1,10 +1,12 @@
 /*
  * U-Boot env backend on libubootenv, configured by a fw_env.config (one
- * line per copy: device or file, offset, size). Each commit is one
- * libuboot_env_store(): with two copies libubootenv writes the inactive
- * one and only then flips the flag, so a power cut leaves the old or the
- * new env. A single copy is rewritten in place: power-safe only while
- * its variables fit in one 512-byte sector (check_size() warns).
+ * line per copy: device or file, offset, size). Each commit is one store:
+ * with two copies libubootenv writes the inactive one and only then
+ * flips the flag, so a power cut leaves the old or the new env. A single
+ * copy is rewritten in place, by store_one() when it is a file or a block
+ * device: zeros after the variables, as U-Boot's env export writes, and
+ * only the sectors that changed. Power-safe while its variables fit in
+ * one 512-byte sector (check_size() warns).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,17 +16,25 @@
 #include <unistd.h>
 
 #include <libuboot.h>
+#include <zlib.h>
 
 #include "common/err.h"
+#include "common/io.h"
 #include "slots/boot/bootenv.h"
 
 #define SECTOR		512
+#define MIN(a, b)	((a) < (b) ? (a) : (b))
 #define WARNING_VAR	"upkit.warning"
 
 struct bootenv {
 	struct uboot_ctx	*ctx;
 	char			*path;		/* fw_env.config, for messages */
 	int			 copies;	/* env copies the config names */
+	/* The first copy as the config names it; store_one() writes it
+	 * when it is the only one, on a file or block device. */
+	char			 dev[256];
+	long long		 off;
+	size_t			 size;
 	/* The values of bootstate_names[] as last read (NULL: unset). */
 	char			*val[BOOTENV_VARS];
 	char			 warning[400];	/* as of the last read, or "" */
@@ -82,11 +92,11 @@ env_open(struct bootenv *b, struct err *e)
 }
 
 /*
- * One copy is rewritten in place, and libubootenv writes its variables
- * over the bytes it read and keeps the ones after them: a store changes
- * only the sectors that hold variables. While they fit in the first
- * 512-byte sector (CRC included), a torn store leaves the old or the new
- * env whole; past it, a tear can mix them and fail the CRC, and the boot
+ * One copy is rewritten in place, and store_one() and U-Boot's env
+ * export both write zeros after the variables: a store changes only the
+ * sectors that hold variables. While they fit in the first 512-byte
+ * sector (CRC included), a torn store leaves the old or the new env
+ * whole; past it, a tear can mix them and fail the CRC, and the boot
  * script then falls back to its default slot, whatever runs (the
  * power-cut simulator's "singlebig", docs/powercut.md). Say so.
  */
@@ -133,19 +143,32 @@ env_read(struct bootenv *b, struct err *e)
 	return 0;
 }
 
-/* How many env copies (lines naming a device or file) the config has. */
+/*
+ * How many env copies the config names, and the first one's device,
+ * offset and size, read as libubootenv reads them ("%lli %zx"): lines
+ * with a device, an offset and a size; '#' starts a comment.
+ */
 static int
-count_copies(const char *path)
+count_copies(struct bootenv *b)
 {
 	char line[512], dev[256];
+	long long off;
+	size_t size;
 	int n = 0;
 	FILE *f;
 
-	if ((f = fopen(path, "re")) == NULL)
+	if ((f = fopen(b->path, "re")) == NULL)
 		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, " %255s", dev) == 1 && dev[0] != '#')
-			n++;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (line[0] == '#' || sscanf(line, "%255s %lli %zx", dev, &off,
+		    &size) != 3)
+			continue;
+		if (n++ == 0) {
+			snprintf(b->dev, sizeof(b->dev), "%s", dev);
+			b->off = off;
+			b->size = size;
+		}
+	}
 	fclose(f);
 	return n;
 }
@@ -175,7 +198,7 @@ uboot_open(const char *path, struct bootenv **bp, struct err *e)
 		    "missing env device: %s", path, strerror(-r));
 		goto fail;
 	}
-	b->copies = count_copies(path);
+	b->copies = count_copies(b);
 	if ((r = env_read(b, e)) < 0)
 		goto fail;
 	*bp = b;
@@ -247,6 +270,148 @@ sync_devices(struct bootenv *b, struct err *e)
 	return r;
 }
 
+/*
+ * The ".flags" entry of a copy whose CRC holds, or NULL. libubootenv
+ * keeps it as the variables' attributes, not as a variable, and writes
+ * it back after the rest; store_one() does the same with the bytes.
+ */
+static const char *
+copy_flags(const unsigned char *img, size_t size)
+{
+	uint32_t crc;
+	size_t at;
+
+	memcpy(&crc, img, sizeof(crc));
+	if (crc != (uint32_t)crc32(0, img + 4, (uInt)(size - 4)))
+		return NULL;
+	for (at = 4; at < size && img[at] != '\0';
+	    at += strnlen((const char *)img + at, size - at) + 1)
+		if (strncmp((const char *)img + at, ".flags=", 7) == 0 &&
+		    memchr(img + at, '\0', size - at) != NULL)
+			return (const char *)img + at;
+	return NULL;
+}
+
+/* Appends "name=value" (value NULL: name alone as it is) and its NUL at
+ * *at; -ENOSPC unless the NUL that ends the list fits after it too. */
+static int
+put_entry(unsigned char *img, size_t size, size_t *at, const char *name,
+    const char *value)
+{
+	size_t n = strlen(name) + (value != NULL ? 1 + strlen(value) : 0) + 1;
+
+	if (*at + n + 1 > size)
+		return -ENOSPC;
+	if (value != NULL)
+		snprintf((char *)img + *at, n, "%s=%s", name, value);
+	else
+		memcpy(img + *at, name, n);
+	*at += n;
+	return 0;
+}
+
+/*
+ * The image of the env held in b->ctx, as libubootenv's store lays it
+ * out (CRC, then each "name=value" and a NUL, ".flags" last, a NUL that
+ * ends the list), but with zeros after the list where libubootenv 0.3.2
+ * writes whatever its fresh malloc() held: with those bytes in the CRC,
+ * its store can change every sector of the copy, and U-Boot's next save
+ * (zeros after its variables) every one back (docs/powercut.md, "The
+ * bytes after the variables").
+ */
+static int
+env_image(struct bootenv *b, const unsigned char *old, unsigned char *img,
+    struct err *e)
+{
+	const char *flags = copy_flags(old, b->size);
+	size_t at = 4;
+	uint32_t crc;
+	void *it = NULL;
+	int r = 0;
+
+	memset(img, 0, b->size);
+	while (r == 0 && (it = libuboot_iterator(b->ctx, it)) != NULL)
+		r = put_entry(img, b->size, &at, libuboot_getname(it),
+		    libuboot_getvalue(it));
+	if (r == 0 && flags != NULL)
+		r = put_entry(img, b->size, &at, flags, NULL);
+	if (r < 0)
+		return err_set(e, r, "u-boot env %s: the variables do not fit "
+		    "its %zu bytes", b->path, b->size);
+	crc = (uint32_t)crc32(0, img + 4, (uInt)(b->size - 4));
+	memcpy(img, &crc, sizeof(crc));
+	return 0;
+}
+
+/*
+ * The store of the only copy, on a file or block device (an MTD or UBI
+ * copy, or one at an offset from the end, is libubootenv's): the image
+ * of env_image(), and of it only the span of 512-byte sectors (absolute
+ * on the device) that differ from what the copy holds, in one write.
+ * The caller holds libubootenv's lock (env_open()) and syncs
+ * (sync_devices()).
+ */
+static int
+store_one(struct bootenv *b, struct err *e)
+{
+	unsigned char *old, *img = NULL;
+	size_t p, q, first = 0, end = 0;
+	int fd = -1, r;
+
+	if ((old = malloc(b->size)) == NULL ||
+	    (img = malloc(b->size)) == NULL) {
+		r = err_set(e, -ENOMEM, "u-boot env %s: out of memory",
+		    b->path);
+		goto out;
+	}
+	if ((fd = open(b->dev, O_RDWR | O_CLOEXEC)) == -1) {
+		r = err_set(e, -errno, "u-boot env %s: %s: %s", b->path,
+		    b->dev, strerror(errno));
+		goto out;
+	}
+	if ((r = pread_all(fd, old, b->size, (uint64_t)b->off)) < 0) {
+		err_set(e, r, "u-boot env %s: read %s: %s", b->path, b->dev,
+		    strerror(-r));
+		goto out;
+	}
+	if ((r = env_image(b, old, img, e)) < 0)
+		goto out;
+	for (p = 0; p < b->size; p = q) {
+		q = p + SECTOR - (size_t)((b->off + (long long)p) % SECTOR);
+		q = MIN(q, b->size);
+		if (memcmp(old + p, img + p, q - p) == 0)
+			continue;
+		if (end == 0)
+			first = p;
+		end = q;
+	}
+	if (end > first && (r = pwrite_all(fd, img + first, end - first,
+	    (uint64_t)b->off + first)) < 0)
+		err_set(e, r, "u-boot env %s: write %s: %s", b->path, b->dev,
+		    strerror(-r));
+out:
+	if (fd != -1)
+		close(fd);
+	free(old);
+	free(img);
+	return r;
+}
+
+/*
+ * Whether store_one() stores this env: one copy, on a file or block
+ * device at an offset from its start. Not MTD or UBI (an erase first),
+ * nor an eMMC boot partition (libubootenv lifts its force_ro first).
+ */
+static int
+store_is_own(const struct bootenv *b)
+{
+	return b->copies == 1 && b->off >= 0 && b->size > 5 &&
+	    strncmp(b->dev, "/dev/mtd", 8) != 0 &&
+	    strncmp(b->dev, "/dev/ubi", 8) != 0 &&
+	    !(strncmp(b->dev, "/dev/mmcblk", 11) == 0 &&
+	    strstr(b->dev, "boot") != NULL);
+}
+
 static int
 uboot_commit(struct bootenv *b, const struct bootstate *st, struct err *e)
 {
@@ -274,7 +439,9 @@ uboot_commit(struct bootenv *b, const struct bootstate *st, struct err *e)
 			goto out;
 		}
 	/* The one write of the transition; see the top of the file. */
-	if ((r = libuboot_env_store(b->ctx)) < 0)
+	if (store_is_own(b))
+		r = store_one(b, e);
+	else if ((r = libuboot_env_store(b->ctx)) < 0)
 		err_set(e, r, "u-boot env %s: store: %s", b->path,
 		    strerror(-r));
 out:

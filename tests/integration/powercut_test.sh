@@ -23,9 +23,11 @@
 # - in some scenarios the rerun is itself cut at each of its writes, and
 #   each of those states passes the same checks.
 #
-# make check runs a short sweep ($PC_SHORT cuts a scenario); SOAK=1 (make
-# soak) every distinct cut; PC_ONLY="install loop" only those scenarios.
-# The last lines give the outcomes.
+# make check runs a short sweep ($PC_SHORT cuts a scenario picked by key,
+# the same on every run, the env stores, the regression cases of
+# $PC_MUST); SOAK=1 (make soak) every distinct cut; PC_ONLY="install
+# loop" only those scenarios; PC_KEY="KEY" only the cut of that key (as
+# a failure names it). The last lines give the outcomes.
 set -eu
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/lib.sh"
@@ -34,6 +36,14 @@ TESTS=$(cd "$(dirname "$0")/.." && pwd)
 need_upkit
 need openssl fw_printenv mkenvimage realpath cmp
 PC_SHORT=${PC_SHORT:-6}
+# Regression cases, "NAME KEY" a line, cut in every sweep (docs/
+# powercut.md, "Findings"). single-b: slot A half written (its sixth
+# chunk the newest write, the oldest pending write lost), then a cut
+# inside the boot's own save: with libubootenv's store of the single
+# copy the env held heap bytes after its variables, the save (zeros
+# there) rewrote every sector, and only the first landed: a fallback
+# into the half-written A.
+PC_MUST='single-b W 327680+65536 /single-b/rootfs-a.img #1 drop-first'
 PC_RECUT=install
 [ "${SOAK:-0}" != 1 ] || PC_RECUT="install single-b grub-b resume"
 ws_init

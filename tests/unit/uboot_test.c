@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +296,74 @@ test_warning(const char *cfg, const char *env1, const char *env2)
 	ops->close(b);
 }
 
+/* The env file's bytes. */
+static void
+read_env(const char *p, unsigned char *buf)
+{
+	FILE *f;
+
+	CHECK((f = fopen(p, "r")) != NULL);
+	CHECK(fread(buf, 1, ENV_SIZE, f) == ENV_SIZE);
+	fclose(f);
+}
+
+/*
+ * One copy, as U-Boot's env export leaves it (zeros after the list): a
+ * commit writes zeros after its variables, so it changes only the
+ * sectors that hold them, whatever the heap held. libubootenv 0.3.2's
+ * own store writes its fresh malloc()'s bytes there (made 0x55 here by
+ * glibc's M_PERTURB, 0xbe by ASan), which the boot script's next save,
+ * zeros again, would rewrite in every sector (docs/powercut.md). A
+ * ".flags" entry is carried after the rest, as libubootenv writes it.
+ */
+static void
+test_tail(const char *cfg, const char *env)
+{
+	static const char *const want[] = {
+		"BOOT_ORDER=B", "BOOT_A_LEFT=0", "BOOT_B_LEFT=3", "keep=me",
+		NULL
+	};
+	unsigned char before[ENV_SIZE], after[ENV_SIZE];
+	struct bootenv *b;
+	struct bootstate st = { 0 };
+	struct err e;
+	size_t i, end;
+
+	CHECK(shell("printf 'BOOT_A_LEFT=3\\nBOOT_B_LEFT=3\\nBOOT_ORDER=B A"
+	    "\\n.flags=keep:da\\nkeep=me\\n' | mkenvimage -s 0x%x -p 0 "
+	    "-o '%s' -", ENV_SIZE, env) != NULL);
+	make_config(cfg, env, NULL);
+	read_env(env, before);
+	/* Under ASan, whose malloc() ignores this, it fills with 0xbe. */
+	(void)mallopt(M_PERTURB, 0xaa);
+	CHECK_OK(ops->open(cfg, &b, &e), &e);
+	CHECK_OK(ops->load(b, &st, &e), &e);
+	bootstate_mark_bad(&st, 'A');
+	CHECK_OK(ops->commit(b, &st, &e), &e);
+	ops->close(b);
+	(void)mallopt(M_PERTURB, 0);
+	read_env(env, after);
+	/* The list ends with two NULs; every byte after it is zero, and
+	 * past the first sector nothing changed. */
+	for (end = 4; end + 1 < ENV_SIZE && (after[end] != '\0' ||
+	    after[end + 1] != '\0'); end++)
+		;
+	CHECK(end < 512);
+	for (i = end; i < ENV_SIZE; i++)
+		CHECK(after[i] == 0);
+	CHECK(memcmp(before + 512, after + 512, ENV_SIZE - 512) == 0);
+	CHECK(memcmp(before, after, 512) != 0);
+	printenv_has(cfg, want);
+	CHECK(copy_has(env, ".flags=keep:da"));
+
+	/* A commit that changes nothing writes nothing. */
+	CHECK_OK(ops->open(cfg, &b, &e), &e);
+	CHECK_OK(ops->commit(b, &st, &e), &e);
+	ops->close(b);
+	read_env(env, before);
+	CHECK(memcmp(before, after, ENV_SIZE) == 0);
+}
+
 static void
 test_errors(const char *cfg)
 {
@@ -332,6 +401,7 @@ main(void)
 	test_blank(cfg, env1, -1);
 	test_redundant(cfg, env1, env2);
 	test_warning(cfg, env1, env2);
+	test_tail(cfg, env1);
 	test_errors(cfg);
 
 	tmpdir_remove();
