@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <libuboot.h>
 #include <zlib.h>
@@ -398,18 +400,28 @@ out:
 }
 
 /*
- * Whether store_one() stores this env: one copy, on a file or block
- * device at an offset from its start. Not MTD or UBI (an erase first),
- * nor an eMMC boot partition (libubootenv lifts its force_ro first).
+ * Whether store_one() stores this env: one copy, at an offset from the
+ * start of a regular file or a block device, as stat() finds the node,
+ * whatever its name. Left to libubootenv: what it takes for MTD or UBI
+ * by the name ("/dev/mtd...", "/dev/ubi...": it erases first), and a
+ * block device with a force_ro switch in sysfs (an eMMC boot partition,
+ * whose switch libubootenv lifts first).
  */
 static int
 store_is_own(const struct bootenv *b)
 {
-	return b->copies == 1 && b->off >= 0 && b->size > 5 &&
-	    strncmp(b->dev, "/dev/mtd", 8) != 0 &&
-	    strncmp(b->dev, "/dev/ubi", 8) != 0 &&
-	    !(strncmp(b->dev, "/dev/mmcblk", 11) == 0 &&
-	    strstr(b->dev, "boot") != NULL);
+	char ro[64];
+	struct stat st;
+
+	if (b->copies != 1 || b->off < 0 || b->size <= 5 ||
+	    strncmp(b->dev, "/dev/mtd", 8) == 0 ||
+	    strncmp(b->dev, "/dev/ubi", 8) == 0 || stat(b->dev, &st) == -1)
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return 1;
+	snprintf(ro, sizeof(ro), "/sys/dev/block/%u:%u/force_ro",
+	    major(st.st_rdev), minor(st.st_rdev));
+	return S_ISBLK(st.st_mode) && access(ro, F_OK) != 0;
 }
 
 static int
