@@ -222,30 +222,40 @@ report_due(struct device *d, const char *cmd)
 		cli_warn(cmd, "report due: %s", e.msg);
 }
 
+/* A report of what did not happen, from the slot that runs, at now
+ * (RFC 3339, the caller's): no arm, no boot to time. */
+static void
+not_armed(struct device *d, struct report_doc *doc, enum report_result r,
+    const char *reason, const char *now)
+{
+	const struct state_slot *from =
+	    &d->state->slot[state_slot_index(d->booted)];
+
+	memset(doc, 0, sizeof(*doc));
+	doc->result = r;
+	doc->reason = reason;
+	doc->from_slot = d->booted;
+	doc->from_version = from->version;
+	doc->from_bundle = from->bundle;
+	doc->time = now;
+	doc->arm_to_outcome = doc->boot_to_outcome = -1;
+}
+
 int
 report_install_failed(struct device *d, char target, const char *version,
     const char *bundle, const char *reason, const char *started,
     uint64_t fetched, uint64_t refetched)
 {
-	const struct state_slot *from =
-	    &d->state->slot[state_slot_index(d->booted)];
 	struct report_doc doc;
 	char now[32];
 
-	memset(&doc, 0, sizeof(doc));
 	time_rfc3339(now);
-	doc.result = REPORT_INSTALL_FAILED;
-	doc.reason = reason;
-	doc.from_slot = d->booted;
+	not_armed(d, &doc, REPORT_INSTALL_FAILED, reason, now);
 	doc.to_slot = target;
-	doc.from_version = from->version;
-	doc.from_bundle = from->bundle;
 	doc.to_version = version;
 	doc.to_bundle = bundle;
-	doc.time = now;
 	doc.started = started;
 	doc.ended = now;
-	doc.arm_to_outcome = doc.boot_to_outcome = -1;
 	doc.fetched = fetched;
 	doc.refetched = refetched;
 	return keep(d, "update", &doc);
@@ -254,20 +264,11 @@ report_install_failed(struct device *d, char target, const char *version,
 int
 report_refused(struct device *d, const char *version, const char *reason)
 {
-	const struct state_slot *from =
-	    &d->state->slot[state_slot_index(d->booted)];
 	struct report_doc doc;
 	char now[32];
 
-	memset(&doc, 0, sizeof(doc));
 	time_rfc3339(now);
-	doc.result = REPORT_REFUSED;
-	doc.reason = reason;
-	doc.from_slot = d->booted;
-	doc.from_version = from->version;
-	doc.from_bundle = from->bundle;
+	not_armed(d, &doc, REPORT_REFUSED, reason, now);
 	doc.to_version = version;
-	doc.time = now;
-	doc.arm_to_outcome = doc.boot_to_outcome = -1;
 	return keep(d, "daemon", &doc);
 }
