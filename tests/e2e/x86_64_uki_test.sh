@@ -46,19 +46,10 @@ e2e_busybox amd64
 e2e_time "kernel $E2E_KVER, busybox $E2E_BUSYBOX"
 mk_keys "$WS/keys"
 
-bb_root()
-{
-	mkdir -p "$1/bin"
-	cp "$E2E_BUSYBOX" "$1/bin/busybox"
-	for _a in $("$E2E_BUSYBOX" --list); do
-		[ "$_a" = busybox ] || ln -sf busybox "$1/bin/$_a"
-	done
-}
-
 # The initrd, in the UKI: the same for both slots (it picks the root by
 # LoaderEntrySelected, tests/e2e/x86_64/initrd-init).
 INITRD=$WS/initrd
-bb_root "$INITRD"
+e2e_bb_root "$INITRD"
 mkdir -p "$INITRD/proc" "$INITRD/sys" "$INITRD/dev" "$INITRD/newroot"
 e2e_modules "$INITRD" virtio_pci virtio_blk squashfs vfat nls_cp437 \
     nls_ascii nls_utf8 ext4 crc32c_generic efivarfs
@@ -86,7 +77,7 @@ mk_root()
 {
 	_r=$WS/root-$1
 	rm -rf "$_r"
-	bb_root "$_r"
+	e2e_bb_root "$_r"
 	mkdir -p "$_r/proc" "$_r/sys" "$_r/dev" "$_r/tmp" "$_r/boot/efi" \
 	    "$_r/var/lib/upkit" "$_r/etc/upkit/health.d" "$_r/usr/bin" \
 	    "$_r/usr/local/sbin"
