@@ -52,7 +52,7 @@ SLOTS_SRC  = slots/writer.c slots/raw.c slots/files.c slots/identity.c \
 	     slots/boot/efistore.c slots/boot/efiosrel.c
 HOST_SRC   = host/inputs.c host/compress.c host/assemble.c host/create.c \
 	     host/sign.c host/keys.c host/tar.c host/channel.c host/fleet.c \
-	     host/lkoutputs.c host/esp.c host/fat.c
+	     host/lkoutputs.c host/esp.c host/fat.c host/plan.c
 AGENT_SRC  = agent/config.c agent/config_ini.c agent/config_check.c \
 	     agent/state.c agent/util.c \
 	     agent/info.c agent/install.c agent/checkpoint.c agent/keyfiles.c \

@@ -17,7 +17,7 @@
 #include "common/io.h"
 #include "host/assemble.h"
 #include "host/compress.h"
-#include "host/inputs.h"
+#include "host/plan.h"
 #include "host/sign.h"
 #include "verify/bundle.h"
 #include "verify/digest.h"

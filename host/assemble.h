@@ -1,5 +1,5 @@
 /*
- * host/assemble: writes a signed bundle from a plan (host/inputs.h),
+ * host/assemble: writes a signed bundle from a plan (host/plan.h),
  * compressing each source with host/compress.h and signing with
  * host/sign.h. Nothing appears under the bundle's name until the whole
  * file is on disk.

@@ -18,7 +18,7 @@
 #include "common/err.h"
 #include "common/io.h"
 #include "host/compress.h"
-#include "host/inputs.h"
+#include "host/plan.h"
 #include "verify/bundle.h"
 #include "verify/chunk.h"
 #include "verify/digest.h"

@@ -23,7 +23,7 @@
 #include "common/io.h"
 #include "host/esp.h"
 #include "host/fat.h"
-#include "host/inputs.h"
+#include "host/plan.h"
 #include "slots/boot/efi.h"
 
 #define GPT_SIG		"EFI PART"

@@ -2,8 +2,10 @@
  * host/inputs: finds what goes into a bundle. Each --image, --files and
  * --linuxkit becomes one or more sources, each a list of byte ranges of
  * host files (a whole image, the regular files of a folder, members of
- * LinuxKit's NAME-initrd.tar located with host/tar.c). Nothing is read
- * here but names, sizes and tar headers; host/compress.c reads the bytes.
+ * LinuxKit's NAME-initrd.tar located with host/tar.c), added to the plan
+ * (host/plan.h); LinuxKit's other outputs are read by host/esp.c and
+ * lkoutputs.c into the same plan. Nothing is read here but names, sizes
+ * and tar headers; host/compress.c reads the bytes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,113 +20,6 @@
 #include "host/lkoutputs.h"
 #include "host/tar.h"
 #include "verify/bundle.h"
-
-static void
-source_clear(struct create_source *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->nranges; i++) {
-		free(s->ranges[i].name);
-		free(s->ranges[i].path);
-		free(s->ranges[i].data);
-	}
-	free(s->ranges);
-	free(s->class);
-	free(s->origin);
-	memset(s, 0, sizeof(*s));
-}
-
-void
-create_plan_clear(struct create_plan *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->nsources; i++)
-		source_clear(&p->sources[i]);
-	p->nsources = 0;
-}
-
-/* Starts a source for class; the caller adds ranges, or drops it with
- * plan_drop() on failure. */
-static int
-source_new(struct create_plan *p, const char *class, enum payload_kind kind,
-    const char *origin, struct create_source **sp, struct err *e)
-{
-	struct create_source *s;
-	size_t i;
-
-	if (!bundle_name_valid(class))
-		return err_set(e, -EINVAL, "%s: class \"%s\" is not "
-		    "[a-z0-9][a-z0-9._-]{0,63}", origin, class);
-	for (i = 0; i < p->nsources; i++)
-		if (strcmp(p->sources[i].class, class) == 0)
-			return err_set(e, -EEXIST, "class %s: two sources: %s "
-			    "and %s", class, p->sources[i].origin, origin);
-	if (p->nsources == BUNDLE_PAYLOADS_MAX)
-		return err_set(e, -E2BIG, "%s: more than %d payloads", origin,
-		    BUNDLE_PAYLOADS_MAX);
-	s = &p->sources[p->nsources];
-	memset(s, 0, sizeof(*s));
-	s->kind = kind;
-	if ((s->class = strdup(class)) == NULL ||
-	    (s->origin = strdup(origin)) == NULL) {
-		source_clear(s);
-		return err_set(e, -ENOMEM, "%s: out of memory", origin);
-	}
-	p->nsources++;
-	*sp = s;
-	return 0;
-}
-
-static void
-plan_drop(struct create_plan *p)
-{
-	source_clear(&p->sources[--p->nsources]);
-}
-
-static int
-range_add(struct create_source *s, const char *name, const char *path,
-    uint64_t off, uint64_t size, uint32_t mode, struct err *e)
-{
-	struct create_range *r;
-
-	if (s->nranges == BUNDLE_FILES_MAX)
-		return err_set(e, -E2BIG, "%s: more than %d files", s->origin,
-		    BUNDLE_FILES_MAX);
-	if ((r = reallocarray(s->ranges, s->nranges + 1,
-	    sizeof(*r))) == NULL)
-		return err_set(e, -ENOMEM, "%s: out of memory", path);
-	s->ranges = r;
-	r = &s->ranges[s->nranges];
-	memset(r, 0, sizeof(*r));
-	r->offset = off;
-	r->size = size;
-	r->mode = mode & 07777;
-	if ((r->name = strdup(name)) == NULL ||
-	    (r->path = strdup(path)) == NULL) {
-		free(r->name);
-		return err_set(e, -ENOMEM, "%s: out of memory", path);
-	}
-	s->nranges++;
-	return 0;
-}
-
-int
-create_add_range(struct create_plan *p, const char *class,
-    enum payload_kind kind, const char *origin, const char *name,
-    const char *path, uint64_t off, uint64_t size, uint32_t mode,
-    struct err *e)
-{
-	struct create_source *s;
-	int r;
-
-	if ((r = source_new(p, class, kind, origin, &s, e)) < 0)
-		return r;
-	if ((r = range_add(s, name, path, off, size, mode, e)) < 0)
-		plan_drop(p);
-	return r;
-}
 
 static int
 stat_regular(const char *path, struct stat *st, struct err *e)
@@ -152,11 +47,11 @@ create_add_image(struct create_plan *p, const char *class, const char *path,
 		return r;
 	if (st.st_size == 0)
 		return err_set(e, -EINVAL, "%s: empty image", path);
-	if ((r = source_new(p, class, PAYLOAD_RAW, path, &s, e)) < 0)
+	if ((r = create_source_new(p, class, PAYLOAD_RAW, path, &s, e)) < 0)
 		return r;
-	if ((r = range_add(s, class, path, 0, (uint64_t)st.st_size,
+	if ((r = create_range_add(s, class, path, 0, (uint64_t)st.st_size,
 	    st.st_mode, e)) < 0)
-		plan_drop(p);
+		create_plan_drop(p);
 	return r;
 }
 
@@ -270,7 +165,7 @@ add_tree(struct create_source *s, const char *dir, const char *rel,
 			r = add_tree(s, path, name, total, e);
 		else if (S_ISREG(st.st_mode)) {
 			*total += (uint64_t)st.st_size;
-			r = range_add(s, name, path, 0, (uint64_t)st.st_size,
+			r = create_range_add(s, name, path, 0, (uint64_t)st.st_size,
 			    st.st_mode, e);
 		} else
 			r = err_set(e, -EINVAL, "%s: %s: --files takes regular "
@@ -293,12 +188,12 @@ create_add_files(struct create_plan *p, const char *class, const char *dir,
 	uint64_t total = 0;
 	int r;
 
-	if ((r = source_new(p, class, PAYLOAD_FILES, dir, &s, e)) < 0)
+	if ((r = create_source_new(p, class, PAYLOAD_FILES, dir, &s, e)) < 0)
 		return r;
 	if ((r = add_tree(s, dir, "", &total, e)) == 0 && total == 0)
 		r = err_set(e, -EINVAL, "%s: all files are empty", dir);
 	if (r < 0)
-		plan_drop(p);
+		create_plan_drop(p);
 	return r;
 }
 
@@ -346,12 +241,12 @@ add_boot_tar(struct create_plan *p, const char *tarpath, struct err *e)
 		r = err_set(e, -ENOENT, "%s: no kernel member", tarpath);
 		goto out;
 	}
-	if ((r = source_new(p, "boot", PAYLOAD_FILES, tarpath, &s, e)) < 0) {
+	if ((r = create_source_new(p, "boot", PAYLOAD_FILES, tarpath, &s, e)) < 0) {
 		s = NULL;
 		goto out;
 	}
 	for (j = 0; j < 4; j++)
-		if (found[j] != NULL && (r = range_add(s, want[j], tarpath,
+		if (found[j] != NULL && (r = create_range_add(s, want[j], tarpath,
 		    found[j]->offset, found[j]->size, found[j]->mode, e)) < 0)
 			goto out;
 	if (found[2] != NULL)
@@ -359,7 +254,7 @@ add_boot_tar(struct create_plan *p, const char *tarpath, struct err *e)
 		    found[2]->size, e);
 out:
 	if (r < 0 && s != NULL)
-		plan_drop(p);
+		create_plan_drop(p);
 	tar_members_free(m, n);
 	return r;
 }
@@ -376,18 +271,18 @@ add_boot_files(struct create_plan *p, const char *prefix, struct err *e)
 	int r;
 
 	snprintf(path, sizeof(path), "%s-kernel", prefix);
-	if ((r = source_new(p, "boot", PAYLOAD_FILES, path, &s, e)) < 0)
+	if ((r = create_source_new(p, "boot", PAYLOAD_FILES, path, &s, e)) < 0)
 		return r;
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s-%s", prefix, names[i]);
 		if (i > 0 && !exists(path))
 			continue;
 		if ((r = stat_regular(path, &st, e)) < 0 ||
-		    (r = range_add(s, names[i], path, 0, (uint64_t)st.st_size,
+		    (r = create_range_add(s, names[i], path, 0, (uint64_t)st.st_size,
 		    st.st_mode, e)) < 0 || (i == 2 &&
 		    (r = lk_add_cmdline_cfg(s, path, 0, (uint64_t)st.st_size,
 		    e)) < 0)) {
-			plan_drop(p);
+			create_plan_drop(p);
 			return r;
 		}
 	}
@@ -479,40 +374,4 @@ create_add_linuxkit(struct create_plan *p, const char *prefix,
 		    prefix, prefix, prefix, prefix, prefix, prefix, prefix,
 		    prefix);
 	return 0;
-}
-
-int
-create_source_new(struct create_plan *p, const char *class,
-    enum payload_kind kind, const char *origin, struct create_source **sp,
-    struct err *e)
-{
-	return source_new(p, class, kind, origin, sp, e);
-}
-
-int
-create_range_add(struct create_source *s, const char *name, const char *path,
-    uint64_t off, uint64_t size, uint32_t mode, struct err *e)
-{
-	return range_add(s, name, path, off, size, mode, e);
-}
-
-int
-create_range_add_data(struct create_source *s, const char *name,
-    const char *origin, uint8_t *data, size_t size, uint32_t mode,
-    struct err *e)
-{
-	int r;
-
-	if ((r = range_add(s, name, origin, 0, size, mode, e)) < 0) {
-		free(data);
-		return r;
-	}
-	s->ranges[s->nranges - 1].data = data;
-	return 0;
-}
-
-void
-create_plan_drop(struct create_plan *p)
-{
-	plan_drop(p);
 }

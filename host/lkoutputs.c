@@ -13,7 +13,7 @@
 
 #include "common/err.h"
 #include "common/io.h"
-#include "host/inputs.h"
+#include "host/plan.h"
 #include "host/lkoutputs.h"
 #include "host/tar.h"
 #include "verify/bundle.h"
