@@ -214,9 +214,20 @@ efi_committed()
 # remove (docs/efi.md, "The UKI payload"). Here fsck.vfat finds nothing
 # to part (the model's names share one file): the operator removes the
 # aside name, and the update runs again (-fsck-aside in the outcome).
+# Both names there and no refusal fails the cut.
 efi_update()
 {
+	# Both names non-empty: on vfat they may share clusters, and
+	# removing either frees the other's; the writer must refuse.
+	_two=0
+	[ ! -s "$LNX/.upkit-B.new" ] || [ ! -s "$LNX/upkit-B.off" ] || _two=1
 	run again update -c "$CFG" --from "$BUNDLE" --no-reboot
+	if [ "$_two" = 1 ] && { [ "$RC" -eq 0 ] ||
+	    ! grep -q "holds both .*fsck.vfat" "$WS/again.err"; }; then
+		die "the update went on over two names of B's UKI" \
+		    "(.upkit-B.new, upkit-B.off): exit $RC, $(cat \
+		    "$WS/again.err")"
+	fi
 	if [ "$RC" -ne 0 ] && grep -q "holds both .*fsck.vfat" \
 	    "$WS/again.err"; then
 		_stale=$(sed -n 's/.*then remove \(\.upkit-[AB]\.new\).*/\1/p' \
