@@ -1,10 +1,29 @@
 # tests/efiloader.sh: systemd-boot and upkit's store on the ESP, as
 # docs/efi.md states them, for the tests that boot an efi device:
-# efi_env_test.sh and the power-cut simulator (tests/powercut.sh).
+# efi_env_test.sh, uki_payload_test.sh and the power-cut simulator
+# (tests/powercut_efi.sh).
 # Needs LNX (ESP/EFI/Linux), VARS (the efivarfs folder), ESP and die;
 # powercut also SHIM (badwrite.so), UPKIT and WS.
 
 GUID=4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
+
+# mk_uki OUT SIZE SEED: what systemd-boot takes for a UKI: PE headers
+# with a .text and an .osrel section naming an OS (NAME="LinuxKit", as
+# LinuxKit's ukify call writes), then SIZE bytes of SEED (gen_bytes of
+# tests/lib.sh).
+mk_uki()
+{
+	{
+		printf 'MZ'; head -c 58 /dev/zero
+		printf '\100\000\000\000PE\000\000\144\206\002\000'
+		head -c 16 /dev/zero
+		printf '.text\000\000\000'; head -c 32 /dev/zero
+		printf '.osrel\000\000\020\000\000\000\000\000\000\000'
+		printf '\000\002\000\000\000\002\000\000'; head -c 360 /dev/zero
+		printf 'NAME="LinuxKit"\n'; head -c 496 /dev/zero
+	} >"$1"
+	gen_bytes "$2" "$3" >>"$1"
+}
 
 # selected ID: LoaderEntrySelected as systemd-boot writes it: volatile
 # (attributes BS|RT), UTF-16LE with its NUL.

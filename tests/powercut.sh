@@ -16,10 +16,13 @@ PC_SHIM=${SHIM_DIR:-$TOP/build/tests}/powerlog.so
 PC_BOARDS=$TOP/boards
 # Outcome counts of every sweep of this run, one "NAME OUTCOME" a line.
 PC_TALLY=
-# The plan lines a short sweep always cuts: a write to the boot env, or
-# a write or rename in the efi backend's UKI folder or store.
+# The plan lines a short sweep always cuts: a write to the boot env or
+# the efi backend's store, a rename or removal in the UKI folder, and
+# each write of a UKI slot's aside file with every pending change landed
+# (a half-written UKI beside the parked one: docs/powercut.md).
 PC_STORES='^W .*/(uboot\.env|grubenv)(\.redund)?$'
-PC_STORES=$PC_STORES'|^[WN] .*/EFI/(Linux|upkit)/'
+PC_STORES=$PC_STORES'|^W .*/EFI/upkit/|^[NU] .*/EFI/Linux/'
+PC_STORES=$PC_STORES'|^W all .*/EFI/Linux/\.upkit-[A-Z]\.new$'
 
 pc_need()
 {

@@ -5,7 +5,8 @@
 # rollback, a used-up trial and env repair, on U-Boot (a redundant env
 # as the demo board has, one copy as qemu-aarch64 has), GRUB
 # (qemu-x86_64-efi's grubenv on its FAT ESP) and systemd-boot (the efi
-# backend's UKI names and store on the ESP). Each command runs once under
+# backend's UKI names and store on the ESP, and a uki slot's writer:
+# tests/powercut_efi.sh). Each command runs once under
 # tests/shim/powerlog.so; tests/tools/powercut then builds every state a
 # power cut could leave during it, and each is booted with the board's
 # own boot script and handed to upkit again:
@@ -33,6 +34,7 @@ TESTS=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS/lib.sh"
 . "$TESTS/powercut.sh"
 . "$TESTS/efiloader.sh"
+. "$TESTS/powercut_efi.sh"
 need_upkit
 need openssl fw_printenv mkenvimage realpath cmp
 PC_SHORT=${PC_SHORT:-6}
@@ -77,9 +79,6 @@ image v1 v1
 image v2 v2
 mk_bundle "$WS/keys" "$WS/v2.upk" 2.0.0 --level 1 --chunk-size $CHUNK \
     --files boot="$WS/img/v2/boot" --image rootfs="$WS/img/v2/rootfs.img"
-# The efi backend updates the rootfs; each slot's UKI is on the ESP.
-mk_bundle "$WS/keys" "$WS/v2raw.upk" 2.0.0 --level 1 --chunk-size $CHUNK \
-    --image rootfs="$WS/img/v2/rootfs.img"
 
 mkdir -p "$WS/health.d"
 printf '#!/bin/sh\nexit 0\n' >"$WS/health.d/10-ok"
@@ -561,255 +560,8 @@ if want resume; then
 	pc_sweep resume check_install
 fi
 
-# 10. The efi backend (docs/efi.md): systemd-boot boots the first live
-# UKI of ESP/EFI/Linux; upkit renames them and keeps the trial in
-# ESP/EFI/upkit/state.{0,1}. The ESP follows vfat's rules, a cut inside
-# each of its renames included (rename-empty, rename-both); the boot is
-# tests/efiloader.sh's model of the loader, the one efi_env_test.sh
-# uses, with its counting rename after the cut.
-
-# device_efi NAME: A running v1 and good (upkit-1-A.efi), B holding v0,
-# good and second (upkit-0-B.efi), as a board image ships; the loader
-# booted A.
-device_efi()
-{
-	DEV=$WS/$1 RUN=A TARGET=B PC_ENVKIND=efi PC_NOFILES=1
-	rm -rf "$DEV" "$WS/$1.efivars"
-	ESP=$DEV/esp LNX=$DEV/esp/EFI/Linux VARS=$WS/$1.efivars
-	mkdir -p "$DEV/data" "$LNX" "$ESP/EFI/BOOT" "$ESP/loader" "$VARS"
-	CFG=$DEV/upkit.conf DATA=$DEV/data CMDLINE=$DEV/cmdline
-	for _s in A B; do
-		_l=$(echo "$_s" | tr AB ab)
-		_v=v1
-		[ "$_s" = A ] || _v=v0
-		truncate -s $((2 * MIB)) "$DEV/rootfs-$_l.img"
-		dd if="$WS/img/$_v/rootfs.img" of="$DEV/rootfs-$_l.img" \
-		    conv=notrunc status=none
-		eval "PC_old_$_s=\$WS/img/\$_v PC_new_$_s=\$WS/img/v2"
-	done
-	echo "systemd-boot" >"$ESP/EFI/BOOT/BOOTX64.EFI"
-	echo "timeout 0" >"$ESP/loader/loader.conf"
-	cp "$WS/uki-A" "$LNX/upkit-1-A.efi"
-	cp "$WS/uki-B" "$LNX/upkit-0-B.efi"
-	selected upkit-1-a.efi
-	echo "console=ttyS0" >"$CMDLINE"
-	cat >"$CFG" <<-EOF
-	[system]
-	compatible = $COMPATIBLE
-	bootloader = efi
-	data-directory = $DATA
-	boot-attempts = 3
-	cmdline = $CMDLINE
-	journal-interval-mb = 1
-	journal-interval-s = 3600
-
-	[keyring]
-	path = $WS/keys/root.pem
-
-	[health]
-	directory = $WS/health.d
-
-	[efi]
-	esp = $ESP
-	efivarfs = $VARS
-
-	[slot.rootfs.0]
-	device = $DEV/rootfs-a.img
-	type = raw
-	bootname = A
-
-	[slot.rootfs.1]
-	device = $DEV/rootfs-b.img
-	type = raw
-	bootname = B
-	EOF
-	BOOT=pc_boot_efi
-}
-
-efi_names()
-{
-	ls "$LNX" | tr '\n' ' ' | sed 's/ $//'
-}
-
-# pc_boot_efi: one boot by the loader model. Sets BOOTED, HOW (good: an
-# entry without a counter; counted) and PC_MISSING (the UKI booted is not
-# its slot's, byte for byte).
-pc_boot_efi()
-{
-	_f=$(loader_pick)
-	BOOTED=$(loader_boot) || die "the loader boots nothing: $(efi_names)"
-	case $BOOTED in
-	A|B)	;;
-	*)	die "the loader boots nothing: $(efi_names)" ;;
-	esac
-	HOW=good
-	case $_f in *+*) HOW=counted ;; esac
-	PC_MISSING=0
-	_now=$(ls "$LNX" |
-	    grep -x "upkit-[0-9]*-$BOOTED\\(+.*\\)\\{0,1\\}\\.efi" |
-	    while read -r _e; do cmp -s "$WS/uki-$BOOTED" "$LNX/$_e" &&
-	    echo "$_e"; done | head -n 1)
-	[ -n "$_now" ] || PC_MISSING=1
-}
-
-# efi_boot_check: the boot of a state: the slot the loader picks holds
-# a complete image and its own UKI; a live counted entry (an armed slot)
-# holds the new image, and the one the loader picks is upkit's trial.
-efi_boot_check()
-{
-	for _e in $(ls "$LNX"); do
-		case $_e in
-		upkit-*+*.efi)	[ -s "$LNX/$_e" ] || continue ;;
-		*)		continue ;;
-		esac
-		_s=$(echo "$_e" | sed 's/^upkit-[0-9]*-\(.\).*/\1/')
-		[ "$(pc_slot_is "$_s")" = new ] ||
-		    die "ARMED BUT CORRUPT: $_e, slot $_s is" \
-		    "$(pc_slot_is "$_s")"
-	done
-	_f=$(loader_pick)
-	case $_f in
-	*+*)	_s=$(echo "$_f" | sed 's/^upkit-[0-9]*-\(.\).*/\1/')
-		[ "$(store_trial)" = "$_s" ] ||
-		    die "the loader picks $_f, but upkit's trial is" \
-		    "'$(store_trial)' ($(efi_names))" ;;
-	esac
-	$BOOT
-	CONTENT=$(pc_slot_is "$BOOTED")
-	[ "$CONTENT" != corrupt ] && [ "$PC_MISSING" = 0 ] ||
-	    die "UNBOOTABLE: the loader picks $BOOTED ($HOW), which" \
-	    "holds no complete image or UKI ($(efi_names))"
-}
-
-# efi_health RC: upkit health (then status) on the booted slot, as at
-# every boot. A rename cut after its new name got the clusters leaves
-# two names for one slot (rename-both): upkit refuses, naming both and
-# asking for fsck.vfat (docs/efi.md); here fsck.vfat finds nothing
-# to part (the model's names share one file) and the operator removes
-# the name upkit named first, then upkit runs again. Sets PC_FSCK.
-efi_health()
-{
-	run health health -c "$CFG" --no-reboot
-	if grep -q "holds two entries of slot" "$WS/health.err"; then
-		[ "$RC" -ne 0 ] || die "two entries, and health passed"
-		_stale=$(sed -n \
-		    's/.*two entries of slot ., \([^ ]*\) and .*/\1/p' \
-		    "$WS/health.err")
-		[ -n "$_stale" ] && [ -f "$LNX/$_stale" ] ||
-		    die "no stale name in: $(cat "$WS/health.err")"
-		rm "$LNX/$_stale"
-		PC_FSCK=-fsck
-		run health health -c "$CFG" --no-reboot
-	fi
-	expect_rc health "${1:-0}"
-	run status status -c "$CFG"
-	expect_rc status 0
-}
-
-# efi_armed: B holds the bundle's image, counted and first; the trial.
-efi_armed()
-{
-	[ "$(pc_slot_is B)" = new ] || die "$1: slot B is $(pc_slot_is B)"
-	[ "$(efi_names)" = "upkit-1-A.efi upkit-2-B+3.efi" ] &&
-	    [ "$(store_trial)" = B ] ||
-	    die "$1: B not armed: $(efi_names), trial '$(store_trial)'"
-}
-
-# efi_committed: B is good and first, no trial.
-efi_committed()
-{
-	[ "$(pc_slot_is B)" = new ] || die "$1: slot B is $(pc_slot_is B)"
-	[ "$(efi_names)" = "upkit-1-A.efi upkit-2-B.efi" ] &&
-	    [ -z "$(store_trial)" ] ||
-	    die "$1: B not committed: $(efi_names), trial '$(store_trial)'"
-}
-
-# After a cut during the update of B from A (mark bad, write, arm).
-check_efi_install()
-{
-	PC_FSCK=
-	efi_boot_check
-	efi_health 0
-	if [ "$BOOTED" = A ]; then
-		run again update -c "$CFG" --from "$WS/v2raw.upk" --no-reboot
-		expect_rc again 0
-		efi_armed rerun
-	else
-		efi_committed "health after the install"
-	fi
-	echo "$BOOTED-$CONTENT-$HOW$PC_FSCK"
-}
-
-# After a cut during the commit of B (booted, its first try counted).
-check_efi_commit()
-{
-	PC_FSCK=
-	efi_boot_check
-	[ "$BOOTED" = B ] || die "commit: the loader boots $BOOTED"
-	efi_health 0
-	efi_committed "health after the commit"
-	echo "$BOOTED-$CONTENT-$HOW$PC_FSCK"
-}
-
-# After a cut during the rollback (a failing check) or the record of a
-# fallback: B counted boots again and fails again, or A boots; either
-# way the next health leaves A alone in the order, B parked.
-check_efi_back()
-{
-	PC_FSCK=
-	efi_boot_check
-	if [ "$BOOTED" = B ]; then
-		[ "$HOW" = counted ] || die "$1: B boots good"
-		efi_health 9
-		_first=$BOOTED-$CONTENT-$HOW
-		$BOOT
-		[ "$BOOTED" = A ] || die "$1: after the rollback $BOOTED boots"
-		efi_health 0
-		_out=$_first-then-A
-	else
-		efi_health 0
-		_out=$BOOTED-$CONTENT-$HOW
-	fi
-	[ "$(efi_names)" = "upkit-1-A.efi upkit-B.off" ] ||
-	    die "$1: after the rerun EFI/Linux holds $(efi_names)"
-	echo "$_out$PC_FSCK"
-}
-check_efi_rollback() { check_efi_back rollback; }
-check_efi_fellback() { check_efi_back fellback; }
-
-gen_bytes 65536 uki-a >"$WS/uki-A"
-gen_bytes 65536 uki-b >"$WS/uki-B"
-if want efi; then
-	device_efi efi
-	pc_record efi "$UPKIT" update -c "$CFG" --from "$WS/v2raw.upk" \
-	    --no-reboot
-	expect_rc efi.rec 0
-	pc_sweep efi check_efi_install "vfat:$DEV/esp"
-fi
-for what in commit rollback fellback; do
-	want "efi-$what" || continue
-	device_efi "efi-$what"
-	run "efi-$what.update" update -c "$CFG" --from "$WS/v2raw.upk" \
-	    --no-reboot
-	expect_rc "efi-$what.update" 0
-	_tries=1
-	[ "$what" != fellback ] || _tries=4
-	for _i in $(seq "$_tries"); do
-		$BOOT
-	done
-	_want=B
-	[ "$what" != fellback ] || _want=A
-	[ "$BOOTED" = "$_want" ] ||
-	    die "efi-$what: booted $BOOTED, not $_want ($(efi_names))"
-	_rc=0
-	if [ "$what" = rollback ]; then
-		sed -i "s|^directory = .*|directory = $WS/health-fail.d|" "$CFG"
-		_rc=9
-	fi
-	pc_record "efi-$what" "$UPKIT" health -c "$CFG" --no-reboot
-	expect_rc "efi-$what.rec" "$_rc"
-	pc_sweep "efi-$what" "check_efi_$what" "vfat:$DEV/esp"
-done
+# 10. The efi backend: tests/powercut_efi.sh.
+pc_efi_scenarios
 PC_NOFILES=
 
 pc_report

@@ -24,23 +24,6 @@ SHIM=${SHIM_DIR:-$TOP/build/tests}/badwrite.so
 ws_init
 mk_keys "$WS/keys"
 
-# mk_uki OUT SIZE SEED: what systemd-boot takes for a UKI: PE headers
-# with a .text and an .osrel section naming an OS (NAME="LinuxKit", as
-# LinuxKit's ukify call writes), then SIZE bytes of SEED.
-mk_uki()
-{
-	{
-		printf 'MZ'; head -c 58 /dev/zero
-		printf '\100\000\000\000PE\000\000\144\206\002\000'
-		head -c 16 /dev/zero
-		printf '.text\000\000\000'; head -c 32 /dev/zero
-		printf '.osrel\000\000\020\000\000\000\000\000\000\000'
-		printf '\000\002\000\000\000\002\000\000'; head -c 360 /dev/zero
-		printf 'NAME="LinuxKit"\n'; head -c 496 /dev/zero
-	} >"$1"
-	gen_bytes "$2" "$3" >>"$1"
-}
-
 # mk_esp OUT MIB FATBITS UKI...: an ESP as LinuxKit's make-efi writes
 # it: systemd-boot, loader.conf and the UKIs in EFI/Linux (none: no
 # folder; "-" alone: an empty one).
