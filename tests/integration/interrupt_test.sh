@@ -78,7 +78,17 @@ marked_bad()
 	    die "$1: the booted slot changed"
 }
 
-for sig in TERM HUP; do
+# Under nohup, SIGHUP is ignored from the start, and upkit leaves an
+# ignored SIGHUP ignored, as nohup asks (agent/stop.c); a shell cannot
+# undo that for its children, so the HUP case is then left out.
+sigs="TERM HUP"
+_ign=$(awk '/^SigIgn:/ { print $2 }' "/proc/$$/status")
+case ${_ign#"${_ign%?}"} in
+[13579bdfBDF])
+	echo "SIGHUP is ignored (nohup?): the HUP case is left out"
+	sigs=TERM ;;
+esac
+for sig in $sigs; do
 	interrupt "$sig" "$sig"
 	case $sig in
 	TERM)	code=143 ;;
