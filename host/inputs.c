@@ -114,7 +114,7 @@ list_dir(const char *dir, char ***namesp, size_t *np, struct err *e)
 	if (errno != 0) {
 		r = -errno;
 		err_set(e, r, "read %s: %s", dir, strerror(-r));
-	} else
+	} else if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_str);
 out:
 	closedir(d);
