@@ -73,8 +73,15 @@ installed cut
 cutproxy_stop
 n=$(grep -c '^cut at byte [0-9]*: ' "$WS/cut.err" || true)
 [ "$n" -eq 20 ] || die "cut: $n cuts shown, expected 20"
+# A resume is shown once its answer passed the checks: a cut that lands
+# inside a resumed answer's headers (source/answer.c) is resumed by the
+# next answer, one resume line for two cuts. The offsets are drawn over
+# the bundle's size, which its ECDSA signature's length moves by a byte
+# or two from run to run, so whether one lands there varies: the count
+# is bounded, not fixed.
 n=$(grep -c '^resume at byte [0-9]*: ' "$WS/cut.err" || true)
-[ "$n" -eq 20 ] || die "cut: $n resumes shown, expected 20"
+[ "$n" -ge 15 ] && [ "$n" -le 20 ] ||
+    die "cut: $n resumes shown, expected 15 to 20"
 # Each cut resumes from the first byte upkit still needs; what nginx
 # sent beyond the bundle is that plus what was in the sockets' buffers
 # when the connection broke (about 100 KiB here): under a chunk a cut.
