@@ -194,10 +194,13 @@ uki_transfer(struct slot_writer *w, const void *src, void *dst, size_t len,
 		r = err_set(e, -EINVAL, "slot %s (%c): read before any write",
 		    w->name, w->bootname);
 	else if (w->prep_err != 0)
-		r = err_set(e, w->prep_err, "slot %s (%c): not prepared",
-		    w->name, w->bootname);
-	else if (!w->ready && (r = prepare(w, e)) < 0)
+		/* The install's threads each write: whichever reports the
+		 * failure says why, not only the one that prepared. */
+		r = err_set(e, w->prep_err, "%s", w->prep_msg);
+	else if (!w->ready && (r = prepare(w, e)) < 0) {
 		w->prep_err = r;
+		snprintf(w->prep_msg, sizeof(w->prep_msg), "%s", e->msg);
+	}
 	pthread_mutex_unlock(&w->lock);
 	if (r < 0)
 		return r;

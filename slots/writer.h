@@ -55,6 +55,7 @@ struct slot_writer {
 	int		 locked;	/* lock initialised */
 	int		 ready;		/* prepared: aside is open */
 	int		 prep_err;	/* a failed prepare, for every write */
+	char		 prep_msg[512];	/* its message, for every write */
 	int		 renaming;	/* the commit's rename was tried */
 };
 
