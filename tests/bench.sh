@@ -212,8 +212,11 @@ fleet_bench()
 	_p=$!
 	ws_pid "$_p"
 	_i=0
-	until grep -q '^do_sigtimedwait' "/proc/$_p/wchan" 2>/dev/null &&
-	    grep -q 'next poll in' "$WS/fleet/daemon.err"; do
+	# The line first, then wchan: before the line the parent also waits
+	# in sigwaitinfo (for its child), with the same wchan; after it, it
+	# runs shrink() and then sleeps.
+	until grep -q 'next poll in' "$WS/fleet/daemon.err" &&
+	    grep -q '^do_sigtimedwait' "/proc/$_p/wchan" 2>/dev/null; do
 		_i=$((_i + 1))
 		[ $_i -lt 1000000 ] || { kill "$_p"; return 1; }
 	done
